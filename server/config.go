@@ -1,0 +1,70 @@
+// Config: every limit and address of the daemon, with defaults that suit a laptop and a small server.
+package server
+
+import "time"
+
+// Config is what padchatd runs with. Zero values take the defaults below.
+type Config struct {
+	Listen        string        // native OTP listener, host:port
+	DataDir       string        // users, pads, store
+	MaxMessage    int           // bytes of text in one chat message
+	MaxFrame      int           // bytes of plaintext in one native frame
+	OutLimit      int           // bytes queued for one connection before it is cut off
+	MaxConns      int           // connections at once; accept pauses past it
+	IdleTimeout   time.Duration // no bytes from a peer for this long: close (pinged at half)
+	AuthTimeout   time.Duration // a native peer must authenticate within this
+	HistorySize   int           // room messages kept for replay on join
+	LogMessages   bool          // print every message as "<user>: text" (seed 001)
+	Welcome       string        // text of the welcome event
+	ReserveStep   int64         // minimum pad reserve-ahead step
+	BurnPads      bool          // zero consumed pad ranges
+	MailBatch     int           // mailbox messages pushed per refill
+	SelectBackend bool          // use the portable select(2) poller
+}
+
+// Defaults.
+const (
+	DefaultListen      = "127.0.0.1:7070"
+	DefaultDataDir     = "var"
+	DefaultMaxMessage  = 4096
+	DefaultMaxFrame    = 64 << 10
+	DefaultOutLimit    = 4 << 20
+	DefaultMaxConns    = 15000
+	DefaultIdleTimeout = 5 * time.Minute
+	DefaultAuthTimeout = 10 * time.Second
+	DefaultHistorySize = 100
+	DefaultWelcome     = "Welcome to the best chat in the universe!"
+	DefaultMailBatch   = 256
+)
+
+func (c *Config) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	def(&c.MaxMessage, DefaultMaxMessage)
+	def(&c.MaxFrame, DefaultMaxFrame)
+	def(&c.OutLimit, DefaultOutLimit)
+	def(&c.MaxConns, DefaultMaxConns)
+	def(&c.HistorySize, DefaultHistorySize)
+	def(&c.MailBatch, DefaultMailBatch)
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.AuthTimeout <= 0 {
+		c.AuthTimeout = DefaultAuthTimeout
+	}
+	if c.Welcome == "" {
+		c.Welcome = DefaultWelcome
+	}
+	if c.MaxFrame < c.MaxMessage+1024 {
+		c.MaxFrame = c.MaxMessage + 1024
+	}
+}

@@ -1,0 +1,163 @@
+// Conn: one client socket, its input leftovers and its output queue, owned by the loop.
+package server
+
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+)
+
+// handler is a dialect: it consumes input and hears about ticks and the close.
+type handler interface {
+	// onData consumes a prefix of b and returns its length; what is left is
+	// kept and offered again, with more, after the next read.
+	onData(c *Conn, b []byte) int
+	// onTick runs from housekeeping: idle checks and pings.
+	onTick(c *Conn, now int64)
+	// onClose runs once, after the socket is gone.
+	onClose(c *Conn)
+}
+
+// Conn is a client connection. Its fields belong to the loop goroutine.
+type Conn struct {
+	l        *Loop
+	fd       int
+	gen      uint32
+	remote   string
+	h        handler
+	in       []byte // unconsumed input from earlier reads
+	out      []byte // queued output; out[outPos:] is unsent
+	outPos   int
+	lastRead int64 // unix nanos of the last byte received
+	created  int64
+	dirty    bool // in l.dirty: has output to flush
+	writable bool // registered for Writable: the kernel buffer was full
+	dying    bool // close requested; takes effect before the next flush
+	reason   Reason
+	closed   bool
+	maxIn    int // input bytes one message may need
+}
+
+// pending is the number of queued, unsent output bytes.
+func (c *Conn) pending() int { return len(c.out) - c.outPos }
+
+// queue appends b to the output and schedules a flush.
+func (c *Conn) queue(b []byte) {
+	if c.dying {
+		return
+	}
+	c.out = append(c.out, b...)
+	c.queued()
+}
+
+// queued must follow any direct append to c.out: it enforces the output limit
+// and schedules the flush.
+func (c *Conn) queued() {
+	if c.pending() > c.l.cfg.OutLimit {
+		c.kill(ReasonSlowConsumer)
+		return
+	}
+	if !c.dirty {
+		c.dirty = true
+		c.l.dirty = append(c.l.dirty, c)
+	}
+}
+
+// kill asks for the connection to close with reason; the loop closes it before
+// its next flush, so a fan-out in progress never sees its member list change.
+func (c *Conn) kill(r Reason) {
+	if c.dying || c.closed {
+		return
+	}
+	c.dying = true
+	c.reason = r
+	c.l.dying = append(c.l.dying, c)
+}
+
+// flush writes as much queued output as the kernel takes, in one write.
+func (c *Conn) flush() {
+	for c.pending() > 0 {
+		n, err := unix.Write(c.fd, c.out[c.outPos:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			c.wantWritable(true)
+			return
+		}
+		if err != nil {
+			c.l.closeConn(c, ReasonWriteError, err)
+			return
+		}
+		c.outPos += n
+	}
+	c.wantWritable(false)
+	// An idle connection keeps no buffer: that is what lets 10,000 of them fit.
+	if cap(c.out) > 16<<10 {
+		c.out = nil
+	} else {
+		c.out = c.out[:0]
+	}
+	c.outPos = 0
+}
+
+func (c *Conn) wantWritable(on bool) {
+	if c.writable == on {
+		return
+	}
+	want := readable
+	if on {
+		want |= writable
+	}
+	if err := c.l.p.Modify(c.fd, want, c.tag()); err != nil {
+		c.l.closeConn(c, ReasonWriteError, err)
+		return
+	}
+	c.writable = on
+	if on && c.outPos > 0 && c.outPos > cap(c.out)/2 {
+		c.out = append(c.out[:0], c.out[c.outPos:]...)
+		c.outPos = 0
+	}
+}
+
+func (c *Conn) tag() uint64 { return uint64(c.gen)<<32 | uint64(uint32(c.fd)) }
+
+// read fills the loop's shared buffer once and hands the bytes to the dialect.
+// Leftovers are copied into c.in, so idle connections hold no read buffer.
+func (c *Conn) read() {
+	buf := c.l.rbuf
+	n, err := unix.Read(c.fd, buf)
+	for err == unix.EINTR {
+		n, err = unix.Read(c.fd, buf)
+	}
+	switch {
+	case err == unix.EAGAIN:
+		return
+	case err != nil:
+		c.l.closeConn(c, ReasonReadError, err)
+		return
+	case n == 0:
+		c.l.closeConn(c, ReasonPeerClosed, nil)
+		return
+	}
+	c.lastRead = c.l.now
+	data := buf[:n]
+	if len(c.in) > 0 {
+		c.in = append(c.in, data...)
+		data = c.in
+	}
+	used := c.h.onData(c, data)
+	rest := data[used:]
+	if len(rest) > c.maxIn {
+		c.kill(ReasonProtocol)
+		return
+	}
+	if len(rest) == 0 {
+		c.in = nil
+		return
+	}
+	// Copy even when data aliases c.in: the next read may need the room.
+	c.in = append(make([]byte, 0, len(rest)+512), rest...)
+}
+
+var errClosedConn = errors.New("connection closed")

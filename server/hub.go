@@ -1,0 +1,226 @@
+// Hub: who is online, the rooms, and what each chat command does, for every dialect.
+package server
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"padchat/wire"
+)
+
+// Hub holds the chat state. It runs on the loop goroutine only.
+type Hub struct {
+	l       *Loop
+	cfg     *Config
+	acct    *Accounts
+	store   *Store
+	online  map[string]member
+	rooms   map[string]*Room
+	enc     []byte
+	reserve []*User // senders sealed past their durable mark this iteration
+}
+
+func newHub(l *Loop) (*Hub, error) {
+	h := &Hub{l: l, cfg: &l.cfg, online: map[string]member{}, rooms: map[string]*Room{}}
+	var err error
+	if h.acct, err = openAccounts(l.cfg.DataDir, &l.cfg); err != nil {
+		return nil, fmt.Errorf("accounts: %w", err)
+	}
+	if h.store, err = openStore(l.cfg.DataDir, l.cfg.HistorySize); err != nil {
+		return nil, err
+	}
+	err = h.store.purgeOrphans(func(name string) bool { return h.acct.byName[name] != nil })
+	if err != nil {
+		h.store.close()
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Hub) close() {
+	h.acct.closeAll()
+	h.store.close()
+}
+
+// room finds a room by name, creating it when create is set.
+func (h *Hub) room(name []byte, create bool) (*Room, error) {
+	if r := h.rooms[string(name)]; r != nil {
+		return r, nil
+	}
+	if !create {
+		return nil, ErrNoSuchRoom
+	}
+	if !wire.ValidName(name) {
+		return nil, ErrBadName
+	}
+	r := &Room{name: string(name), nameB: append([]byte(nil), name...)}
+	h.rooms[r.name] = r
+	return r, nil
+}
+
+// join adds m to the room (creating it) and tells the members already there.
+func (h *Hub) join(m member, name []byte) (*Room, error) {
+	r, err := h.room(name, true)
+	if err != nil {
+		return nil, err
+	}
+	if r.plain && !r.open && !m.plain() {
+		return nil, ErrPlainRoom
+	}
+	if r.has(m) {
+		return r, nil
+	}
+	h.notify(r, &wire.Msg{Op: wire.OpJoined, Room: r.nameB, User: []byte(m.name())}, m)
+	r.members = append(r.members, m)
+	*m.joined() = append(*m.joined(), r)
+	h.l.log.Info().Str("user", m.name()).Str("room", r.name).Int("members", len(r.members)).Msg("joined")
+	return r, nil
+}
+
+// part removes m from a room; how ("left", "quit") goes to the others.
+func (h *Hub) part(m member, name []byte, how string) error {
+	r := h.rooms[string(name)]
+	if r == nil {
+		return ErrNoSuchRoom
+	}
+	if !r.remove(m) {
+		return ErrNotInRoom
+	}
+	dropRoom(m.joined(), r)
+	h.notify(r, &wire.Msg{Op: wire.OpParted, Room: r.nameB, User: []byte(m.name()), Text: []byte(how)}, nil)
+	if len(r.members) == 0 && !r.keep {
+		delete(h.rooms, r.name)
+	}
+	return nil
+}
+
+// leave takes m off the hub: out of every room, no longer online.
+func (h *Hub) leave(m member, how string) {
+	rooms := append([]*Room(nil), *m.joined()...)
+	for _, r := range rooms {
+		h.part(m, r.nameB, how)
+	}
+	if h.online[m.name()] == m {
+		delete(h.online, m.name())
+	}
+}
+
+// notify sends an event to every member of r except skip.
+func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) {
+	msg.Time = h.l.now
+	if r.plain {
+		msg.Flags |= wire.FlagPlain
+	}
+	enc := wire.Append(h.enc[:0], msg)
+	for _, x := range r.members {
+		if x != skip {
+			x.deliver(msg, enc)
+		}
+	}
+	h.enc = enc[:0]
+}
+
+// say relays text from m to every other member of the room and returns its id.
+func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
+	if len(text) == 0 {
+		return 0, ErrEmpty
+	}
+	if len(text) > h.cfg.MaxMessage {
+		return 0, ErrTooLong
+	}
+	r := h.rooms[string(name)]
+	if r == nil {
+		return 0, ErrNoSuchRoom
+	}
+	if !r.has(m) {
+		return 0, ErrNotInRoom
+	}
+	r.seq = nextID(r.seq)
+	msg := wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
+		User: []byte(m.name()), Text: text}
+	h.notify(r, &msg, m)
+	h.store.appendHistory(r.name, &msg)
+	if h.cfg.LogMessages {
+		h.l.log.Info().Str("room", r.name).Msgf("<%s>: %s", m.name(), text)
+	}
+	return r.seq, nil
+}
+
+// listRooms is "room\tmembers[\tplain]" per line, sorted by name.
+func (h *Hub) listRooms() string {
+	names := make([]string, 0, len(h.rooms))
+	for n := range h.rooms {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		r := h.rooms[n]
+		fmt.Fprintf(&b, "%s\t%d", n, len(r.members))
+		if r.plain {
+			b.WriteString("\tplain")
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// who lists a room's members, or everyone online when room is empty.
+func (h *Hub) who(room []byte) (string, error) {
+	var names []string
+	if len(room) == 0 {
+		for n := range h.online {
+			names = append(names, n)
+		}
+	} else {
+		r := h.rooms[string(room)]
+		if r == nil {
+			return "", ErrNoSuchRoom
+		}
+		for _, x := range r.members {
+			names = append(names, x.name())
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, "\n"), nil
+}
+
+// goodbye tells every native session the server is going away.
+func (h *Hub) goodbye() {
+	for _, m := range h.online {
+		if n, ok := m.(*native); ok {
+			n.bye("server shutting down")
+		}
+	}
+}
+
+// queueReserve notes a user whose sender sealed past its durable mark.
+func (h *Hub) queueReserve(u *User) {
+	if !u.reserve {
+		u.reserve = true
+		h.reserve = append(h.reserve, u)
+	}
+}
+
+// reservePads makes this iteration's pad use durable before anything is
+// written; a user whose reservation fails loses the session, not the pad.
+func (h *Hub) reservePads() {
+	for i, u := range h.reserve {
+		h.reserve[i] = nil
+		u.reserve = false
+		if u.sender == nil || !u.sender.Pending() {
+			continue
+		}
+		if err := u.sender.Reserve(); err != nil {
+			h.l.log.Error().Err(err).Str("user", u.Name).Msg("cannot reserve pad: closing session")
+			if u.session != nil {
+				u.session.c.out = u.session.c.out[:u.session.c.outPos]
+				u.session.c.kill(ReasonStoreError)
+			}
+		}
+	}
+	h.reserve = h.reserve[:0]
+}
+
+func (h *Hub) tick() {}

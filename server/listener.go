@@ -1,0 +1,118 @@
+// Listeners: non-blocking accept on the loop, paused (not spun) when fds or slots run out.
+package server
+
+import (
+	"fmt"
+	"net"
+
+	"golang.org/x/sys/unix"
+
+	"padchat/poller"
+)
+
+type listener struct {
+	l      *Loop
+	sock   int
+	addr   net.Addr
+	mk     func(*Conn) handler
+	paused bool
+}
+
+func (ln *listener) fd() int { return ln.sock }
+
+// listen binds a TCP listener on addr and puts it on the loop. Each accepted
+// connection gets the handler mk builds.
+func (l *Loop) listen(addr string, mk func(*Conn) handler) (*listener, error) {
+	nl, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	// Take the descriptor out of Go's runtime poller: the loop owns it now.
+	f, err := nl.(*net.TCPListener).File()
+	bound := nl.Addr()
+	nl.Close()
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	fd, err := unix.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	unix.CloseOnExec(fd)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	ln := &listener{l: l, sock: fd, addr: bound, mk: mk}
+	if err := l.p.Add(fd, readable, listenerTag|uint64(fd)); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	l.watchers[fd] = ln
+	return ln, nil
+}
+
+// ready accepts what is waiting, a bounded batch per iteration so one busy
+// listener cannot starve the clients.
+func (ln *listener) ready(_ poller.Mask) {
+	l := ln.l
+	for i := 0; i < 256; i++ {
+		if l.nconns >= l.cfg.MaxConns {
+			l.log.Warn().Int("max", l.cfg.MaxConns).Msg("connection limit reached: accept paused")
+			l.pauseAccept(0)
+			return
+		}
+		fd, sa, err := acceptNonblock(ln.sock)
+		switch err {
+		case nil:
+		case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED:
+			return
+		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+			l.log.Error().Err(err).Dur("pause", acceptPause).Msg("out of file descriptors: accept paused")
+			l.pauseAccept(int64(acceptPause))
+			return
+		default:
+			l.log.Error().Err(err).Msg("accept")
+			return
+		}
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		l.addConn(fd, sockaddrString(sa), ln.mk)
+	}
+}
+
+// pauseAccept stops watching the listeners; with d > 0 they come back after d,
+// otherwise when a connection closes.
+func (l *Loop) pauseAccept(d int64) {
+	for fd, w := range l.watchers {
+		if ln, ok := w.(*listener); ok && !ln.paused {
+			l.p.Remove(fd)
+			ln.paused = true
+		}
+	}
+	if d > 0 {
+		l.resumeAt = l.now + d
+	}
+}
+
+func (l *Loop) resumeAccept() {
+	l.resumeAt = 0
+	for fd, w := range l.watchers {
+		if ln, ok := w.(*listener); ok && ln.paused {
+			if err := l.p.Add(fd, readable, listenerTag|uint64(fd)); err == nil {
+				ln.paused = false
+			}
+		}
+	}
+}
+
+func sockaddrString(sa unix.Sockaddr) string {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()
+	case *unix.SockaddrInet6:
+		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()
+	}
+	return "?"
+}
+

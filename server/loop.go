@@ -1,0 +1,282 @@
+// The event loop: one goroutine, one poller, every listener and client socket.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+
+	"padchat/poller"
+)
+
+const (
+	readable = poller.Readable
+	writable = poller.Writable
+	// listenerTag marks poller tags that belong to a watcher (listener, UDP
+	// socket) rather than a Conn.
+	listenerTag = 1 << 63
+	// housekeeping is how often idle connections are checked and pinged.
+	housekeeping = time.Second
+	// acceptPause is how long accept stays off after the process runs out of fds.
+	acceptPause = 100 * time.Millisecond
+)
+
+// watcher is a non-Conn descriptor on the loop: a listener or a datagram socket.
+type watcher interface {
+	ready(m poller.Mask)
+	fd() int
+}
+
+// Loop owns the poller and every descriptor. Only Stop and Addr may be called
+// from other goroutines.
+type Loop struct {
+	cfg      Config
+	log      zerolog.Logger
+	p        poller.Poller
+	hub      *Hub
+	conns    []*Conn // by fd
+	watchers map[int]watcher
+	native   *listener
+	nconns   int
+	gen      uint32
+	now      int64
+	rbuf     []byte
+	dirty    []*Conn
+	dying    []*Conn
+	before   []func() // beforeSleep hooks of the dialects
+	nextTick int64
+	resumeAt int64 // accept is paused until then (out of fds)
+	stopping atomic.Bool
+	addr     atomic.Value // net.Addr of the native listener
+	events   []poller.Event
+}
+
+// New opens the store and accounts under cfg.DataDir and binds the listeners.
+func New(cfg Config, log zerolog.Logger) (*Loop, error) {
+	cfg.setDefaults()
+	newPoller := poller.New
+	if cfg.SelectBackend {
+		newPoller = poller.NewSelect
+	}
+	p, err := newPoller()
+	if err != nil {
+		return nil, err
+	}
+	l := &Loop{cfg: cfg, log: log, p: p, watchers: map[int]watcher{},
+		rbuf: make([]byte, 64<<10), events: make([]poller.Event, 512)}
+	l.now = time.Now().UnixNano()
+	if l.hub, err = newHub(l); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if l.native, err = l.listen(cfg.Listen, func(c *Conn) handler { return newNative(l.hub, c) }); err != nil {
+		l.hub.close()
+		p.Close()
+		return nil, err
+	}
+	l.addr.Store(l.native.addr)
+	return l, nil
+}
+
+// Addr is the native listener's bound address (useful with port 0).
+func (l *Loop) Addr() net.Addr { return l.addr.Load().(net.Addr) }
+
+// Stop asks the loop to shut down; safe from any goroutine (signal handlers).
+func (l *Loop) Stop() {
+	l.stopping.Store(true)
+	l.p.Wake()
+}
+
+// Run serves until ctx ends or Stop is called, then shuts down cleanly.
+func (l *Loop) Run(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, l.Stop)
+	defer stop()
+	l.log.Info().Str("addr", l.Addr().String()).Str("poller", l.p.Backend()).
+		Str("data", l.cfg.DataDir).Msg("padchatd listening")
+	l.nextTick = l.now + int64(housekeeping)
+	for !l.stopping.Load() {
+		n, err := l.p.Wait(l.events, l.timeout())
+		if err != nil {
+			return fmt.Errorf("poller: %w", err)
+		}
+		l.now = time.Now().UnixNano()
+		for _, ev := range l.events[:n] {
+			l.dispatch(ev)
+		}
+		if l.now >= l.nextTick {
+			l.tick()
+		}
+		l.beforeSleep()
+	}
+	l.shutdown()
+	return nil
+}
+
+// timeout is the time to the nearest timer: housekeeping or the accept resume.
+func (l *Loop) timeout() time.Duration {
+	next := l.nextTick
+	if l.resumeAt != 0 && l.resumeAt < next {
+		next = l.resumeAt
+	}
+	d := time.Duration(next - time.Now().UnixNano())
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+func (l *Loop) dispatch(ev poller.Event) {
+	if ev.Tag&listenerTag != 0 {
+		if w := l.watchers[ev.Fd]; w != nil {
+			w.ready(ev.Mask)
+		}
+		return
+	}
+	if ev.Fd >= len(l.conns) {
+		return
+	}
+	c := l.conns[ev.Fd]
+	// A closed and reused fd carries a new generation: stale events are dropped.
+	if c == nil || c.tag() != ev.Tag || c.closed {
+		return
+	}
+	if ev.Mask&writable != 0 && c.pending() > 0 {
+		c.flush()
+	}
+	if ev.Mask&readable != 0 && !c.closed && !c.dying {
+		c.read()
+	}
+}
+
+// beforeSleep runs once per iteration (Redis' beforeSleep): close what must
+// close, commit the store batch and let its waiters reply, make pad
+// reservations durable, and only then write anything out.
+func (l *Loop) beforeSleep() {
+	for _, f := range l.before {
+		f()
+	}
+	l.hub.commit()
+	// Pad use becomes durable before any byte leaves, reap's last words included.
+	l.hub.reservePads()
+	l.reap()
+	for i, c := range l.dirty {
+		l.dirty[i] = nil
+		c.dirty = false
+		if !c.closed && !c.dying {
+			c.flush()
+		}
+	}
+	l.dirty = l.dirty[:0]
+	l.reap()
+}
+
+func (l *Loop) reap() {
+	for len(l.dying) > 0 {
+		batch := l.dying
+		l.dying = nil
+		for _, c := range batch {
+			if !c.closed {
+				// Best effort: what is already queued (a Bye, an error) goes out.
+				if c.pending() > 0 && c.reason != ReasonSlowConsumer {
+					unix.Write(c.fd, c.out[c.outPos:])
+				}
+				l.closeConn(c, c.reason, nil)
+			}
+		}
+	}
+}
+
+// tick is housekeeping: idle and auth timeouts, pings, accept resumption.
+func (l *Loop) tick() {
+	l.nextTick = l.now + int64(housekeeping)
+	for _, c := range l.conns {
+		if c != nil && !c.closed && !c.dying {
+			c.h.onTick(c, l.now)
+		}
+	}
+	if l.resumeAt != 0 && l.now >= l.resumeAt {
+		l.resumeAccept()
+	}
+	l.hub.tick()
+}
+
+// addConn puts an accepted, non-blocking socket on the loop.
+func (l *Loop) addConn(fd int, remote string, mk func(*Conn) handler) {
+	l.gen++
+	c := &Conn{l: l, fd: fd, gen: l.gen, remote: remote, lastRead: l.now, created: l.now,
+		maxIn: l.cfg.MaxFrame + 1024}
+	c.h = mk(c)
+	for fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*Conn, len(l.conns)+64)...)
+	}
+	if err := l.p.Add(fd, readable, c.tag()); err != nil {
+		l.log.Warn().Err(err).Str("remote", remote).Msg("cannot watch connection")
+		c.closed = true
+		unix.Close(fd)
+		return
+	}
+	l.conns[fd] = c
+	l.nconns++
+}
+
+// closeConn closes c at once, logs its reason once, and tells its dialect.
+func (l *Loop) closeConn(c *Conn, r Reason, err error) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.reason = r
+	l.p.Remove(c.fd)
+	unix.Close(c.fd)
+	l.conns[c.fd] = nil
+	l.nconns--
+	c.out, c.in = nil, nil
+	c.h.onClose(c)
+	if err != nil && !errors.Is(err, unix.ECONNRESET) && !errors.Is(err, unix.EPIPE) {
+		l.log.Debug().Err(err).Str("remote", c.remote).Msg("socket error")
+	}
+	if l.native.paused && l.resumeAt == 0 {
+		l.resumeAccept()
+	}
+}
+
+// shutdown stops accepting, says goodbye to every client and flushes.
+func (l *Loop) shutdown() {
+	l.log.Info().Int("conns", l.nconns).Msg("shutting down")
+	for fd, w := range l.watchers {
+		l.p.Remove(fd)
+		unix.Close(fd)
+		_ = w
+	}
+	l.watchers = map[int]watcher{}
+	l.hub.goodbye()
+	l.hub.commit()
+	l.hub.reservePads()
+	deadline := time.Now().Add(2 * time.Second)
+	for _, c := range l.conns {
+		if c != nil && !c.closed {
+			for c.pending() > 0 && !c.closed && time.Now().Before(deadline) {
+				c.flush()
+				if c.pending() > 0 {
+					l.p.Wait(l.events, 10*time.Millisecond)
+				}
+			}
+			if !c.closed {
+				l.closeConn(c, ReasonShutdown, nil)
+			}
+		}
+	}
+	l.hub.close()
+	l.p.Close()
+	l.log.Info().Msg("padchatd stopped")
+}
+
+// logger for packages that need one before a Loop exists.
+func stderrLogger() zerolog.Logger { return zerolog.New(os.Stderr).With().Timestamp().Logger() }

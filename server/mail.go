@@ -1,0 +1,171 @@
+// Direct messages: stored in the recipient's mailbox, pushed in order, removed on ack (seed 003).
+package server
+
+import (
+	"encoding/binary"
+
+	bolt "go.etcd.io/bbolt"
+
+	"padchat/wire"
+)
+
+// mailRef names a delivered, not yet acknowledged message in a session.
+type mailRef struct {
+	from string
+	id   uint32
+}
+
+// maxInflight bounds the delivered-but-unacknowledged messages of a session, so
+// a big mailbox streams in as the client acknowledges instead of flooding it.
+const maxInflight = 1024
+
+// mail record: from_len u8 | from | id u32 | time i64 | text
+func encodeMail(from string, id uint32, t int64, text []byte) []byte {
+	b := make([]byte, 0, 1+len(from)+12+len(text))
+	b = append(b, byte(len(from)))
+	b = append(b, from...)
+	b = binary.BigEndian.AppendUint32(b, id)
+	b = binary.BigEndian.AppendUint64(b, uint64(t))
+	return append(b, text...)
+}
+
+func decodeMail(b []byte, m *wire.Msg) bool {
+	if len(b) < 1 || len(b) < 1+int(b[0])+12 {
+		return false
+	}
+	n := int(b[0])
+	m.User = b[1 : 1+n]
+	m.ID = binary.BigEndian.Uint32(b[1+n:])
+	m.Time = int64(binary.BigEndian.Uint64(b[5+n:]))
+	m.Text = b[13+n:]
+	return true
+}
+
+// dm stores a direct message for `to` and calls done with its id once it is
+// durable, or with the error that kept it from being so.
+func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) {
+	switch {
+	case len(text) == 0:
+		done(0, ErrEmpty)
+		return
+	case len(text) > h.cfg.MaxMessage:
+		done(0, ErrTooLong)
+		return
+	case h.store.usable() != nil:
+		done(0, ErrUnavailable)
+		return
+	}
+	if h.acct.byName[string(to)] == nil {
+		h.acct.scan()
+		if h.acct.byName[string(to)] == nil {
+			done(0, ErrNoSuchUser)
+			return
+		}
+	}
+	id := h.store.nextDMID(from.name())
+	rec := encodeMail(from.name(), id, h.l.now, text)
+	rcpt := string(to)
+	h.store.do(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bktMail).CreateBucketIfNotExists([]byte(rcpt))
+		if err != nil {
+			return err
+		}
+		seq, _ := b.NextSequence()
+		return b.Put(u64(seq), rec)
+	})
+	h.store.after(func(err error) {
+		if err != nil {
+			done(0, ErrUnavailable)
+			return
+		}
+		done(id, nil)
+		if h.cfg.LogMessages {
+			h.l.log.Info().Str("to", rcpt).Msgf("<%s>: %s", from.name(), text)
+		}
+		h.pumpUser(rcpt)
+	})
+}
+
+func (h *Hub) pumpUser(name string) {
+	if u := h.acct.byName[name]; u != nil && u.session != nil {
+		h.pump(u.session)
+	}
+}
+
+// pump pushes the next stored messages of s's mailbox, in order, while the
+// session has room for them.
+func (h *Hub) pump(s *native) {
+	if s.c.dying || len(s.inflight) >= maxInflight {
+		return
+	}
+	var msg wire.Msg
+	h.store.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktMail).Bucket([]byte(s.user.Name))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Seek(u64(s.mailNext + 1)); k != nil; k, v = c.Next() {
+			if len(s.inflight) >= maxInflight || s.c.pending() > h.cfg.OutLimit/2 || s.c.dying {
+				break
+			}
+			s.mailNext = binary.BigEndian.Uint64(k)
+			msg = wire.Msg{Op: wire.OpDirect}
+			if !decodeMail(v, &msg) {
+				h.l.log.Error().Str("user", s.user.Name).Uint64("key", s.mailNext).Msg("corrupt mail record skipped")
+				continue
+			}
+			s.inflight[mailRef{string(msg.User), msg.ID}] = s.mailNext
+			s.deliver(&msg, wire.Append(h.enc[:0], &msg))
+		}
+		return nil
+	})
+}
+
+// ack removes an acknowledged message from by's mailbox and, once that is
+// durable, tells its sender (seed 003's SEND MESS ACK).
+func (h *Hub) ack(by *native, from []byte, id uint32) {
+	ref := mailRef{string(from), id}
+	key, ok := by.inflight[ref]
+	if !ok {
+		return // a duplicate ack, or one for a message of an earlier session
+	}
+	delete(by.inflight, ref)
+	rcpt := by.user.Name
+	h.store.do(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bktMail).Bucket([]byte(rcpt)); b != nil {
+			return b.Delete(u64(key))
+		}
+		return nil
+	})
+	h.store.after(func(err error) {
+		if err != nil {
+			return
+		}
+		if s := h.acct.byName[ref.from]; s != nil && s.session != nil {
+			s.session.deliver(&wire.Msg{Op: wire.OpDelivered, User: []byte(rcpt), ID: id, Time: h.l.now}, nil)
+		}
+		if by.user.session == by {
+			h.pump(by)
+		}
+	})
+}
+
+// commit ends the iteration's store batch; the waiters it wakes queue replies.
+func (h *Hub) commit() { h.store.commit() }
+
+// replayHistory sends the room's last n messages to m, marked as history.
+func (h *Hub) replayHistory(m member, r *Room, n int) {
+	if n <= 0 || n > h.cfg.HistorySize {
+		n = h.cfg.HistorySize
+	}
+	var msg wire.Msg
+	for _, rec := range h.store.history(r.name, n) {
+		if wire.Decode(rec, &msg) != nil {
+			continue
+		}
+		msg.Flags |= wire.FlagHistory
+		m.deliver(&msg, wire.Append(h.enc[:0], &msg))
+	}
+}
+

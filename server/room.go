@@ -1,0 +1,72 @@
+// Rooms and the members in them, whatever dialect each member speaks.
+package server
+
+import (
+	"padchat/wire"
+)
+
+// member is anyone present on the hub: a native session or a plain-text one.
+type member interface {
+	name() string
+	// deliver queues an event; enc is m already encoded for native sessions,
+	// valid only during the call.
+	deliver(m *wire.Msg, enc []byte)
+	// plain reports a member that reads in clear text.
+	plain() bool
+	joined() *[]*Room
+}
+
+// Room is a named set of members. A plain room is one a plain-text dialect
+// uses; native members may join it only if it was opened to plain text.
+type Room struct {
+	name    string
+	nameB   []byte
+	members []member
+	plain   bool
+	open    bool
+	keep    bool   // configured by a dialect: stays when empty
+	seq     uint32 // id of the last message
+}
+
+func (r *Room) has(m member) bool {
+	for _, x := range r.members {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Room) remove(m member) bool {
+	for i, x := range r.members {
+		if x == m {
+			last := len(r.members) - 1
+			copy(r.members[i:], r.members[i+1:])
+			r.members[last] = nil
+			r.members = r.members[:last]
+			return true
+		}
+	}
+	return false
+}
+
+// nextID numbers room messages; like every padchat id it wraps to 1, not 0.
+func nextID(id uint32) uint32 {
+	id++
+	if id == 0 {
+		id = 1
+	}
+	return id
+}
+
+func dropRoom(list *[]*Room, r *Room) {
+	rs := *list
+	for i, x := range rs {
+		if x == r {
+			rs[i] = rs[len(rs)-1]
+			rs[len(rs)-1] = nil
+			*list = rs[:len(rs)-1]
+			return
+		}
+	}
+}

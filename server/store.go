@@ -1,0 +1,224 @@
+// Store: the durable state in one bbolt file, written in one transaction per loop iteration.
+package server
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"padchat/wire"
+)
+
+var (
+	bktMail    = []byte("mail")    // mail/<recipient>/<seq u64> = mail record
+	bktHistory = []byte("history") // history/<room>/<seq u64> = encoded wire.Msg
+	bktDMIDs   = []byte("dmids")   // dmids/<sender> = last id u32
+)
+
+// ErrStoreBroken: an earlier commit failed; durable work is refused until restart.
+var ErrStoreBroken = errors.New("store: an earlier commit failed")
+
+// Store batches the writes of one loop iteration (group commit). Waiters run
+// after the batch committed, so replies that promise durability are only
+// queued once it holds; on failure they get the error instead.
+type Store struct {
+	db       *bolt.DB
+	ops      []func(tx *bolt.Tx) error
+	waiters  []func(err error)
+	broken   error
+	histN    int
+	dmIDs    map[string]uint32
+	lastSync time.Duration // duration of the last commit
+}
+
+func openStore(dataDir string, histN int) (*Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dataDir, "padchat.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("store %s is locked: is another padchatd running on this data dir?", path)
+		}
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bktMail, bktHistory, bktDMIDs} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	return &Store{db: db, histN: histN, dmIDs: map[string]uint32{}}, nil
+}
+
+func (s *Store) close() {
+	if s.db != nil {
+		s.db.Close()
+	}
+}
+
+// usable is nil when the store can take durable work.
+func (s *Store) usable() error { return s.broken }
+
+// do queues a write for this iteration's transaction.
+func (s *Store) do(op func(tx *bolt.Tx) error) { s.ops = append(s.ops, op) }
+
+// after runs fn once this iteration's transaction has committed (or failed).
+func (s *Store) after(fn func(err error)) { s.waiters = append(s.waiters, fn) }
+
+// commit writes the batch in one transaction (one fsync) and wakes its waiters.
+func (s *Store) commit() {
+	if len(s.ops) == 0 && len(s.waiters) == 0 {
+		return
+	}
+	ops, waiters := s.ops, s.waiters
+	s.ops, s.waiters = nil, nil
+	err := s.broken
+	if err == nil && len(ops) > 0 {
+		start := time.Now()
+		err = s.db.Update(func(tx *bolt.Tx) error {
+			for _, op := range ops {
+				if err := op(tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		s.lastSync = time.Since(start)
+		if err != nil {
+			s.broken = fmt.Errorf("%w: %v", ErrStoreBroken, err)
+			err = s.broken
+		}
+	}
+	for _, w := range waiters {
+		w(err)
+	}
+}
+
+// nextDMID gives from's next direct-message id: a 32-bit counter that starts
+// at 0 and wraps to 1 (seed 003). The new value is written with the batch.
+func (s *Store) nextDMID(from string) uint32 {
+	last, ok := s.dmIDs[from]
+	if !ok {
+		s.db.View(func(tx *bolt.Tx) error {
+			if v := tx.Bucket(bktDMIDs).Get([]byte(from)); len(v) == 4 {
+				last = binary.BigEndian.Uint32(v)
+			}
+			return nil
+		})
+	}
+	id := nextID(last)
+	s.dmIDs[from] = id
+	s.do(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktDMIDs).Put([]byte(from), binary.BigEndian.AppendUint32(nil, id))
+	})
+	return id
+}
+
+// appendHistory stores a room message and trims the room to the last histN.
+func (s *Store) appendHistory(room string, m *wire.Msg) {
+	if s.histN <= 0 || s.broken != nil {
+		return
+	}
+	rec := wire.Append(nil, m)
+	s.do(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bktHistory).CreateBucketIfNotExists([]byte(room))
+		if err != nil {
+			return err
+		}
+		seq, _ := b.NextSequence()
+		if err := b.Put(u64(seq), rec); err != nil {
+			return err
+		}
+		if seq <= uint64(s.histN) {
+			return nil
+		}
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= seq-uint64(s.histN); k, _ = c.Next() {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// history returns up to n of the room's last messages, oldest first, as
+// encoded wire messages.
+func (s *Store) history(room string, n int) [][]byte {
+	var out [][]byte
+	s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktHistory).Bucket([]byte(room))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
+			out = append(out, append([]byte(nil), v...))
+		}
+		return nil
+	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// purgeMailbox deletes a removed user's mailbox. If the daemon holds the store,
+// it purges orphaned mailboxes itself at its next start.
+func purgeMailbox(dataDir, name string) error {
+	path := filepath.Join(dataDir, "padchat.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return fmt.Errorf("pads removed; the running daemon keeps %s's mailbox until it restarts", name)
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Update(func(tx *bolt.Tx) error { return dropMailbox(tx, name) })
+}
+
+func dropMailbox(tx *bolt.Tx, name string) error {
+	b := tx.Bucket(bktMail)
+	if b == nil || b.Bucket([]byte(name)) == nil {
+		return nil
+	}
+	return b.DeleteBucket([]byte(name))
+}
+
+// purgeOrphans drops the mailboxes of users that no longer exist.
+func (s *Store) purgeOrphans(exists func(string) bool) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		var gone []string
+		tx.Bucket(bktMail).ForEachBucket(func(k []byte) error {
+			if !exists(string(k)) {
+				gone = append(gone, string(k))
+			}
+			return nil
+		})
+		for _, n := range gone {
+			if err := dropMailbox(tx, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
