@@ -53,6 +53,13 @@ func (c *Conn) queue(b []byte) {
 // queued must follow any direct append to c.out: it enforces the output limit
 // and schedules the flush.
 func (c *Conn) queued() {
+	if c.pending() > c.l.cfg.OutLimit && !c.writable {
+		// One big iteration may queue more than the limit for a healthy reader:
+		// write early, and cut off only if the kernel will not take it either.
+		// That write must not carry pad past its durable mark.
+		c.l.hub.reservePads()
+		c.flush()
+	}
 	if c.pending() > c.l.cfg.OutLimit {
 		c.kill(ReasonSlowConsumer)
 		return

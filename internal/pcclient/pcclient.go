@@ -1,0 +1,208 @@
+// Package pcclient is a small blocking native client for tests and padchat-bench, not for people.
+package pcclient
+
+import (
+	"bufio"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"padchat/internal/bundle"
+	"padchat/otp"
+	"padchat/wire"
+)
+
+// Client is one authenticated native session. Send and Recv may run in two
+// goroutines; neither is safe for concurrent use with itself.
+type Client struct {
+	User  string
+	conn  net.Conn
+	br    *bufio.Reader
+	sess  otp.Session
+	snd   *otp.Sender
+	rcv   *otp.Receiver
+	pads  []*otp.Pad
+	seq   uint32
+	wbuf  []byte
+	enc   []byte
+	frame []byte
+	plain []byte
+}
+
+// ErrRefused: the server answered the first frame with a clear refusal.
+var ErrRefused = errors.New("server refused the session")
+
+// Dial connects to addr (the bundle's server when empty) as the bundle's user
+// and waits for the welcome.
+func Dial(addr, dir string) (*Client, error) {
+	p, err := bundle.Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	if addr == "" {
+		addr = p.Server
+	}
+	c := &Client{User: p.User}
+	if err := c.openPads(dir); err != nil {
+		return nil, err
+	}
+	if c.conn, err = net.Dial("tcp", addr); err != nil {
+		c.closePads()
+		return nil, err
+	}
+	c.br = bufio.NewReaderSize(c.conn, 64<<10)
+	if err := c.handshake(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Client) openPads(dir string) error {
+	sp, err := otp.OpenPad(bundle.Path(dir, bundle.SendPad))
+	if err != nil {
+		return err
+	}
+	rp, err := otp.OpenPad(bundle.Path(dir, bundle.RecvPad))
+	if err != nil {
+		sp.Close()
+		return err
+	}
+	c.pads = []*otp.Pad{sp, rp}
+	if c.snd, err = otp.OpenSender(sp, sp.Path()+bundle.StateSuffix, otp.SenderOptions{}); err != nil {
+		c.closePads()
+		return err
+	}
+	if c.rcv, err = otp.OpenReceiver(rp, rp.Path()+bundle.StateSuffix, otp.ReceiverOptions{}); err != nil {
+		c.closePads()
+		return err
+	}
+	return nil
+}
+
+func (c *Client) handshake() error {
+	rand.Read(c.sess.Client[:])
+	if _, err := c.conn.Write(wire.AppendGreeting(nil, c.sess.Client)); err != nil {
+		return err
+	}
+	g := make([]byte, wire.GreetingSize)
+	if _, err := io.ReadFull(c.br, g); err != nil {
+		return fmt.Errorf("greeting: %w", err)
+	}
+	if c.sess.Server, _ = wire.ParseGreeting(g); c.sess.Server == [16]byte{} {
+		return wire.ErrNotPadchat
+	}
+	if _, err := c.Send(&wire.Msg{Op: wire.OpHello, Text: []byte("pcclient/1")}); err != nil {
+		return err
+	}
+	var m wire.Msg
+	if err := c.Recv(&m); err != nil {
+		return err
+	}
+	if m.Op != wire.OpWelcome {
+		return fmt.Errorf("expected welcome, got op %d", m.Op)
+	}
+	return nil
+}
+
+// Send seals m (with the next Seq unless m.Seq is set) and writes it.
+func (c *Client) Send(m *wire.Msg) (uint32, error) {
+	if m.Seq == 0 {
+		c.seq++
+		m.Seq = c.seq
+	}
+	c.enc = wire.Append(c.enc[:0], m)
+	var err error
+	if c.wbuf, err = c.snd.Seal(c.wbuf[:0], c.enc, otp.ToServer, &c.sess); err != nil {
+		return 0, err
+	}
+	if c.snd.Pending() {
+		if err := c.snd.Reserve(); err != nil {
+			return 0, err
+		}
+	}
+	_, err = c.conn.Write(c.wbuf)
+	return m.Seq, err
+}
+
+// SendRaw writes bytes as they are: for tests of forged and broken frames.
+func (c *Client) SendRaw(b []byte) error { _, err := c.conn.Write(b); return err }
+
+// Seal returns a sealed frame of m without sending it.
+func (c *Client) Seal(m *wire.Msg) ([]byte, error) {
+	f, err := c.snd.Seal(nil, wire.Append(nil, m), otp.ToServer, &c.sess)
+	if err == nil && c.snd.Pending() {
+		err = c.snd.Reserve()
+	}
+	return f, err
+}
+
+// Recv reads and opens the next message; m aliases an internal buffer until
+// the next Recv.
+func (c *Client) Recv(m *wire.Msg) error {
+	hdr, err := c.br.Peek(2)
+	if err != nil {
+		return err
+	}
+	if wire.IsRefusal(hdr) {
+		b, _ := c.br.Peek(wire.RefusalMin)
+		if len(b) == wire.RefusalMin {
+			b, _ = c.br.Peek(wire.RefusalMin + int(b[3]))
+		}
+		_, text, _ := wire.ParseRefusal(b)
+		return fmt.Errorf("%w: %s", ErrRefused, text)
+	}
+	h, err := c.br.Peek(otp.HeaderSize)
+	if err != nil {
+		return err
+	}
+	n, err := otp.FrameLen(h, otp.DefaultMaxFrame)
+	if err != nil {
+		return err
+	}
+	if cap(c.frame) < n {
+		c.frame = make([]byte, n)
+	}
+	c.frame = c.frame[:n]
+	if _, err := io.ReadFull(c.br, c.frame); err != nil {
+		return err
+	}
+	if c.plain, err = c.rcv.Open(c.plain[:0], c.frame, otp.ToClient, &c.sess); err != nil {
+		return err
+	}
+	return wire.Decode(c.plain, m)
+}
+
+// SetReadDeadline bounds the next Recv.
+func (c *Client) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+// Conn is the underlying connection (tests close it half-way, stop reading…).
+func (c *Client) Conn() net.Conn { return c.conn }
+
+// Close closes the socket and saves the pad state.
+func (c *Client) Close() error {
+	var err error
+	if c.conn != nil {
+		err = c.conn.Close()
+	}
+	c.closePads()
+	return err
+}
+
+func (c *Client) closePads() {
+	if c.snd != nil {
+		c.snd.Close()
+		c.snd = nil
+	}
+	if c.rcv != nil {
+		c.rcv.Close()
+		c.rcv = nil
+	}
+	for _, p := range c.pads {
+		p.Close()
+	}
+	c.pads = nil
+}
