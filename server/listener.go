@@ -115,4 +115,3 @@ func sockaddrString(sa unix.Sockaddr) string {
 	}
 	return "?"
 }
-

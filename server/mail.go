@@ -168,4 +168,3 @@ func (h *Hub) replayHistory(m member, r *Room, n int) {
 		m.deliver(&msg, wire.Append(h.enc[:0], &msg))
 	}
 }
-

@@ -45,7 +45,7 @@ func (n *native) name() string {
 	}
 	return n.user.Name
 }
-func (n *native) plain() bool       { return false }
+func (n *native) plain() bool      { return false }
 func (n *native) joined() *[]*Room { return &n.rooms }
 
 // onData consumes the greeting, then whole frames; a partial frame waits.
