@@ -3,6 +3,7 @@ package pcclient
 
 import (
 	"bufio"
+	"encoding/binary"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ type Client struct {
 	enc   []byte
 	frame []byte
 	plain []byte
+	// OnFrame, when set, sees the pad range of every frame sent or received:
+	// tests use it to prove no pad byte is ever used twice.
+	OnFrame func(dir otp.Direction, offset int64, length int)
 }
 
 // ErrRefused: the server answered the first frame with a clear refusal.
@@ -37,7 +41,9 @@ var ErrRefused = errors.New("server refused the session")
 
 // Dial connects to addr (the bundle's server when empty) as the bundle's user
 // and waits for the welcome.
-func Dial(addr, dir string) (*Client, error) {
+func Dial(addr, dir string) (*Client, error) { return dial(addr, dir, nil) }
+
+func dial(addr, dir string, onFrame func(otp.Direction, int64, int)) (*Client, error) {
 	p, err := bundle.Load(dir)
 	if err != nil {
 		return nil, err
@@ -45,7 +51,7 @@ func Dial(addr, dir string) (*Client, error) {
 	if addr == "" {
 		addr = p.Server
 	}
-	c := &Client{User: p.User}
+	c := &Client{User: p.User, OnFrame: onFrame}
 	if err := c.openPads(dir); err != nil {
 		return nil, err
 	}
@@ -72,7 +78,7 @@ func (c *Client) openPads(dir string) error {
 		return err
 	}
 	c.pads = []*otp.Pad{sp, rp}
-	if c.snd, err = otp.OpenSender(sp, sp.Path()+bundle.StateSuffix, otp.SenderOptions{}); err != nil {
+	if c.snd, err = otp.OpenSender(sp, sp.Path()+bundle.StateSuffix, otp.SenderOptions{ReserveStep: 64 << 10}); err != nil {
 		c.closePads()
 		return err
 	}
@@ -124,6 +130,7 @@ func (c *Client) Send(m *wire.Msg) (uint32, error) {
 			return 0, err
 		}
 	}
+	c.record(otp.ToServer, c.wbuf)
 	_, err = c.conn.Write(c.wbuf)
 	return m.Seq, err
 }
@@ -173,7 +180,19 @@ func (c *Client) Recv(m *wire.Msg) error {
 	if c.plain, err = c.rcv.Open(c.plain[:0], c.frame, otp.ToClient, &c.sess); err != nil {
 		return err
 	}
+	c.record(otp.ToClient, c.frame)
 	return wire.Decode(c.plain, m)
+}
+
+func (c *Client) record(dir otp.Direction, frame []byte) {
+	if c.OnFrame != nil {
+		c.OnFrame(dir, int64(binary.BigEndian.Uint64(frame[20:])), int(binary.BigEndian.Uint32(frame[28:])))
+	}
+}
+
+// DialWith is Dial with OnFrame set before the handshake's first frame.
+func DialWith(addr, dir string, onFrame func(otp.Direction, int64, int)) (*Client, error) {
+	return dial(addr, dir, onFrame)
 }
 
 // SetReadDeadline bounds the next Recv.
