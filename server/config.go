@@ -20,6 +20,15 @@ type Config struct {
 	BurnPads      bool          // zero consumed pad ranges
 	MailBatch     int           // mailbox messages pushed per refill
 	SelectBackend bool          // use the portable select(2) poller
+
+	// Plain-text classroom dialects (off unless an address is set) and HTTP.
+	Listen001 string // seed 001 line chat
+	Listen002 string // seed 002 Wassop rooms
+	Listen003 string // seed 003 message service
+	ListenUDP string // seed 004 UDP chat
+	HTTP      string // web service (seed 003 part two), /healthz, /metrics
+	PlainRoom string // the room dialect users are put in
+	OpenPlain bool   // native clients may join PlainRoom (it is not encrypted)
 }
 
 // Defaults.
@@ -35,6 +44,7 @@ const (
 	DefaultHistorySize = 100
 	DefaultWelcome     = "Welcome to the best chat in the universe!"
 	DefaultMailBatch   = 256
+	DefaultPlainRoom   = "lobby"
 )
 
 func (c *Config) setDefaults() {
@@ -60,6 +70,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AuthTimeout <= 0 {
 		c.AuthTimeout = DefaultAuthTimeout
+	}
+	if c.PlainRoom == "" {
+		c.PlainRoom = DefaultPlainRoom
 	}
 	if c.Welcome == "" {
 		c.Welcome = DefaultWelcome

@@ -82,6 +82,10 @@ func New(cfg Config, log zerolog.Logger) (*Loop, error) {
 		return nil, err
 	}
 	l.addr.Store(l.native.addr)
+	if err := l.startDialects(); err != nil {
+		l.shutdown()
+		return nil, err
+	}
 	return l, nil
 }
 

@@ -1,0 +1,47 @@
+# padchat: `make run` starts the daemon with demo users, `make test` runs everything CI runs.
+GO       ?= go
+BIN      := bin
+DATA     ?= var
+FUZZTIME ?= 10s
+
+.PHONY: all build run test unit lint cross fuzz-smoke fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+run: build
+	$(BIN)/padchatd --data $(DATA) --demo
+
+# The one test command: format, vet, cross-builds, race-enabled tests, fuzz smoke.
+test: lint cross unit fuzz-smoke
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# kqueue cannot run here; make sure it and every BSD path at least build and vet.
+cross:
+	GOOS=darwin $(GO) build ./...
+	GOOS=darwin $(GO) vet ./...
+	GOOS=freebsd $(GO) build ./...
+	GOOS=openbsd $(GO) build ./...
+	GOOS=netbsd $(GO) build ./...
+
+# Every fuzz target for FUZZTIME (one target per go test -fuzz run).
+fuzz-smoke:
+	FUZZTIME=$(FUZZTIME) .ci/fuzz
+
+fuzz:
+	FUZZTIME=5m .ci/fuzz
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,62 @@
+// Command padchat is the terminal client: it parses flags and hands over to package client.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"padchat/client"
+)
+
+// errUsage: the command line was wrong; the flag package has said how.
+var errUsage = errors.New("usage")
+
+func main() {
+	// The client notices the cancelled context through a poller wake-up and
+	// quits in order, restoring the terminal, on any of these signals.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("padchat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: padchat --bundle DIR [--server HOST:PORT] [--room ROOM]")
+		fs.PrintDefaults()
+	}
+	var cfg client.Config
+	fs.StringVar(&cfg.Bundle, "bundle", "", "bundle `dir` written by padchatd user add (required)")
+	fs.StringVar(&cfg.Server, "server", "", "server `host:port` (default: the bundle profile's)")
+	fs.StringVar(&cfg.Room, "room", client.DefaultRoom, "`room` to join on connect")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if cfg.Bundle == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg.Stdin, cfg.Stdout = stdin, stdout
+	if err := client.Run(ctx, cfg); err != nil {
+		fmt.Fprintf(stderr, "padchat: %v\n", err)
+		return err
+	}
+	return nil
+}
