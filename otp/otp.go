@@ -17,6 +17,16 @@
 // old mark leaves the process. The event loop does this once per iteration,
 // before it flushes; a crash before then loses only frames nobody saw. After a
 // crash a Sender resumes at the reserved mark: it may waste pad, never reuse it.
+//
+// What the rest of padchat must uphold for this to hold:
+//   - Each side draws its greeting nonce from crypto/rand for every connection:
+//     a receiver's protection against replayed frames is its own fresh nonce.
+//   - One pad, one sealing end: provisioning gives the client's copy of its send
+//     pad a RoleSend state and the server's copy RoleRecv, and the other way
+//     round for the recv pad. A pad sealed with at both ends is a two-time pad.
+//   - A bundle lives on one machine and its state is never restored from a
+//     backup or snapshot. Nothing here can prevent a second copy; a Receiver
+//     reports it (ErrPadReused) when the copy's frames reach it.
 package otp
 
 import (

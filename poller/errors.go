@@ -1,3 +1,5 @@
+// Errors: the sentinel errors every backend returns, to be matched with errors.Is.
+
 package poller
 
 import "errors"

@@ -2,24 +2,31 @@
 //
 // Every backend provides exactly this:
 //
-//   - New() picks the native backend (epoll on Linux, kqueue on darwin/*BSD);
-//     NewSelect() gives the portable select(2) fallback on any unix.
+//   - New() (Poller, error) picks the native backend (epoll on Linux, kqueue on
+//     darwin/*BSD, select elsewhere); NewSelect() (Poller, error) gives the
+//     portable select(2) fallback on any unix.
 //   - Add(fd, events, tag) starts watching fd for the wanted events (Readable,
 //     Writable or both). Tag is an opaque value handed back with every event for
 //     that fd, so callers can find their connection without a map lookup.
 //     A descriptor the kernel cannot poll (a regular file, /dev/null under epoll)
-//     fails with ErrNotPollable; the select backend refuses fds >= FD_SETSIZE with
-//     ErrFdTooLarge instead of writing past its fd_set.
+//     fails with ErrNotPollable (select takes it and reports it always ready);
+//     the select backend refuses fds >= FD_SETSIZE with ErrFdTooLarge instead of
+//     writing past its fd_set. Adding an fd twice fails
+//     with ErrAlreadyRegistered.
 //   - Modify(fd, events, tag) replaces the wanted events and tag; Remove(fd) stops
-//     watching. After Remove, no event for fd is ever returned, even one that was
-//     already pending in the kernel: a reused fd number starts clean.
+//     watching. After Remove, no later Wait returns an event for fd, even one that
+//     was already pending in the kernel: a reused fd number starts clean. (Events
+//     of the batch being walked were returned before the Remove; skip them by tag.)
+//     Remove before closing the fd.
 //   - Wait(events, timeout) blocks until at least one fd is ready, Wake is called,
 //     or timeout passes (timeout < 0 waits forever, 0 polls). It fills events and
 //     returns how many it filled. Each Event carries one neutral mask: Readable
 //     and/or Writable; an error or hang-up on the fd reports Readable|Writable|Hangup,
 //     so the next read or write surfaces the cause (as Redis does). kqueue's
 //     separate read and write events for one fd are merged into one Event.
-//     EINTR is retried with the remaining time.
+//     select cannot see hang-ups: there a closed peer is only Readable, and the
+//     read returns EOF. EINTR is retried with the remaining time. An empty
+//     events slice fails with ErrNoRoom.
 //   - Wake() may be called from any goroutine and makes a blocked (or the next)
 //     Wait return. Wake-ups coalesce: many Wake calls between two Waits cost one
 //     wake-up and produce no Event.
@@ -39,7 +46,8 @@ const (
 	Readable Mask = 1 << iota
 	Writable
 	// Hangup is set together with Readable|Writable when the fd has an error or
-	// its peer hung up; the next read or write reports which.
+	// its peer hung up; the next read or write reports which. A peer that only
+	// shut down its sending side counts too: read to EOF before giving up.
 	Hangup
 )
 

@@ -1,0 +1,105 @@
+// Acting on what the user typed: each command becomes one request, or a local line.
+package client
+
+import "padchat/wire"
+
+// onLine parses and carries out one input line.
+func (c *client) onLine(line string) {
+	cmd, err := parseCommand(line)
+	if err != nil {
+		c.scr.println(c.r.alert("%v", err))
+		return
+	}
+	switch cmd.kind {
+	case cmdSay, cmdMe:
+		c.say(cmd)
+	case cmdJoin:
+		c.join(cmd.name)
+	case cmdPart:
+		room := cmd.name
+		if room == "" {
+			room = c.room
+		}
+		if room == "" {
+			c.scr.println(c.r.alert("not in a room"))
+			return
+		}
+		// Like /join, /part moves on at once, so the next lines go where the user expects.
+		if c.request(&wire.Msg{Op: wire.OpPart, Room: []byte(room)}, request{kind: cmdPart, name: room}) {
+			c.joined = remove(c.joined, room)
+			if room == c.room {
+				c.setRoom(lastOr(c.joined, ""))
+			}
+		}
+	case cmdMsg:
+		if c.request(&wire.Msg{Op: wire.OpDM, User: []byte(cmd.name), Text: []byte(cmd.text)}, request{kind: cmdMsg, name: cmd.name}) && c.tty != nil {
+			c.scr.println(c.r.sentDirect(c.user, cmd.name, cmd.text))
+		}
+	case cmdList:
+		c.send(&wire.Msg{Op: wire.OpList})
+	case cmdWho:
+		c.send(&wire.Msg{Op: wire.OpWho, Room: []byte(cmd.name)})
+	case cmdHistory:
+		if c.room == "" {
+			c.scr.println(c.r.alert("not in a room: /join ROOM first"))
+			return
+		}
+		c.send(&wire.Msg{Op: wire.OpHistory, Room: []byte(c.room), ID: cmd.n})
+	case cmdHelp:
+		c.scr.println(c.r.notice("%s", helpText))
+	case cmdQuit:
+		c.quit()
+	}
+}
+
+// say sends a line (or a /me action, or an emoji) to the current room. The
+// server does not echo it back, so on a TTY the client shows it itself.
+func (c *client) say(cmd command) {
+	if c.room == "" {
+		c.scr.println(c.r.alert("not in a room: /join ROOM first"))
+		return
+	}
+	m := wire.Msg{Op: wire.OpSay, Room: []byte(c.room), Text: []byte(cmd.text)}
+	if cmd.kind == cmdMe {
+		m.Flags = wire.FlagMe
+	}
+	if _, ok := c.send(&m); ok && c.tty != nil {
+		m.User = []byte(c.user)
+		c.scr.println(c.r.roomMessage(&m))
+	}
+}
+
+// join switches the current room at once, so the lines typed right after
+// /join go to the new room; a failed join switches back (onError).
+func (c *client) join(room string) {
+	if c.request(&wire.Msg{Op: wire.OpJoin, Room: []byte(room)}, request{kind: cmdJoin, name: room, prev: c.room}) {
+		c.joined = append(remove(c.joined, room), room)
+		c.setRoom(room)
+	}
+}
+
+// request sends m and remembers req until the reply with its sequence number.
+func (c *client) request(m *wire.Msg, req request) bool {
+	seq, ok := c.send(m)
+	if ok {
+		c.pending[seq] = req
+	}
+	return ok
+}
+
+func remove(list []string, s string) []string {
+	out := list[:0]
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func lastOr(list []string, def string) string {
+	if len(list) == 0 {
+		return def
+	}
+	return list[len(list)-1]
+}

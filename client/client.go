@@ -1,0 +1,194 @@
+// Package client is padchat's terminal client: one goroutine, one poller over stdin and the server socket.
+//
+// Run opens the bundle's pads, connects, exchanges greetings, authenticates
+// with a Hello frame and joins a room; then every line typed is a message or
+// a command, and every frame from the server becomes a line on stdout. On a
+// pipe, input and output are plain lines (see render.go for the format); on a
+// terminal, the client edits the line in raw mode under a prompt.
+package client
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"padchat/internal/bundle"
+	"padchat/otp"
+	"padchat/poller"
+	"padchat/wire"
+)
+
+// Config is what the command line decides.
+type Config struct {
+	Bundle string    // bundle directory (profile.json, send.pad, recv.pad)
+	Server string    // host:port; empty means the profile's
+	Room   string    // joined on connect; empty means DefaultRoom
+	Stdin  io.Reader // an *os.File is polled; any other reader must not block
+	Stdout io.Writer
+}
+
+const (
+	DefaultRoom    = "lobby"
+	HelloText      = "padchat/1"
+	connectTimeout = 10 * time.Second
+	quitWait       = 3 * time.Second // how long /quit waits for the server to close
+)
+
+const (
+	tagSocket uint64 = iota + 1
+	tagStdin
+)
+
+// Run runs one session until the user quits, the server ends it, or ctx is
+// done (which quits like /quit). The terminal, if one was put in raw mode, is
+// restored before Run returns, on every path.
+func Run(ctx context.Context, cfg Config) (err error) {
+	if cfg.Room == "" {
+		cfg.Room = DefaultRoom
+	}
+	if wire.CheckName(cfg.Room) != nil {
+		return fmt.Errorf("bad room name %q (1-32 of A-Z a-z 0-9 _ . -)", cfg.Room)
+	}
+	prof, err := bundle.Load(cfg.Bundle)
+	if err != nil {
+		return err
+	}
+	if cfg.Server == "" {
+		cfg.Server = prof.Server
+	}
+	c := newClient(cfg, prof.User)
+	defer func() { err = errors.Join(err, c.closePads()) }()
+	if err := c.openPads(prof); err != nil {
+		return err
+	}
+	if c.seen, err = loadSeen(cfg.Bundle); err != nil {
+		return err
+	}
+	if c.p, err = poller.New(); err != nil {
+		return err
+	}
+	defer c.p.Close()
+	stopWatch := c.watch(ctx)
+	defer stopWatch()
+	if c.sock, err = dial(ctx, c.p, cfg.Server, connectTimeout, c.interrupted.Load); err != nil {
+		return err
+	}
+	defer unix.Close(c.sock)
+	defer c.restoreTerminal()
+	return c.run()
+}
+
+func newClient(cfg Config, user string) *client {
+	c := &client{
+		cfg:       cfg,
+		user:      user,
+		sock:      -1,
+		events:    make([]poller.Event, 8),
+		dec:       newDecoder(otp.DefaultMaxFrame),
+		pending:   map[uint32]request{},
+		plainSeen: map[string]bool{},
+		readBuf:   make([]byte, 64<<10),
+		r:         renderer{now: time.Now},
+	}
+	c.stdinFd = -1
+	out := bufio.NewWriterSize(cfg.Stdout, 32<<10)
+	in, inIsFile := cfg.Stdin.(*os.File)
+	if inIsFile {
+		c.stdinFd = int(in.Fd())
+	}
+	outFile, outIsFile := cfg.Stdout.(*os.File)
+	if inIsFile && outIsFile && term.IsTerminal(c.stdinFd) && term.IsTerminal(int(outFile.Fd())) {
+		c.r.tty = true
+		c.tty = &ttyScreen{w: out, fd: int(outFile.Fd()), ed: &c.ed}
+		c.scr = c.tty
+	} else {
+		c.scr = &plainScreen{w: out}
+	}
+	return c
+}
+
+// openPads opens the sender on send.pad and the receiver on recv.pad. Their
+// state files carry a lock, so a second padchat on the same bundle stops here.
+func (c *client) openPads(prof bundle.Profile) error {
+	dir := c.cfg.Bundle
+	var err error
+	if c.sendPad, err = openPad(dir, bundle.SendPad, prof.SendPad); err != nil {
+		return err
+	}
+	if c.recvPad, err = openPad(dir, bundle.RecvPad, prof.RecvPad); err != nil {
+		return err
+	}
+	sendState := bundle.Path(dir, bundle.SendPad+bundle.StateSuffix)
+	c.sender, err = otp.OpenSender(c.sendPad, sendState, otp.SenderOptions{MaxFrame: otp.DefaultMaxFrame})
+	if err != nil {
+		return padError(dir, "send", err)
+	}
+	recvState := bundle.Path(dir, bundle.RecvPad+bundle.StateSuffix)
+	c.recv, err = otp.OpenReceiver(c.recvPad, recvState, otp.ReceiverOptions{MaxFrame: otp.DefaultMaxFrame, Contiguous: true})
+	if err != nil {
+		return padError(dir, "receive", err)
+	}
+	return nil
+}
+
+func openPad(dir, name, wantID string) (*otp.Pad, error) {
+	pad, err := otp.OpenPad(bundle.Path(dir, name))
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", dir, err)
+	}
+	if pad.ID().String() != wantID {
+		pad.Close()
+		return nil, fmt.Errorf("bundle %s: %s is not the pad profile.json names", dir, name)
+	}
+	return pad, nil
+}
+
+func padError(dir, which string, err error) error {
+	if errors.Is(err, otp.ErrPadInUse) {
+		return fmt.Errorf("%s pad of bundle %s is in use by another padchat: %w", which, dir, err)
+	}
+	return fmt.Errorf("%s pad of bundle %s: %w", which, dir, err)
+}
+
+// closePads saves how far the receive pad was read (Receiver.Close saves), so
+// frames of this session can never be accepted again, and releases the pads
+// and their locks.
+func (c *client) closePads() error {
+	var errs []error
+	if c.recv != nil {
+		errs = append(errs, c.recv.Close())
+	}
+	if c.sender != nil {
+		errs = append(errs, c.sender.Close())
+	}
+	for _, p := range []*otp.Pad{c.recvPad, c.sendPad} {
+		if p != nil {
+			errs = append(errs, p.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// watch turns ctx's end (main cancels it on SIGINT, SIGTERM and SIGHUP) into
+// a flag and a poller wake-up, the only way another goroutine may reach the loop.
+func (c *client) watch(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-ctx.Done():
+			c.interrupted.Store(true)
+			_ = c.p.Wake()
+		case <-done:
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}

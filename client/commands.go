@@ -1,0 +1,133 @@
+// Parsing what the user types: a message for the current room or a slash command.
+package client
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"padchat/wire"
+)
+
+type cmdKind uint8
+
+const (
+	cmdNone cmdKind = iota // a blank line: nothing to do
+	cmdSay
+	cmdMe
+	cmdJoin
+	cmdPart
+	cmdMsg
+	cmdList
+	cmdWho
+	cmdHistory
+	cmdHelp
+	cmdQuit
+)
+
+// command is one parsed input line.
+type command struct {
+	kind cmdKind
+	name string // room (join, part, who) or user (msg); empty means the default
+	text string // say, me, msg
+	n    uint32 // history: how many messages
+}
+
+const defaultHistory = 20
+
+// The emoji shortcuts of seed 002 (LOVE, LIKE, DISLIKE).
+var emoji = map[string]string{"/love": "❤️", "/like": "👍", "/dislike": "👎"}
+
+const helpText = "commands: /join ROOM, /part [ROOM], /msg USER TEXT, /list, /who [ROOM], " +
+	"/me ACTION, /love, /like, /dislike, /history [N], /help, /quit (or :q); " +
+	"other lines go to the current room (start with // to send a leading /)"
+
+// parseCommand turns one input line into a command. Errors are meant for the
+// user, as they are: nothing is sent for a line that does not parse.
+func parseCommand(line string) (command, error) {
+	trimmed := strings.TrimSpace(line)
+	switch {
+	case trimmed == "":
+		return command{}, nil
+	case trimmed == ":q":
+		return command{kind: cmdQuit}, nil
+	case strings.HasPrefix(trimmed, "//"):
+		return command{kind: cmdSay, text: line[strings.Index(line, "/")+1:]}, nil
+	case !strings.HasPrefix(trimmed, "/"):
+		return command{kind: cmdSay, text: line}, nil
+	}
+	word, rest, _ := strings.Cut(trimmed, " ")
+	word = strings.ToLower(word)
+	rest = strings.TrimSpace(rest)
+	if e, ok := emoji[word]; ok {
+		return noArgs(word, rest, command{kind: cmdSay, text: e})
+	}
+	switch word {
+	case "/join":
+		name, err := oneName(word, "ROOM", rest, true)
+		return command{kind: cmdJoin, name: name}, err
+	case "/part":
+		name, err := oneName(word, "[ROOM]", rest, false)
+		return command{kind: cmdPart, name: name}, err
+	case "/who":
+		name, err := oneName(word, "[ROOM]", rest, false)
+		return command{kind: cmdWho, name: name}, err
+	case "/msg":
+		user, text, _ := strings.Cut(rest, " ")
+		text = strings.TrimSpace(text)
+		if user == "" || text == "" {
+			return command{}, errors.New("usage: /msg USER TEXT")
+		}
+		if err := wire.CheckName(user); err != nil {
+			return command{}, fmt.Errorf("bad user name %q (1-32 of A-Z a-z 0-9 _ . -)", user)
+		}
+		return command{kind: cmdMsg, name: user, text: text}, nil
+	case "/me":
+		if rest == "" {
+			return command{}, errors.New("usage: /me ACTION")
+		}
+		return command{kind: cmdMe, text: rest}, nil
+	case "/history":
+		return parseHistory(rest)
+	case "/list":
+		return noArgs(word, rest, command{kind: cmdList})
+	case "/help":
+		return noArgs(word, rest, command{kind: cmdHelp})
+	case "/quit":
+		return command{kind: cmdQuit}, nil
+	}
+	return command{}, fmt.Errorf("unknown command %s (try /help)", word)
+}
+
+func noArgs(word, rest string, c command) (command, error) {
+	if rest != "" {
+		return command{}, fmt.Errorf("usage: %s", word)
+	}
+	return c, nil
+}
+
+// oneName reads a single room name argument, required or optional.
+func oneName(word, usage, rest string, required bool) (string, error) {
+	if rest == "" && !required {
+		return "", nil
+	}
+	if rest == "" || strings.ContainsAny(rest, " \t") {
+		return "", fmt.Errorf("usage: %s %s", word, usage)
+	}
+	if err := wire.CheckName(rest); err != nil {
+		return "", fmt.Errorf("bad room name %q (1-32 of A-Z a-z 0-9 _ . -)", rest)
+	}
+	return rest, nil
+}
+
+func parseHistory(rest string) (command, error) {
+	if rest == "" {
+		return command{kind: cmdHistory, n: defaultHistory}, nil
+	}
+	n, err := strconv.ParseUint(rest, 10, 32)
+	if err != nil || n == 0 {
+		return command{}, errors.New("usage: /history [N] (N a positive number)")
+	}
+	return command{kind: cmdHistory, n: uint32(n)}, nil
+}

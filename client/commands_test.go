@@ -1,0 +1,59 @@
+// Parsing of typed lines into commands.
+package client
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestParseCommand(t *testing.T) {
+	for _, tt := range []struct {
+		line    string
+		want    command
+		wantErr string
+	}{
+		{"", command{}, ""},
+		{"   ", command{}, ""},
+		{"hello there", command{kind: cmdSay, text: "hello there"}, ""},
+		{"  indented", command{kind: cmdSay, text: "  indented"}, ""},
+		{"//etc/passwd is a path", command{kind: cmdSay, text: "/etc/passwd is a path"}, ""},
+		{":q", command{kind: cmdQuit}, ""},
+		{"/quit", command{kind: cmdQuit}, ""},
+		{"/QUIT", command{kind: cmdQuit}, ""},
+		{"/join dev", command{kind: cmdJoin, name: "dev"}, ""},
+		{"/join", command{}, "usage: /join ROOM"},
+		{"/join two words", command{}, "usage: /join ROOM"},
+		{"/join bad/name", command{}, `bad room name "bad/name" (1-32 of A-Z a-z 0-9 _ . -)`},
+		{"/part", command{kind: cmdPart}, ""},
+		{"/part dev", command{kind: cmdPart, name: "dev"}, ""},
+		{"/msg bob hi there", command{kind: cmdMsg, name: "bob", text: "hi there"}, ""},
+		{"/msg bob", command{}, "usage: /msg USER TEXT"},
+		{"/msg b@d hi", command{}, `bad user name "b@d" (1-32 of A-Z a-z 0-9 _ . -)`},
+		{"/list", command{kind: cmdList}, ""},
+		{"/list x", command{}, "usage: /list"},
+		{"/who", command{kind: cmdWho}, ""},
+		{"/who lobby", command{kind: cmdWho, name: "lobby"}, ""},
+		{"/me waves", command{kind: cmdMe, text: "waves"}, ""},
+		{"/me", command{}, "usage: /me ACTION"},
+		{"/love", command{kind: cmdSay, text: "❤️"}, ""},
+		{"/like", command{kind: cmdSay, text: "👍"}, ""},
+		{"/dislike", command{kind: cmdSay, text: "👎"}, ""},
+		{"/history", command{kind: cmdHistory, n: 20}, ""},
+		{"/history 5", command{kind: cmdHistory, n: 5}, ""},
+		{"/history 0", command{}, "usage: /history [N] (N a positive number)"},
+		{"/history lots", command{}, "usage: /history [N] (N a positive number)"},
+		{"/help", command{kind: cmdHelp}, ""},
+		{"/frobnicate", command{}, "unknown command /frobnicate (try /help)"},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			got, err := parseCommand(tt.line)
+			if tt.wantErr != "" {
+				assert.EqualError(t, err, tt.wantErr)
+				return
+			}
+			assert.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}

@@ -1,0 +1,231 @@
+// The client's event loop: wait on stdin and the socket, read, dispatch, flush before sleeping.
+package client
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"padchat/otp"
+	"padchat/poller"
+	"padchat/wire"
+)
+
+// outHigh is how much sealed output may wait for the kernel before the client
+// stops reading stdin, so a long script cannot grow memory without bound.
+const outHigh = 256 << 10
+
+// client is one session's state; everything but interrupted belongs to the
+// loop goroutine.
+type client struct {
+	cfg    Config
+	user   string
+	p      poller.Poller
+	sock   int
+	events []poller.Event
+
+	sendPad, recvPad *otp.Pad
+	sender           *otp.Sender
+	recv             *otp.Receiver
+	sess             otp.Session
+	dec              *decoder
+	seq              uint32
+	pending          map[uint32]request // requests whose replies need their context
+	seen             *seenDMs
+
+	greeted, welcomed      bool
+	room                   string          // where plain lines go; "" when in none
+	joined                 []string        // rooms joined, oldest first
+	plainSeen              map[string]bool // rooms already flagged as plain text
+	warnedSend, warnedRecv bool
+
+	out      []byte // sealed output the kernel has not taken yet
+	writable bool   // registered for Writable: the kernel buffer was full
+	plain    []byte // scratch: one encoded message
+	opened   []byte // scratch: one decrypted frame
+	readBuf  []byte
+
+	stdin
+	r   renderer
+	scr screen
+	tty *ttyScreen // nil unless stdin and stdout are a terminal
+	ed  editor
+
+	interrupted  atomic.Bool // set by the watch goroutine
+	quitting     bool        // OpQuit sent; waiting for the server to close
+	quitDeadline time.Time
+	done         bool
+	err          error
+}
+
+// run is the loop proper; Run has connected the socket.
+func (c *client) run() error {
+	var nonce [otp.NonceSize]byte
+	randomNonce(&nonce)
+	c.sess.Client = nonce
+	c.out = wire.AppendGreeting(c.out, nonce)
+	if err := c.p.Add(c.sock, poller.Readable, tagSocket); err != nil {
+		return err
+	}
+	for !c.done {
+		if c.interrupted.Load() {
+			c.quit()
+			if c.done {
+				break
+			}
+		}
+		c.beforeSleep()
+		if c.done {
+			break
+		}
+		n, err := c.p.Wait(c.events, c.timeout())
+		if err != nil {
+			return err
+		}
+		for _, ev := range c.events[:n] {
+			if c.done {
+				break
+			}
+			switch ev.Tag {
+			case tagSocket:
+				if ev.Mask&poller.Writable != 0 && len(c.out) > 0 {
+					c.flushSocket()
+				}
+				if ev.Mask&poller.Readable != 0 && !c.done {
+					c.readSocket()
+				}
+			case tagStdin:
+				c.readStdin()
+			}
+		}
+		if c.alwaysReadable() && !c.done {
+			c.readStdin()
+		}
+		if c.quitting && !time.Now().Before(c.quitDeadline) {
+			c.done = true
+		}
+	}
+	c.finish()
+	return c.err
+}
+
+// beforeSleep flushes what this iteration produced: socket output (after the
+// pad reservation it depends on), then the screen; and it decides whether
+// stdin is worth reading.
+func (c *client) beforeSleep() {
+	c.flushSocket()
+	c.updateStdin(c.welcomed && !c.quitting && !c.done && len(c.out) < outHigh)
+	c.scr.flush()
+}
+
+func (c *client) timeout() time.Duration {
+	switch {
+	case c.alwaysReadable():
+		return 0
+	case c.quitting:
+		return max(time.Until(c.quitDeadline), 0)
+	}
+	return -1
+}
+
+// finish makes a last non-blocking attempt to hand queued frames (an OpQuit,
+// say) to the kernel and clears the prompt row.
+func (c *client) finish() {
+	c.flushSocket()
+	if c.tty != nil {
+		c.tty.hide()
+	}
+	c.scr.flush()
+}
+
+// fail ends the session with err (the first reason wins).
+func (c *client) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+	c.done = true
+}
+
+func (c *client) readSocket() {
+	n, err := unix.Read(c.sock, c.readBuf)
+	switch {
+	case err == unix.EAGAIN || err == unix.EINTR:
+		return
+	case err != nil:
+		c.connLost(err)
+		return
+	case n == 0:
+		c.connLost(nil)
+		return
+	}
+	p := c.readBuf[:n]
+	for len(p) > 0 && !c.done {
+		used, it, err := c.dec.feed(p)
+		p = p[used:]
+		if err != nil {
+			c.fail(fmt.Errorf("bad data from server: %w", err))
+			return
+		}
+		c.onItem(it)
+	}
+}
+
+// connLost handles the end of the connection: expected after /quit or a Bye,
+// an error otherwise.
+func (c *client) connLost(err error) {
+	switch {
+	case c.quitting:
+		c.done = true
+	case !c.greeted:
+		c.fail(errors.New("server closed the connection before its greeting (is it a padchat server?)"))
+	case err != nil:
+		c.fail(fmt.Errorf("connection to server lost: %w", err))
+	default:
+		c.fail(errors.New("server closed the connection"))
+	}
+}
+
+// flushSocket writes queued output until done or the kernel buffer is full;
+// only then does it ask the poller for Writable.
+func (c *client) flushSocket() {
+	if len(c.out) == 0 || c.sock < 0 {
+		return
+	}
+	// The durable no-reuse mark must cover every frame before it leaves.
+	if c.sender.Pending() {
+		if err := c.sender.Reserve(); err != nil {
+			c.out = c.out[:0]
+			c.fail(fmt.Errorf("reserving send pad: %w", err))
+			return
+		}
+	}
+	for len(c.out) > 0 {
+		n, err := unix.Write(c.sock, c.out)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			break
+		}
+		if err != nil {
+			c.out = c.out[:0]
+			c.connLost(err)
+			return
+		}
+		c.out = c.out[:copy(c.out, c.out[n:])]
+	}
+	if want := len(c.out) > 0; want != c.writable && !c.done {
+		mask := poller.Readable
+		if want {
+			mask |= poller.Writable
+		}
+		if err := c.p.Modify(c.sock, mask, tagSocket); err != nil {
+			c.fail(err)
+			return
+		}
+		c.writable = want
+	}
+}

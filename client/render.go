@@ -1,0 +1,142 @@
+// How events become lines: one plain format for pipes and tests, timestamps and colours on a TTY.
+package client
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+	"unicode"
+
+	"padchat/wire"
+)
+
+// renderer formats lines without their line ending. With tty false the output
+// is exactly the documented plain format: no timestamps, no escape codes.
+type renderer struct {
+	tty bool
+	now func() time.Time
+}
+
+// nameColours are the ANSI foreground colours a name hashes onto; black,
+// white and the greys are left out so every name stays readable.
+var nameColours = [...]string{"31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"}
+
+// name colours a user name on a TTY, the same colour for the same name.
+func (r *renderer) name(b []byte) string {
+	s := clean(b)
+	if !r.tty {
+		return s
+	}
+	h := fnv.New32a()
+	h.Write(b)
+	return "\x1b[" + nameColours[h.Sum32()%uint32(len(nameColours))] + "m" + s + "\x1b[0m"
+}
+
+// stamp is the TTY's "HH:MM " prefix; ns is the server's time, or 0 for now.
+func (r *renderer) stamp(ns int64) string {
+	if !r.tty {
+		return ""
+	}
+	t := r.now()
+	if ns != 0 {
+		t = time.Unix(0, ns)
+	}
+	return t.Local().Format("15:04") + " "
+}
+
+// roomMessage: "[lobby] alice: hi", "[lobby] * alice waves", "[lobby] (history) alice: hi".
+func (r *renderer) roomMessage(m *wire.Msg) string {
+	var b strings.Builder
+	b.WriteString(r.stamp(m.Time))
+	b.WriteString("[" + clean(m.Room) + "] ")
+	if m.Flags&wire.FlagHistory != 0 {
+		b.WriteString("(history) ")
+	}
+	if m.Flags&wire.FlagMe != 0 {
+		b.WriteString("* " + r.name(m.User) + " " + clean(m.Text))
+	} else {
+		b.WriteString(r.name(m.User) + ": " + clean(m.Text))
+	}
+	return b.String()
+}
+
+// direct: "[dm] alice: hi".
+func (r *renderer) direct(m *wire.Msg) string {
+	return r.stamp(m.Time) + "[dm] " + r.name(m.User) + ": " + clean(m.Text)
+}
+
+// sentDirect echoes, on a TTY only, a direct message the user just typed.
+func (r *renderer) sentDirect(me, to, text string) string {
+	return r.stamp(0) + "[dm to " + r.name([]byte(to)) + "] " + r.name([]byte(me)) + ": " + clean([]byte(text))
+}
+
+// notice: "-- …". Arguments are cleaned by the caller (names via r.name).
+func (r *renderer) notice(format string, args ...any) string {
+	return r.stamp(0) + "-- " + fmt.Sprintf(format, args...)
+}
+
+// alert: "!! …", for server errors, local errors and warnings.
+func (r *renderer) alert(format string, args ...any) string {
+	s := r.stamp(0) + "!! " + fmt.Sprintf(format, args...)
+	if r.tty {
+		return "\x1b[1;31m" + s + "\x1b[0m"
+	}
+	return s
+}
+
+// rooms renders a List reply, lines "room\tcount[\tplain]":
+// "-- rooms: lobby (2), dev (1, plain)" or "-- no rooms".
+func (r *renderer) rooms(text []byte) string {
+	var parts []string
+	for line := range strings.SplitSeq(string(text), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 2 || f[0] == "" {
+			continue
+		}
+		extra := ""
+		if len(f) > 2 && f[2] == "plain" {
+			extra = ", plain"
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s%s)", clean([]byte(f[0])), clean([]byte(f[1])), extra))
+	}
+	if len(parts) == 0 {
+		return r.notice("no rooms")
+	}
+	return r.notice("rooms: %s", strings.Join(parts, ", "))
+}
+
+// users renders a Who reply: "-- in lobby: alice, bob" or, for everyone, "-- online: alice, bob".
+func (r *renderer) users(room, text []byte) string {
+	var names []string
+	for n := range strings.SplitSeq(string(text), "\n") {
+		if n != "" {
+			names = append(names, r.name([]byte(n)))
+		}
+	}
+	list := strings.Join(names, ", ")
+	if len(names) == 0 {
+		list = "nobody"
+	}
+	if len(room) == 0 {
+		return r.notice("online: %s", list)
+	}
+	return r.notice("in %s: %s", clean(room), list)
+}
+
+// clean makes text from the network safe to print: control characters (which
+// could move the cursor or recolour the terminal) and bidi overrides (which
+// could make text read as something else) become '?', tabs a space, invalid
+// UTF-8 the replacement character.
+func clean(b []byte) string {
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t':
+			return ' '
+		case unicode.IsControl(r), r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			return '?'
+		}
+		return r
+	}, s)
+}

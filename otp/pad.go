@@ -1,0 +1,151 @@
+// Pad files: creating them from crypto/rand and mapping them read-only.
+package otp
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pad is a pad file mapped read-only. Fan-out seals hundreds of MB/s of pad, so
+// frames read it straight from the page cache instead of with a read per frame.
+// A Pad, like the Sender and Receiver using it, belongs to one goroutine.
+type Pad struct {
+	path string
+	data []byte // the mapping; nil once closed
+	size int64
+	id   PadID
+}
+
+const (
+	createChunk   = 1 << 20
+	progressEvery = 8 << 20
+)
+
+// CreatePad writes a new pad of size random bytes at path (mode 0600, never over an
+// existing file), syncs it and its directory, and returns its id. progress, if not
+// nil, is called every few MiB and once at the end. A partial pad is removed.
+func CreatePad(path string, size int64, progress func(done, total int64)) (PadID, error) {
+	var id PadID
+	if size <= FirstOffset+KeySize || size > math.MaxInt {
+		return id, fmt.Errorf("%w: size %d must be over %d", ErrBadPad, size, FirstOffset+KeySize)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return id, err
+	}
+	if err := fillRandom(f, size, progress, &id); err != nil {
+		f.Close()
+		os.Remove(path)
+		return id, err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return id, err
+	}
+	return id, syncDir(filepath.Dir(path))
+}
+
+func fillRandom(f *os.File, size int64, progress func(done, total int64), id *PadID) error {
+	buf := make([]byte, createChunk)
+	var done, reported int64
+	for done < size {
+		n := int(min(int64(len(buf)), size-done))
+		rand.Read(buf[:n]) // never fails: crypto/rand aborts the program instead
+		if done == 0 {
+			*id = idOf(buf[:FirstOffset])
+		}
+		if _, err := f.Write(buf[:n]); err != nil {
+			return err
+		}
+		done += int64(n)
+		if progress != nil && (done-reported >= progressEvery || done == size) {
+			progress(done, size)
+			reported = done
+		}
+	}
+	return f.Sync()
+}
+
+func idOf(head []byte) PadID {
+	sum := sha256.Sum256(head)
+	return PadID(sum[:IDSize])
+}
+
+// OpenPad maps the pad at path read-only.
+func OpenPad(path string) (*Pad, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() // the mapping outlives the descriptor
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := fi.Size()
+	if !fi.Mode().IsRegular() || size <= FirstOffset+KeySize || size > math.MaxInt {
+		return nil, fmt.Errorf("%w: %s: %d bytes", ErrBadPad, path, size)
+	}
+	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, os.NewSyscallError("mmap", err)
+	}
+	// Frames walk a pad front to back; the hint only tunes read-ahead, so its
+	// failure does not matter.
+	_ = unix.Madvise(data, unix.MADV_SEQUENTIAL)
+	return &Pad{path: path, data: data, size: size, id: idOf(data[:FirstOffset])}, nil
+}
+
+func (p *Pad) ID() PadID    { return p.id }
+func (p *Pad) Size() int64  { return p.size }
+func (p *Pad) Path() string { return p.path }
+func (p *Pad) closed() bool { return p.data == nil }
+
+// Close unmaps the pad. Senders and Receivers on it fail with ErrClosed afterwards.
+func (p *Pad) Close() error {
+	if p.data == nil {
+		return nil
+	}
+	data := p.data
+	p.data = nil
+	if err := unix.Munmap(data); err != nil {
+		return os.NewSyscallError("munmap", err)
+	}
+	return nil
+}
+
+// ReadPadID reads only the 32 naming bytes of the pad at path.
+func ReadPadID(path string) (PadID, error) {
+	var id PadID
+	f, err := os.Open(path)
+	if err != nil {
+		return id, err
+	}
+	defer f.Close()
+	var head [FirstOffset]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return id, fmt.Errorf("%w: %s: shorter than %d bytes", ErrBadPad, path, FirstOffset)
+		}
+		return id, err
+	}
+	return idOf(head[:]), nil
+}
+
+// syncDir makes a new or renamed directory entry durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,79 @@
+// Moving a Sender's durable reserved mark ahead, sized to how fast the pad is used.
+package otp
+
+import (
+	"errors"
+	"sync"
+)
+
+// Reserve durably moves the reserved mark to next plus the current step (at most
+// the pad's end), burning used pad first if asked to. It is a no-op unless
+// Pending. If it fails the mark stays where it was, and the frames sealed past it
+// must not leave the process.
+func (s *Sender) Reserve() error {
+	if s.closed {
+		return ErrClosed
+	}
+	if !s.Pending() {
+		return nil
+	}
+	s.adaptStep()
+	mark := min(s.next+s.step, s.pad.size)
+	if s.st != nil {
+		if err := s.st.save(mark, s.next); err != nil {
+			return err
+		}
+	}
+	s.reserved = mark
+	return nil
+}
+
+// adaptStep grows the step while reservations follow each other quickly, so a
+// pad relaying hundreds of MB/s reserves a few times a second at most, and shrinks
+// it when they are far apart, so an idle restart wastes little pad.
+func (s *Sender) adaptStep() {
+	now := s.now()
+	if !s.lastReserve.IsZero() {
+		switch since := now.Sub(s.lastReserve); {
+		case since < reserveSoon:
+			s.step = min(s.step*2, s.maxStep)
+		case since > reserveIdle:
+			s.step = max(s.step/2, s.minStep)
+		}
+	}
+	s.lastReserve = now
+}
+
+// Step is the current reserve-ahead step.
+func (s *Sender) Step() int64 { return s.step }
+
+// ReserveAll reserves for every pending Sender of ss at once: the state writes and
+// syncs of different pads run concurrently, so one loop iteration that sealed
+// with many pads waits about one device flush instead of one per pad. Each Sender
+// must not be used elsewhere meanwhile. The error joins those of the Senders that
+// failed; their frames past the old mark must not leave the process.
+func ReserveAll(ss []*Sender) error {
+	pending := 0
+	var last *Sender
+	for _, s := range ss {
+		if s != nil && s.Pending() {
+			pending++
+			last = s
+		}
+	}
+	switch pending {
+	case 0:
+		return nil
+	case 1:
+		return last.Reserve()
+	}
+	errs := make([]error, len(ss))
+	var wg sync.WaitGroup
+	for i, s := range ss {
+		if s != nil && s.Pending() {
+			wg.Go(func() { errs[i] = s.Reserve() })
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,185 @@
+// The Sender: seals frames with a pad, never using a pad byte twice, even across crashes.
+package otp
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"math"
+	"time"
+)
+
+// SenderOptions tune a Sender; zero values take the defaults.
+type SenderOptions struct {
+	// ReserveStep is the smallest reserve-ahead step (default 1 MiB). The step
+	// doubles while reservations come less than a second apart, so a busy pad
+	// makes few durable writes, and halves again when they are a minute apart.
+	// A crash wastes at most one step of pad.
+	ReserveStep int64
+	// MaxReserveStep caps the adaptive step (default 256 MiB).
+	MaxReserveStep int64
+	// LowWater: Low reports true once Remaining is below it (default max(1 MiB, size/20)).
+	LowWater int64
+	// Burn zeroes used pad in the pad file at Reserve and Close.
+	Burn bool
+	// MaxFrame bounds the plaintext of one frame (default DefaultMaxFrame).
+	MaxFrame int
+}
+
+const (
+	defaultReserveStep    = 1 << 20
+	defaultMaxReserveStep = 256 << 20
+	reserveSoon           = time.Second
+	reserveIdle           = time.Minute
+)
+
+// Sender seals frames with one pad. It belongs to one goroutine.
+//
+// next is where the next frame's key starts; reserved is the durable mark no
+// sealed frame may pass before it leaves the process.
+type Sender struct {
+	pad      *Pad
+	st       *stateFile // nil only in tests that need no disk
+	next     int64
+	reserved int64
+	maxFrame int
+	lowWater int64
+
+	step, minStep, maxStep int64
+	lastReserve            time.Time
+	now                    func() time.Time
+	closed                 bool
+}
+
+// OpenSender opens the RoleSend state at statePath for pad, locks it, and resumes
+// at its durable reserved mark: whatever was sealed before a crash lies below it.
+func OpenSender(pad *Pad, statePath string, opt SenderOptions) (*Sender, error) {
+	if pad.closed() {
+		return nil, ErrClosed
+	}
+	s, err := newSender(pad, opt)
+	if err != nil {
+		return nil, err
+	}
+	if s.st, err = openStateFile(statePath, pad, RoleSend, opt.Burn); err != nil {
+		return nil, err
+	}
+	s.next, s.reserved = s.st.st.mark, s.st.st.mark
+	// Pad between the last burn and the mark was used or skipped by a crash.
+	if err := s.st.save(s.reserved, s.next); err != nil {
+		s.st.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func newSender(pad *Pad, opt SenderOptions) (*Sender, error) {
+	maxFrame, err := frameLimit(opt.MaxFrame)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sender{pad: pad, next: FirstOffset, reserved: FirstOffset, maxFrame: maxFrame,
+		lowWater: lowWater(opt.LowWater, pad.Size()), now: time.Now}
+	s.minStep = cmp0(opt.ReserveStep, defaultReserveStep)
+	s.maxStep = max(cmp0(opt.MaxReserveStep, defaultMaxReserveStep), s.minStep)
+	s.step = s.minStep
+	return s, nil
+}
+
+// cmp0 returns v, or def when v is not positive.
+func cmp0(v, def int64) int64 {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func frameLimit(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return DefaultMaxFrame, nil
+	case limit < 0 || int64(limit) > math.MaxUint32:
+		return 0, fmt.Errorf("otp: frame limit %d out of range", limit)
+	}
+	return limit, nil
+}
+
+func lowWater(v, size int64) int64 {
+	if v > 0 {
+		return v
+	}
+	return max(1<<20, size/20)
+}
+
+// Seal appends one frame (header, ciphertext, tag) of plaintext to dst and returns
+// the extended slice; it allocates only if dst lacks capacity. On error dst comes
+// back unchanged. plaintext may sit exactly where the ciphertext will go
+// (dst[len(dst)+HeaderSize:]) to seal in place; any other overlap gives ErrOverlap.
+//
+// Seal may run past the durable reserved mark; Pending then reports true and
+// Reserve must succeed before the frame leaves the process.
+func (s *Sender) Seal(dst, plaintext []byte, dir Direction, sess *Session) ([]byte, error) {
+	n := len(plaintext)
+	switch {
+	case s.closed || s.pad.closed():
+		return dst, ErrClosed
+	case n > s.maxFrame:
+		return dst, ErrFrameTooLarge
+	case !dir.valid():
+		return dst, ErrBadFrame
+	case sess == nil:
+		return dst, ErrNoSession
+	}
+	cost := PadCost(n)
+	if left := s.pad.size - s.next; left < cost {
+		return dst, &ExhaustedError{Left: left, Need: cost}
+	}
+	all, out := grow(dst, HeaderSize+n+TagSize)
+	body := out[HeaderSize : HeaderSize+n]
+	if inexactOverlap(body, plaintext) || inexactOverlap(out[:HeaderSize], plaintext) {
+		return dst, ErrOverlap
+	}
+	off := s.next
+	key := s.pad.data[off : off+KeySize]
+	putHeader(out, dir, &s.pad.id, off, n)
+	subtle.XORBytes(body, plaintext, s.pad.data[off+KeySize:off+cost])
+	var tag [TagSize]byte
+	frameTag(&tag, key, sess, out[:HeaderSize+n])
+	copy(out[HeaderSize+n:], tag[:])
+	s.next += cost
+	return all, nil
+}
+
+// Pending reports whether sealed pad lies beyond the durable reserved mark.
+func (s *Sender) Pending() bool { return s.next > s.reserved }
+
+// Remaining is the number of pad bytes left for frames.
+func (s *Sender) Remaining() int64 { return s.pad.size - s.next }
+
+// Low reports whether Remaining has fallen below the low-water mark: time to warn
+// the user and provision a new pad.
+func (s *Sender) Low() bool { return s.Remaining() < s.lowWater }
+
+// Next is the pad offset the next frame will start at.
+func (s *Sender) Next() int64 { return s.next }
+
+// Close records next as the durable mark, so a clean shutdown wastes no pad, and
+// releases the lock. Nothing sealed lies at or past next, so lowering the mark to
+// it is as safe as keeping it; every frame sealed so far may leave afterwards.
+// The Pad stays open.
+func (s *Sender) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.st == nil {
+		return nil
+	}
+	err := s.st.save(s.next, s.next)
+	if err == nil {
+		s.reserved = s.next
+	}
+	if cerr := s.st.close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,151 @@
+// An open state file: its lock, its in-place durable updates, and burning used pad.
+package otp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// stateFile is a locked state file and the record last made durable in it.
+// burn, when set, is a write-only descriptor of the pad for zeroing used ranges.
+type stateFile struct {
+	f    *os.File
+	st   state
+	burn *os.File
+}
+
+// openStateFile locks and reads the state at path and checks it fits pad and role.
+func openStateFile(path string, pad *Pad, role Role, burn bool) (*stateFile, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNoState, path)
+		}
+		return nil, err
+	}
+	sf := &stateFile{f: f}
+	if err := sf.lock(path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := sf.load(path, pad, role); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if burn {
+		if sf.burn, err = os.OpenFile(pad.Path(), os.O_WRONLY, 0); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return sf, nil
+}
+
+// lock takes an exclusive flock; it is released when the descriptor closes,
+// including when the process dies, so a killed daemon never leaves it stale.
+func (sf *stateFile) lock(path string) error {
+	for {
+		err := unix.Flock(int(sf.f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		switch err {
+		case nil:
+			return nil
+		case unix.EINTR:
+			continue
+		case unix.EWOULDBLOCK:
+			return fmt.Errorf("%w: %s", ErrPadInUse, path)
+		}
+		return os.NewSyscallError("flock", err)
+	}
+}
+
+func (sf *stateFile) load(path string, pad *Pad, role Role) error {
+	b := make([]byte, stateSize+1) // one extra byte to notice an overlong file
+	n, err := io.ReadFull(sf.f, b)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return err
+	}
+	st, err := parseState(b[:n])
+	if err != nil {
+		return fmt.Errorf("%w (%s)", err, path)
+	}
+	switch {
+	case st.role != role:
+		return fmt.Errorf("%w: %s", ErrWrongRole, path)
+	case st.id != pad.ID():
+		return fmt.Errorf("%w: %s is for pad %s, not %s", ErrWrongPad, path, st.id, pad.ID())
+	case st.mark > pad.Size():
+		return fmt.Errorf("%w: %s: offset %d past the pad's end %d", ErrBadState, path, st.mark, pad.Size())
+	}
+	sf.st = st
+	return nil
+}
+
+// write makes a new record durable. The in-memory record changes only once the
+// sync succeeded, so a failed write is retried into the same slot and the other
+// slot keeps the last durable record.
+func (sf *stateFile) write(mark, burned int64) error {
+	st := sf.st
+	st.seq++
+	st.mark, st.burned = mark, burned
+	var b [slotSize]byte
+	encodeSlot(b[:], st)
+	if _, err := sf.f.WriteAt(b[:], int64(st.seq%2)*slotSize); err != nil {
+		return err
+	}
+	if err := syncData(sf.f); err != nil {
+		return err
+	}
+	sf.st = st
+	return nil
+}
+
+// zeros is the source of burn writes.
+var zeros [64 << 10]byte
+
+// burnTo zeroes the pad from the last burned offset to upto and syncs it, and
+// returns the new burned offset for the next record. Only the bytes are
+// overwritten: SSDs and copy-on-write file systems may keep old copies elsewhere.
+func (sf *stateFile) burnTo(upto int64) (int64, error) {
+	from := sf.st.burned
+	if sf.burn == nil || upto <= from {
+		return from, nil
+	}
+	for off := from; off < upto; {
+		n := min(int64(len(zeros)), upto-off)
+		if _, err := sf.burn.WriteAt(zeros[:n], off); err != nil {
+			return from, err
+		}
+		off += n
+	}
+	if err := syncData(sf.burn); err != nil {
+		return from, err
+	}
+	return upto, nil
+}
+
+// save burns up to used (at most mark) if asked to and records mark durably; it
+// skips the write when nothing changed.
+func (sf *stateFile) save(mark, used int64) error {
+	burned, err := sf.burnTo(used)
+	if err != nil {
+		return err
+	}
+	if mark == sf.st.mark && burned == sf.st.burned {
+		return nil
+	}
+	return sf.write(mark, burned)
+}
+
+func (sf *stateFile) close() error {
+	var errBurn error
+	if sf.burn != nil {
+		errBurn = sf.burn.Close()
+	}
+	// Closing the descriptor releases the flock.
+	return errors.Join(sf.f.Close(), errBurn)
+}

@@ -1,0 +1,116 @@
+// Timers is the event loop's min-heap of deadlines: Until feeds Wait's timeout, Expire fires what is due.
+
+package poller
+
+import (
+	"container/heap"
+	"time"
+)
+
+// Timers is a set of deadlines keyed by caller-chosen ids. The zero value is
+// ready to use. It is not safe for concurrent use: the event loop owns it.
+type Timers struct {
+	h    timerHeap
+	byID map[uint64]*timer
+	seq  uint64 // bumped by every Set; orders equal deadlines first-set-first
+}
+
+type timer struct {
+	id    uint64
+	at    time.Time
+	seq   uint64
+	index int // position in the heap, or due while Expire is firing it
+}
+
+// due marks a timer Expire took out of the heap and has yet to fire.
+const due = -1
+
+// Set arms timer id for at, moving it if it is already armed.
+func (t *Timers) Set(id uint64, at time.Time) {
+	t.seq++
+	if tm, ok := t.byID[id]; ok {
+		tm.at, tm.seq = at, t.seq
+		if tm.index == due {
+			heap.Push(&t.h, tm) // moved before it fired: back in the heap, and Expire skips it
+		} else {
+			heap.Fix(&t.h, tm.index)
+		}
+		return
+	}
+	if t.byID == nil {
+		t.byID = make(map[uint64]*timer)
+	}
+	tm := &timer{id: id, at: at, seq: t.seq}
+	t.byID[id] = tm
+	heap.Push(&t.h, tm)
+}
+
+// Cancel disarms timer id; an unknown id is ignored.
+func (t *Timers) Cancel(id uint64) {
+	if tm, ok := t.byID[id]; ok {
+		if tm.index != due {
+			heap.Remove(&t.h, tm.index)
+		}
+		delete(t.byID, id)
+	}
+}
+
+// Until is the time from now to the nearest deadline: -1 if no timer is armed
+// (Wait's "forever"), 0 if one is already due.
+func (t *Timers) Until(now time.Time) time.Duration {
+	if len(t.h) == 0 {
+		return -1
+	}
+	return max(t.h[0].at.Sub(now), 0)
+}
+
+// Expire disarms and calls fn for each timer due at now, earliest first. fn may
+// Set or Cancel any timer: a due timer it cancels or moves does not fire, and
+// a timer it arms for now or earlier fires on the next Expire, so a timer
+// re-arming itself can't loop forever.
+func (t *Timers) Expire(now time.Time, fn func(id uint64)) {
+	var fire []*timer
+	for len(t.h) > 0 && !t.h[0].at.After(now) {
+		tm := heap.Pop(&t.h).(*timer)
+		tm.index = due
+		fire = append(fire, tm)
+	}
+	for _, tm := range fire {
+		if t.byID[tm.id] != tm || tm.index != due {
+			continue // cancelled or moved by an earlier fn
+		}
+		delete(t.byID, tm.id)
+		fn(tm.id)
+	}
+}
+
+// timerHeap implements heap.Interface, ordered by deadline, then by Set order.
+type timerHeap []*timer
+
+func (h timerHeap) Len() int { return len(h) }
+
+func (h timerHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+
+func (h *timerHeap) Push(x any) {
+	tm := x.(*timer)
+	tm.index = len(*h)
+	*h = append(*h, tm)
+}
+
+func (h *timerHeap) Pop() any {
+	old := *h
+	tm := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return tm
+}
