@@ -1,0 +1,182 @@
+// Dialect 001, the seed's line chat: a nickname first, then every message to everyone as "<nick>: text".
+package server
+
+import (
+	"bytes"
+	"fmt"
+
+	"padchat/wire"
+)
+
+func init() {
+	registerDialect(dialect{name: "001", addr: func(c *Config) string { return c.Listen001 }, start: startLineChat})
+}
+
+// What a 001 client reads besides other users' "<nick>: text" lines. The
+// welcome is Config.Welcome, by default the seed's sentence.
+const (
+	lc001Taken    = "[SERVER] Nickname %s is taken, choose another:\n"
+	lc001Invalid  = "[SERVER] Invalid nickname: use 1-32 of A-Z a-z 0-9 _ . - (try again):\n"
+	lc001Hello    = "[SERVER] Connected as %s. Type :q to quit.\n"
+	lc001Joined   = "[SERVER] Client: %s connected!\n"
+	lc001Parted   = "[SERVER] Client: %s disconnected!\n"
+	lc001TooLong  = "[SERVER] Message too long (max %d bytes).\n"
+	lc001LongLine = "[SERVER] Line too long: closing.\n"
+	lc001BadText  = "[SERVER] Text must be UTF-8 without control characters: closing.\n"
+	lc001NoNick   = "[SERVER] No nickname received: closing.\n"
+	lc001Idle     = "[SERVER] Idle timeout: closing.\n"
+	lc001Quit     = ":q"
+)
+
+func startLineChat(l *Loop, addr string) error {
+	ln, err := l.listen(addr, func(c *Conn) handler { return newLineChat(l.hub, c) })
+	if err != nil {
+		return err
+	}
+	l.log.Info().Str("dialect", "001").Str("addr", ln.addr.String()).Msg("dialect listening")
+	return nil
+}
+
+// lineChat is one 001 connection; once it has a nickname, a member of the
+// plain room.
+type lineChat struct {
+	plainUser
+	h     *Hub
+	c     *Conn
+	split lineSplitter
+	named bool
+	buf   []byte
+}
+
+func newLineChat(h *Hub, c *Conn) handler {
+	lc := &lineChat{h: h, c: c, split: lineSplitter{max: h.cfg.MaxMessage + 64}}
+	c.queue([]byte(h.cfg.Welcome + "\n"))
+	return lc
+}
+
+func (lc *lineChat) onData(c *Conn, b []byte) int {
+	used := 0
+	for !c.dying && !c.closed {
+		msg, n, err := lc.split.next(b[used:])
+		if err != nil {
+			lc.fail(err)
+			return used
+		}
+		if n == 0 {
+			break
+		}
+		used += n
+		lc.message(msg)
+	}
+	return used
+}
+
+// message is one line from the client: its nickname, then chat.
+func (lc *lineChat) message(msg []byte) {
+	h, c := lc.h, lc.c
+	if err := checkText(msg); err != nil {
+		lc.fail(err)
+		return
+	}
+	if string(bytes.TrimSpace(msg)) == lc001Quit {
+		c.kill(ReasonClientQuit)
+		return
+	}
+	if !lc.named {
+		lc.login(bytes.TrimSpace(msg))
+		return
+	}
+	if len(bytes.TrimSpace(msg)) == 0 {
+		return
+	}
+	if _, err := h.say(lc, []byte(h.cfg.PlainRoom), msg, 0); err != nil {
+		if err == ErrTooLong {
+			lc.printf(lc001TooLong, h.cfg.MaxMessage)
+		}
+		return
+	}
+	// The seed wants every message on the server console, whatever --log-messages says.
+	h.l.log.Info().Str("dialect", "001").Msg(lc.nick + ": " + string(msg))
+}
+
+func (lc *lineChat) login(nick []byte) {
+	h := lc.h
+	switch err := h.claimName(lc, nick); err {
+	case nil:
+	case errNameTaken:
+		lc.printf(lc001Taken, nick)
+		return
+	default:
+		lc.printf(lc001Invalid)
+		return
+	}
+	lc.nick, lc.named = string(nick), true
+	lc.printf(lc001Hello, lc.nick)
+	h.join(lc, []byte(h.cfg.PlainRoom)) // a plain room: a plain member is always let in
+	h.l.log.Info().Str("dialect", "001").Str("remote", lc.c.remote).Msg("[SERVER] Client: " + lc.nick + " connected!")
+}
+
+// deliver writes room events as the lines the seed's clients print.
+func (lc *lineChat) deliver(m *wire.Msg, _ []byte) {
+	c := lc.c
+	if c.dying || c.closed {
+		return
+	}
+	b := lc.buf[:0]
+	switch m.Op {
+	case wire.OpMessage:
+		if m.Flags&wire.FlagMe != 0 {
+			b = append(b, "* "...)
+			b = append(b, m.User...)
+			b = append(b, ' ')
+		} else {
+			b = append(b, m.User...)
+			b = append(b, ": "...)
+		}
+		b = appendClean(b, m.Text)
+		b = append(b, '\n')
+	case wire.OpJoined:
+		b = fmt.Appendf(b, lc001Joined, m.User)
+	case wire.OpParted:
+		b = fmt.Appendf(b, lc001Parted, m.User)
+	default:
+		return
+	}
+	c.queue(b)
+	lc.buf = b[:0]
+}
+
+func (lc *lineChat) printf(format string, args ...any) { lc.c.queue(fmt.Appendf(nil, format, args...)) }
+
+// fail answers malformed input with a last line and closes.
+func (lc *lineChat) fail(err error) {
+	if err == errLineTooLong {
+		lc.printf(lc001LongLine)
+	} else {
+		lc.printf(lc001BadText)
+	}
+	lc.h.l.log.Warn().Str("dialect", "001").Str("remote", lc.c.remote).Err(err).Msg("closing connection")
+	lc.c.kill(ReasonProtocol)
+}
+
+func (lc *lineChat) onTick(c *Conn, now int64) {
+	cfg := lc.h.cfg
+	switch {
+	case !lc.named && now-c.created > int64(cfg.AuthTimeout):
+		lc.printf(lc001NoNick)
+		c.kill(ReasonAuthTimeout)
+	case now-c.lastRead > int64(cfg.IdleTimeout):
+		lc.printf(lc001Idle)
+		c.kill(ReasonIdle)
+	}
+}
+
+func (lc *lineChat) onClose(c *Conn) {
+	if !lc.named {
+		return
+	}
+	lc.h.leave(lc, "quit")
+	lc.h.l.log.Info().Str("dialect", "001").Str("user", lc.nick).Str("remote", c.remote).
+		Stringer("reason", c.reason).Msg("disconnected")
+	lc.named = false
+}

@@ -1,0 +1,293 @@
+// Dialect 002, the seed's "Wassop" rooms: JOIN, ROOM, LIST_ROOMS, MESSAGE, EXIT, QUIT, in Spanish.
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+
+	"padchat/wire"
+)
+
+func init() {
+	registerDialect(dialect{name: "002", addr: func(c *Config) string { return c.Listen002 }, start: startWassop})
+}
+
+// Replies and notices, as the seed's RFC and its client expect them. Every
+// reply is one write ending in "\n"; the client compares reply.strip().
+const (
+	ws002OK          = "OK\n"
+	ws002Taken       = "ERROR: Username ya en uso\n"
+	ws002BadUser     = "ERROR: Nombre de usuario no válido (1-32 de A-Z a-z 0-9 _ . -)\n"
+	ws002Again       = "ERROR: Ya te has unido como %s\n"
+	ws002NeedJoin    = "ERROR: Primero envía JOIN <usuario>\n"
+	ws002Rooms       = "Salas disponibles:\n"
+	ws002RoomLine    = "%s (%d)\n"
+	ws002Joined      = "Te has unido a la sala %s.\n"
+	ws002BadRoom     = "ERROR: Nombre de sala no válido (1-32 de A-Z a-z 0-9 _ . -, sin espacios)\n"
+	ws002Encrypted   = "ERROR: La sala %s es cifrada y no admite clientes sin cifrar\n"
+	ws002Left        = "Has salido de la sala %s.\n"
+	ws002NoRoom      = "ERROR: No estás en ninguna sala\n"
+	ws002NotThere    = "ERROR: No estás en la sala %s\n"
+	ws002TooLong     = "ERROR: Mensaje demasiado largo (máximo %d bytes)\n"
+	ws002Unknown     = "ERROR: Comando desconocido\n"
+	ws002LongLine    = "ERROR: Línea demasiado larga\n"
+	ws002BadText     = "ERROR: Texto no válido (se espera UTF-8 sin caracteres de control)\n"
+	ws002Timeout     = "ERROR: Tiempo de espera agotado\n"
+	ws002NoticeJoin  = "%s se ha unido a la sala.\n"
+	ws002NoticeLeft  = "%s ha salido de la sala.\n"
+	ws002NoticeQuit  = "%s ha salido del chat.\n"
+	ws002MessageLine = "%s: "
+)
+
+// The emoji commands of the seed's section 5.3.
+var ws002Emoji = map[string]string{"LOVE": "❤️", "LIKE": "👍", "DISLIKE": "👎"}
+
+func startWassop(l *Loop, addr string) error {
+	ln, err := l.listen(addr, func(c *Conn) handler { return newWassop(l.hub, c) })
+	if err != nil {
+		return err
+	}
+	l.log.Info().Str("dialect", "002").Str("addr", ln.addr.String()).Msg("dialect listening")
+	return nil
+}
+
+// wassop is one 002 connection. After JOIN it is online; it is in at most
+// one room at a time, as in the seed (ROOM moves it, EXIT takes it out).
+type wassop struct {
+	plainUser
+	h     *Hub
+	c     *Conn
+	split lineSplitter
+	room  *Room
+	buf   []byte
+}
+
+func newWassop(h *Hub, c *Conn) handler {
+	// A line holds a command word, a space and at most MaxMessage of text.
+	return &wassop{h: h, c: c, split: lineSplitter{max: h.cfg.MaxMessage + 64}}
+}
+
+func (w *wassop) onData(c *Conn, b []byte) int {
+	used := 0
+	for !c.dying && !c.closed {
+		line, n, err := w.split.next(b[used:])
+		if err != nil {
+			w.fail(err)
+			return used
+		}
+		if n == 0 {
+			break
+		}
+		used += n
+		if err := checkText(line); err != nil {
+			w.fail(err)
+			return used
+		}
+		w.command(line)
+	}
+	return used
+}
+
+// command runs one line: a command word, then its argument after one space.
+func (w *wassop) command(line []byte) {
+	verb, arg, _ := bytes.Cut(line, []byte{' '})
+	cmd := string(bytes.ToUpper(verb))
+	switch cmd {
+	case "":
+		if len(bytes.TrimSpace(line)) == 0 {
+			return // blank line
+		}
+	case "JOIN":
+		w.join(bytes.TrimSpace(arg))
+		return
+	case "LIST_ROOMS", "REFR":
+		w.listRooms()
+		return
+	case "QUIT":
+		w.c.kill(ReasonClientQuit)
+		return
+	}
+	if w.nick == "" {
+		w.reply(ws002NeedJoin)
+		return
+	}
+	switch cmd {
+	case "ROOM":
+		w.enter(bytes.TrimSpace(arg))
+	case "MESSAGE":
+		if len(bytes.TrimSpace(arg)) > 0 {
+			w.say(arg)
+		}
+	case "LOVE", "LIKE", "DISLIKE":
+		w.say([]byte(ws002Emoji[cmd]))
+	case "EXIT":
+		w.exit(bytes.TrimSpace(arg))
+	default:
+		w.reply(ws002Unknown)
+	}
+}
+
+func (w *wassop) join(name []byte) {
+	if w.nick != "" {
+		w.reply(ws002Again, w.nick)
+		return
+	}
+	switch err := w.h.claimName(w, name); err {
+	case nil:
+	case errNameTaken:
+		w.reply(ws002Taken)
+		return
+	default:
+		w.reply(ws002BadUser)
+		return
+	}
+	w.nick = string(name)
+	w.reply(ws002OK)
+	w.h.l.log.Info().Str("dialect", "002").Str("user", w.nick).Str("remote", w.c.remote).Msg("connected")
+}
+
+// listRooms shows the rooms a plain client may enter: plain ones. Encrypted
+// rooms are not listed; their names are their members' business.
+func (w *wassop) listRooms() {
+	var names []string
+	for n, r := range w.h.rooms {
+		if r.plain {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	b := append([]byte(nil), ws002Rooms...)
+	for _, n := range names {
+		b = fmt.Appendf(b, ws002RoomLine, n, len(w.h.rooms[n].members))
+	}
+	replyAlone(w.c, b)
+}
+
+// enter is ROOM: it creates the room or joins it, leaving the current one.
+func (w *wassop) enter(name []byte) {
+	h := w.h
+	if w.room != nil && w.room.name == string(name) {
+		w.reply(ws002Joined, w.room.name)
+		return
+	}
+	r, err := h.plainRoom(name)
+	switch err {
+	case nil:
+	case errEncryptedRoom:
+		w.reply(ws002Encrypted, name)
+		return
+	default:
+		w.reply(ws002BadRoom)
+		return
+	}
+	if w.room != nil {
+		h.part(w, w.room.nameB, "left")
+	}
+	if _, err := h.join(w, r.nameB); err != nil {
+		w.room = nil
+		w.reply(ws002BadRoom)
+		return
+	}
+	w.room = r
+	w.reply(ws002Joined, r.name)
+}
+
+func (w *wassop) say(text []byte) {
+	if w.room == nil {
+		w.reply(ws002NoRoom)
+		return
+	}
+	if _, err := w.h.say(w, w.room.nameB, text, 0); err == ErrTooLong {
+		w.reply(ws002TooLong, w.h.cfg.MaxMessage)
+	}
+}
+
+// exit is EXIT [room]: the seed's client names the room it leaves.
+func (w *wassop) exit(name []byte) {
+	switch {
+	case w.room == nil:
+		w.reply(ws002NoRoom)
+	case len(name) > 0 && string(name) != w.room.name:
+		w.reply(ws002NotThere, name)
+	default:
+		r := w.room
+		w.room = nil
+		w.h.part(w, r.nameB, "left")
+		w.reply(ws002Left, r.name)
+	}
+}
+
+// deliver writes room events; only the current room's reach a 002 member.
+func (w *wassop) deliver(m *wire.Msg, _ []byte) {
+	c := w.c
+	if c.dying || c.closed {
+		return
+	}
+	b := w.buf[:0]
+	switch m.Op {
+	case wire.OpMessage:
+		if m.Flags&wire.FlagMe != 0 {
+			b = append(b, "* "...)
+			b = append(b, m.User...)
+			b = append(b, ' ')
+		} else {
+			b = fmt.Appendf(b, ws002MessageLine, m.User)
+		}
+		b = appendClean(b, m.Text)
+		b = append(b, '\n')
+	case wire.OpJoined:
+		b = fmt.Appendf(b, ws002NoticeJoin, m.User)
+	case wire.OpParted:
+		if string(m.Text) == "left" {
+			b = fmt.Appendf(b, ws002NoticeLeft, m.User)
+		} else {
+			b = fmt.Appendf(b, ws002NoticeQuit, m.User)
+		}
+	default:
+		return
+	}
+	c.queue(b)
+	w.buf = b[:0]
+}
+
+// reply answers a command in a write of its own (see replyAlone).
+func (w *wassop) reply(format string, args ...any) {
+	if len(args) == 0 {
+		replyAlone(w.c, []byte(format))
+		return
+	}
+	replyAlone(w.c, fmt.Appendf(nil, format, args...))
+}
+
+func (w *wassop) fail(err error) {
+	if err == errLineTooLong {
+		w.c.queue([]byte(ws002LongLine))
+	} else {
+		w.c.queue([]byte(ws002BadText))
+	}
+	w.h.l.log.Warn().Str("dialect", "002").Str("remote", w.c.remote).Err(err).Msg("closing connection")
+	w.c.kill(ReasonProtocol)
+}
+
+func (w *wassop) onTick(c *Conn, now int64) {
+	cfg := w.h.cfg
+	switch {
+	case w.nick == "" && now-c.created > int64(cfg.AuthTimeout):
+		c.queue([]byte(ws002Timeout))
+		c.kill(ReasonAuthTimeout)
+	case now-c.lastRead > int64(cfg.IdleTimeout):
+		c.queue([]byte(ws002Timeout))
+		c.kill(ReasonIdle)
+	}
+}
+
+func (w *wassop) onClose(c *Conn) {
+	if w.nick == "" {
+		return
+	}
+	w.h.leave(w, "quit")
+	w.room = nil
+	w.h.l.log.Info().Str("dialect", "002").Str("user", w.nick).Str("remote", c.remote).
+		Stringer("reason", c.reason).Msg("disconnected")
+}

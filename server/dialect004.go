@@ -1,0 +1,290 @@
+// Dialect 004, the seed's UDP chat: one datagram is one message, the sender's address is who it is.
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"padchat/poller"
+	"padchat/wire"
+)
+
+func init() {
+	registerDialect(dialect{name: "004", addr: func(c *Config) string { return c.ListenUDP }, start: startUDPChat})
+}
+
+// What a 004 peer receives besides "<user>: text" datagrams.
+const (
+	udp004Bye     = "bye"
+	udp004Welcome = "%s You are %s; send bye to leave."
+	udp004Taken   = "error: the name %s is in use"
+	udp004TooLong = "error: message too long (max %d bytes)"
+	udp004BadText = "error: text must be UTF-8 without control characters"
+	udp004Joined  = "%s joined"
+	udp004Parted  = "%s left"
+)
+
+const (
+	// maxUDPPeers bounds the peer table: addresses are free to invent.
+	maxUDPPeers = 4096
+	// udpBatch bounds the datagrams read per readiness, so one busy socket
+	// cannot starve the connections.
+	udpBatch = 256
+)
+
+// udpChat is the UDP socket on the loop and the peers heard from lately.
+type udpChat struct {
+	l        *Loop
+	h        *Hub
+	sock     int
+	addr     net.Addr
+	self     unix.Sockaddr
+	peers    map[string]*udpPeer
+	nextScan int64
+	out      []byte
+	dropped  uint64 // datagrams not sent: socket buffer full (UDP drops, so do we)
+}
+
+// udpPeer is one address that spoke: a plain member of the plain room.
+type udpPeer struct {
+	plainUser
+	u    *udpChat
+	sa   unix.Sockaddr
+	key  string
+	last int64 // unix nanos of its last datagram
+}
+
+func startUDPChat(l *Loop, addr string) error {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return fmt.Errorf("listen udp %s: %w", addr, err)
+	}
+	// As with TCP listeners: the loop, not Go's runtime poller, owns the socket.
+	f, err := pc.(*net.UDPConn).File()
+	bound := pc.LocalAddr()
+	pc.Close()
+	if err != nil {
+		return fmt.Errorf("listen udp %s: %w", addr, err)
+	}
+	fd, err := unix.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("listen udp %s: %w", addr, err)
+	}
+	unix.CloseOnExec(fd)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	u := &udpChat{l: l, h: l.hub, sock: fd, addr: bound, peers: map[string]*udpPeer{}}
+	u.self, _ = unix.Getsockname(fd)
+	if err := l.p.Add(fd, readable, listenerTag|uint64(fd)); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	l.watchers[fd] = u
+	l.before = append(l.before, u.sweep)
+	l.log.Info().Str("dialect", "004").Str("addr", bound.String()).Msg("dialect listening")
+	return nil
+}
+
+func (u *udpChat) fd() int { return u.sock }
+
+// open is false once the loop has shut the socket (shutdown empties watchers).
+func (u *udpChat) open() bool { return u.l.watchers[u.sock] == u }
+
+// ready reads a bounded batch of datagrams.
+func (u *udpChat) ready(_ poller.Mask) {
+	for i := 0; i < udpBatch; i++ {
+		n, from, err := unix.Recvfrom(u.sock, u.l.rbuf, 0)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return
+		case err != nil:
+			// An ICMP error for an earlier sendto, on some systems: not fatal.
+			u.l.log.Debug().Err(err).Str("dialect", "004").Msg("recvfrom")
+			continue
+		}
+		if from == nil || u.isSelf(from) {
+			continue // a datagram from ourselves would loop forever
+		}
+		u.datagram(from, u.l.rbuf[:n])
+	}
+}
+
+// datagram is one message from one address.
+func (u *udpChat) datagram(from unix.Sockaddr, b []byte) {
+	h := u.h
+	key := udpKey(from)
+	if key == "" {
+		return
+	}
+	// nc -u and friends end their lines; the seed's clients do not.
+	text := bytes.TrimSuffix(bytes.TrimSuffix(b, []byte{'\n'}), []byte{'\r'})
+	p := u.peers[key]
+	if string(bytes.TrimSpace(text)) == udp004Bye {
+		u.send(from, []byte(udp004Bye))
+		if p != nil {
+			u.forget(p, "quit")
+		}
+		return
+	}
+	if err := checkText(text); err != nil {
+		u.send(from, []byte(udp004BadText))
+		return
+	}
+	if len(text) > h.cfg.MaxMessage {
+		u.send(from, fmt.Appendf(nil, udp004TooLong, h.cfg.MaxMessage))
+		return
+	}
+	if p == nil {
+		if p = u.admit(from, key); p == nil {
+			return
+		}
+	}
+	p.last = u.l.now
+	if len(bytes.TrimSpace(text)) == 0 {
+		return
+	}
+	h.say(p, []byte(h.cfg.PlainRoom), text, 0)
+}
+
+// admit makes a new address a member of the plain room, named after itself.
+func (u *udpChat) admit(from unix.Sockaddr, key string) *udpPeer {
+	h := u.h
+	if len(u.peers) >= maxUDPPeers {
+		u.l.log.Debug().Str("dialect", "004").Str("peer", key).Msg("peer table full: datagram dropped")
+		return nil
+	}
+	p := &udpPeer{u: u, sa: from, key: key, last: u.l.now}
+	name := udpName(from)
+	if err := h.claimName(p, []byte(name)); err != nil {
+		u.send(from, fmt.Appendf(nil, udp004Taken, name))
+		return nil
+	}
+	p.nick = name
+	u.peers[key] = p
+	u.send(from, fmt.Appendf(nil, udp004Welcome, h.cfg.Welcome, name))
+	h.join(p, []byte(h.cfg.PlainRoom))
+	u.l.log.Info().Str("dialect", "004").Str("user", name).Str("remote", key).Msg("connected")
+	return p
+}
+
+// forget takes a peer off the hub: it said bye, or went quiet.
+func (u *udpChat) forget(p *udpPeer, how string) {
+	delete(u.peers, p.key)
+	u.h.leave(p, how)
+	u.l.log.Info().Str("dialect", "004").Str("user", p.nick).Str("how", how).Msg("udp peer forgotten")
+}
+
+// sweep runs before the loop sleeps; once a second it forgets peers silent
+// for longer than the idle timeout. UDP has no close: silence is the goodbye.
+func (u *udpChat) sweep() {
+	now := u.l.now
+	if now < u.nextScan || !u.open() {
+		return
+	}
+	u.nextScan = now + int64(housekeeping)
+	idle := int64(u.h.cfg.IdleTimeout)
+	for _, p := range u.peers {
+		if now-p.last > idle {
+			u.forget(p, "idle")
+		}
+	}
+}
+
+// deliver sends one datagram per event.
+func (p *udpPeer) deliver(m *wire.Msg, _ []byte) {
+	u := p.u
+	b := u.out[:0]
+	switch m.Op {
+	case wire.OpMessage:
+		if m.Flags&wire.FlagMe != 0 {
+			b = append(b, "* "...)
+			b = append(b, m.User...)
+			b = append(b, ' ')
+		} else {
+			b = append(b, m.User...)
+			b = append(b, ": "...)
+		}
+		b = appendClean(b, m.Text)
+	case wire.OpJoined:
+		b = fmt.Appendf(b, udp004Joined, m.User)
+	case wire.OpParted:
+		b = fmt.Appendf(b, udp004Parted, m.User)
+	default:
+		return
+	}
+	u.send(p.sa, b)
+	u.out = b[:0]
+}
+
+// send is a non-blocking sendto; a full socket buffer loses the datagram.
+func (u *udpChat) send(to unix.Sockaddr, b []byte) {
+	if !u.open() {
+		return
+	}
+	for {
+		err := unix.Sendto(u.sock, b, 0, to)
+		switch err {
+		case nil:
+			return
+		case unix.EINTR:
+			continue
+		}
+		u.dropped++
+		if u.dropped == 1 || u.dropped%1000 == 0 {
+			u.l.log.Warn().Err(err).Str("dialect", "004").Uint64("dropped", u.dropped).Msg("udp datagram dropped")
+		}
+		return
+	}
+}
+
+func (u *udpChat) isSelf(sa unix.Sockaddr) bool {
+	port, ip := sockaddrPort(sa)
+	myPort, myIP := sockaddrPort(u.self)
+	return port == myPort && (ip.IsLoopback() || ip.Equal(myIP) || myIP.IsUnspecified())
+}
+
+func sockaddrPort(sa unix.Sockaddr) (int, net.IP) {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port, net.IP(a.Addr[:])
+	case *unix.SockaddrInet6:
+		return a.Port, net.IP(a.Addr[:])
+	}
+	return -1, nil
+}
+
+// udpKey is a peer's identity: its address as "ip:port".
+func udpKey(sa unix.Sockaddr) string {
+	port, ip := sockaddrPort(sa)
+	if ip == nil {
+		return ""
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(port))
+}
+
+// udpName is the room name of an address: "udp-127.0.0.1-5000". IPv6 colons
+// become '_'; an address too long for a name is replaced by a hash of it.
+func udpName(sa unix.Sockaddr) string {
+	port, ip := sockaddrPort(sa)
+	host := ip.String()
+	if ip.To4() == nil {
+		host = strings.ReplaceAll(host, ":", "_")
+	}
+	name := fmt.Sprintf("udp-%s-%d", host, port)
+	if len(name) > wire.MaxName {
+		f := fnv.New32a()
+		f.Write(ip)
+		name = fmt.Sprintf("udp6-%08x-%d", f.Sum32(), port)
+	}
+	return name
+}

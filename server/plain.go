@@ -1,0 +1,198 @@
+// Plain-text members: what the classroom dialects share — names, clean text, line splitting, replies.
+package server
+
+import (
+	"bytes"
+	"errors"
+	"unicode/utf8"
+
+	"padchat/wire"
+)
+
+// plainUser is the hub side of a plain-text client: its name and its rooms.
+// Each dialect embeds it and adds deliver, which formats events its own way.
+type plainUser struct {
+	nick  string
+	rooms []*Room
+}
+
+func (p *plainUser) name() string     { return p.nick }
+func (p *plainUser) plain() bool      { return true }
+func (p *plainUser) joined() *[]*Room { return &p.rooms }
+
+// Why a plain-text client cannot have the name it asked for.
+var (
+	errNameInvalid = errors.New("invalid name")
+	errNameTaken   = errors.New("name in use")
+)
+
+// claimName puts m online as name. Plain and native users share one
+// namespace, and a provisioned native user's name is never given to a plain
+// client even while that user is offline: otherwise a plain client could
+// pass for an encrypted one.
+func (h *Hub) claimName(m member, name []byte) error {
+	if !wire.ValidName(name) {
+		return errNameInvalid
+	}
+	if h.online[string(name)] != nil || h.isAccount(string(name)) {
+		return errNameTaken
+	}
+	h.online[string(name)] = m
+	return nil
+}
+
+func (h *Hub) isAccount(name string) bool {
+	if h.acct.byName[name] != nil {
+		return true
+	}
+	h.acct.scan() // users added by `padchatd user add` since the last look
+	return h.acct.byName[name] != nil
+}
+
+// plainRoom is where a plain member may go: an existing plain room, or a new
+// one that becomes plain (and closed to native members) as it is created. A
+// room that already carries encrypted traffic is refused: its members were
+// promised that nothing they say leaves the daemon in clear.
+func (h *Hub) plainRoom(name []byte) (*Room, error) {
+	if !wire.ValidName(name) {
+		return nil, ErrBadName
+	}
+	r, err := h.room(name, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.members) == 0 && !r.keep {
+		r.plain = true // created just now, or an empty leftover: it is ours
+	}
+	if !r.plain {
+		return nil, errEncryptedRoom
+	}
+	return r, nil
+}
+
+var errEncryptedRoom = errors.New("room is encrypted")
+
+// Why plain-text input is refused. Both close the connection: a client that
+// sends them is not one of the seed programs.
+var (
+	errLineTooLong = errors.New("line too long")
+	errBadText     = errors.New("not UTF-8 text")
+)
+
+// checkText accepts UTF-8 without control characters other than tab: plain
+// clients print what they receive, so an escape sequence or a stray newline
+// from one client must not reach another's terminal.
+func checkText(b []byte) error {
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if (r == utf8.RuneError && n <= 1) || isControl(r) && r != '\t' {
+			return errBadText
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// isControl is C0, DEL and C1: what a terminal may take as a command.
+func isControl(r rune) bool { return r < 0x20 || (r >= 0x7f && r < 0xa0) }
+
+// appendClean appends text for a plain-text reader: invalid UTF-8 becomes
+// U+FFFD and control characters a space, so that text from a native client
+// (which may hold newlines) cannot forge lines such as "bob: ...".
+func appendClean(dst, text []byte) []byte {
+	for len(text) > 0 {
+		r, n := utf8.DecodeRune(text)
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			dst = utf8.AppendRune(dst, utf8.RuneError)
+		case isControl(r):
+			dst = append(dst, ' ')
+		default:
+			dst = append(dst, text[:n]...)
+		}
+		text = text[n:]
+	}
+	return dst
+}
+
+// lineState is where a lineSplitter stands.
+type lineState uint8
+
+const (
+	// lineUnframed: no newline seen yet. The seed programs send each message
+	// with one send() and no newline, so the bytes of one read that end
+	// without a newline are taken as one whole message.
+	lineUnframed lineState = iota
+	// lineFramed: the peer has ended a message with '\n' (nc, telnet, the
+	// seed 002 client): from now on a message ends only at '\n', however
+	// the bytes arrive.
+	lineFramed
+)
+
+// lineSplitter cuts plain-text input into messages. It is resumable: whatever
+// it does not consume is offered again, with more bytes, after the next read.
+//
+// Limit of the unframed rule: a message split by TCP across two reads
+// becomes two messages, and two quick sends that arrive in one read become
+// one. Interactive clients do neither; a client that cares ends its lines.
+type lineSplitter struct {
+	st      lineState
+	max     int // longest message accepted, in bytes, without its "\r\n"
+	scanned int // bytes at the front of the pending input known to hold no '\n'
+}
+
+// next returns the first message in b and the bytes it used (message plus
+// terminator); used == 0 means b holds no whole message yet. b must end where
+// a read ended (Conn offers it so), since that is where an unframed message
+// ends.
+func (s *lineSplitter) next(b []byte) (msg []byte, used int, err error) {
+	if i := bytes.IndexByte(b[s.scanned:], '\n'); i >= 0 {
+		i += s.scanned
+		s.scanned = 0
+		s.st = lineFramed
+		msg = bytes.TrimSuffix(b[:i], []byte{'\r'})
+		if len(msg) > s.max {
+			return nil, 0, errLineTooLong
+		}
+		return msg, i + 1, nil
+	}
+	if len(b) > s.max+1 { // +1: room for the '\r' of a "\r\n" still to come
+		return nil, 0, errLineTooLong
+	}
+	if s.st == lineFramed || len(b) == 0 {
+		s.scanned = len(b)
+		return nil, 0, nil
+	}
+	s.scanned = 0
+	msg = bytes.TrimSuffix(b, []byte{'\r'})
+	if len(msg) > s.max {
+		return nil, 0, errLineTooLong
+	}
+	return msg, len(b), nil
+}
+
+// replyAlone writes b as a write(2) of its own: what is already queued goes
+// out first, and room traffic queued later waits for the next flush. Seed 002
+// clients read each reply with one recv() and compare it whole. When the
+// kernel buffer is full the reply queues behind the earlier output instead:
+// a client that does not read cannot be helped.
+func replyAlone(c *Conn, b []byte) {
+	if c.dying || c.closed {
+		return
+	}
+	if c.pending() > 0 {
+		c.flush()
+		if c.closed {
+			return
+		}
+		if c.pending() > 0 {
+			c.queue(b)
+			return
+		}
+	}
+	c.out = append(c.outBuf(), b...)
+	c.flush()
+	if !c.closed && c.pending() > 0 {
+		c.queued()
+	}
+}

@@ -1,0 +1,225 @@
+// Seed 001 line chat, end to end: a client as the seed describes it, plus the helpers the plain-text tests share.
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// dialectAddr is the address a dialect bound, from its "dialect listening" log line.
+func dialectAddr(t *testing.T, d *daemon, dialect string) string {
+	t.Helper()
+	var addr string
+	waitFor(t, 10*time.Second, func() bool {
+		sc := bufio.NewScanner(strings.NewReader(d.logs.String()))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var line struct{ Message, Dialect, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Message == "dialect listening" && line.Dialect == dialect {
+				addr = line.Addr
+				return true
+			}
+		}
+		return false
+	}, "dialect %s to listen\n%s", dialect, d.logs)
+	return addr
+}
+
+// lineClient is a plain-text TCP client. line reads newline-terminated lines;
+// recv1024 is one recv of up to 1024 bytes, as the seed 002 client reads a reply.
+type lineClient struct {
+	t       *testing.T
+	c       net.Conn
+	pending []byte
+}
+
+func dialLine(t *testing.T, addr string) *lineClient {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return &lineClient{t: t, c: c}
+}
+
+func (lc *lineClient) send(s string) {
+	lc.t.Helper()
+	_, err := lc.c.Write([]byte(s))
+	require.NoError(lc.t, err)
+}
+
+func (lc *lineClient) line() string {
+	lc.t.Helper()
+	lc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4096)
+	for {
+		if i := bytes.IndexByte(lc.pending, '\n'); i >= 0 {
+			s := string(lc.pending[:i])
+			lc.pending = lc.pending[i+1:]
+			return s
+		}
+		n, err := lc.c.Read(buf)
+		if err != nil {
+			lc.t.Fatalf("reading a line: %v (have %q)", err, lc.pending)
+		}
+		lc.pending = append(lc.pending, buf[:n]...)
+	}
+}
+
+// lineUntil skips lines (notices of others) until want arrives.
+func (lc *lineClient) lineUntil(want string) {
+	lc.t.Helper()
+	var seen []string
+	for {
+		s := lc.line()
+		if s == want {
+			return
+		}
+		seen = append(seen, s)
+		if len(seen) > 20 {
+			lc.t.Fatalf("no line %q among %q", want, seen)
+		}
+	}
+}
+
+func (lc *lineClient) recv1024() string {
+	lc.t.Helper()
+	require.Empty(lc.t, lc.pending, "unread lines before a reply")
+	lc.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 1024)
+	n, err := lc.c.Read(buf)
+	require.NoError(lc.t, err)
+	return string(buf[:n])
+}
+
+// quiet asserts that nothing arrives within d.
+func (lc *lineClient) quiet(d time.Duration) {
+	lc.t.Helper()
+	require.Empty(lc.t, lc.pending)
+	lc.c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 4096)
+	n, err := lc.c.Read(buf)
+	assert.Zero(lc.t, n, "unexpected %q", buf[:n])
+	var ne net.Error
+	assert.True(lc.t, errors.As(err, &ne) && ne.Timeout(), "want silence, got %v", err)
+}
+
+// closedByServer reads until the server closes (EOF or reset) and returns what came.
+func (lc *lineClient) closedByServer(within time.Duration) string {
+	lc.t.Helper()
+	lc.c.SetReadDeadline(time.Now().Add(within))
+	out := lc.pending
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := lc.c.Read(buf)
+		out = append(out, buf[:n]...)
+		if err == nil {
+			continue
+		}
+		if err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+			lc.t.Fatalf("want the server to close the connection, got %v after %q", err, out)
+		}
+		return string(out)
+	}
+}
+
+// login001 connects to the 001 listener and takes a nickname.
+func login001(t *testing.T, addr, nick string) *lineClient {
+	t.Helper()
+	lc := dialLine(t, addr)
+	require.Equal(t, "Welcome to the best chat in the universe!", lc.line())
+	lc.send(nick + "\n")
+	require.Equal(t, "[SERVER] Connected as "+nick+". Type :q to quit.", lc.line())
+	return lc
+}
+
+func TestDialect001Session(t *testing.T) {
+	d := startServer(t, "--listen-001", "127.0.0.1:0")
+	d.addUser("carol", 0) // a native user: no plain client may take the name
+	addr := dialectAddr(t, d, "001")
+
+	// The seed's client: every send is a message, with no newline.
+	alice := dialLine(t, addr)
+	assert.Equal(t, "Welcome to the best chat in the universe!", alice.line())
+	alice.send("alice")
+	assert.Equal(t, "[SERVER] Connected as alice. Type :q to quit.", alice.line())
+	d.waitLog(`"message":"[SERVER] Client: alice connected!"`)
+
+	bob := dialLine(t, addr)
+	assert.Equal(t, "Welcome to the best chat in the universe!", bob.line())
+	bob.send("alice\n")
+	assert.Equal(t, "[SERVER] Nickname alice is taken, choose another:", bob.line())
+	bob.send("carol\n")
+	assert.Equal(t, "[SERVER] Nickname carol is taken, choose another:", bob.line())
+	bob.send("bob smith\n")
+	assert.Equal(t, "[SERVER] Invalid nickname: use 1-32 of A-Z a-z 0-9 _ . - (try again):", bob.line())
+	bob.send("bob\n")
+	assert.Equal(t, "[SERVER] Connected as bob. Type :q to quit.", bob.line())
+	assert.Equal(t, "[SERVER] Client: bob connected!", alice.line())
+
+	bob.send("hello everyone\n")
+	assert.Equal(t, "bob: hello everyone", alice.line())
+	alice.send("hi bob")
+	assert.Equal(t, "alice: hi bob", bob.line())
+	bob.send("¿qué tal? ünïcode ok\r\n")
+	assert.Equal(t, "bob: ¿qué tal? ünïcode ok", alice.line())
+	bob.quiet(200 * time.Millisecond) // nothing echoed to the sender
+
+	// The server console, as the seed shows it.
+	d.waitLog(`"message":"[SERVER] Client: bob connected!"`)
+	d.waitLog(`"message":"bob: hello everyone"`)
+	d.waitLog(`"message":"alice: hi bob"`)
+
+	// Six clients at once, as the seed asks.
+	var more []*lineClient
+	for _, n := range []string{"c3", "c4", "c5", "c6"} {
+		more = append(more, login001(t, addr, n))
+	}
+	alice.send("to all six")
+	for _, c := range append(more, bob) {
+		c.lineUntil("alice: to all six")
+	}
+
+	alice.send(":q")
+	assert.NotContains(t, alice.closedByServer(5*time.Second), "[SERVER] Client: alice", "no goodbye to itself")
+	bob.lineUntil("[SERVER] Client: alice disconnected!")
+}
+
+func TestDialect001MalformedInput(t *testing.T) {
+	d := startServer(t, "--listen-001", "127.0.0.1:0", "--auth-timeout", "1s")
+	addr := dialectAddr(t, d, "001")
+	a, b := login001(t, addr, "steady_a"), login001(t, addr, "steady_b")
+	chat := func(what string) {
+		t.Helper()
+		a.send("still here after " + what + "\n")
+		b.lineUntil("steady_a: still here after " + what)
+	}
+
+	junk := dialLine(t, addr)
+	junk.line()
+	junk.send("\x00\x01\x02\xff\xfe\x80binary\n")
+	assert.Contains(t, junk.closedByServer(5*time.Second), "[SERVER] Text must be UTF-8 without control characters: closing.")
+	chat("junk")
+
+	big := dialLine(t, addr)
+	big.line()
+	go big.c.Write(bytes.Repeat([]byte("A"), 1<<20)) // may fail once the server closes
+	out := big.closedByServer(5 * time.Second)
+	assert.True(t, out == "" || strings.Contains(out, "[SERVER] Line too long: closing."), "%q", out)
+	chat("a 1 MB line")
+
+	half := dialLine(t, addr) // connects, never names itself
+	half.line()
+	assert.Contains(t, half.closedByServer(5*time.Second), "[SERVER] No nickname received: closing.")
+	chat("a half-open connection")
+}

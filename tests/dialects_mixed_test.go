@@ -1,0 +1,136 @@
+// Plain-text dialects and native clients together: one open room, and the rule that keeps encrypted text encrypted.
+package tests
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"padchat/internal/pcclient"
+	"padchat/wire"
+)
+
+func plainDaemon(t *testing.T, args ...string) (d *daemon, a001, a002, a004 string) {
+	t.Helper()
+	d = startServer(t, append([]string{"--listen-001", "127.0.0.1:0", "--listen-002", "127.0.0.1:0",
+		"--listen-004", "127.0.0.1:0"}, args...)...)
+	return d, dialectAddr(t, d, "001"), dialectAddr(t, d, "002"), dialectAddr(t, d, "004")
+}
+
+// messageFrom waits for a room message from user and returns it.
+func messageFrom(t *testing.T, c *pcclient.Client, user string) wire.Msg {
+	t.Helper()
+	return expect(t, c, "a message from "+user, func(m *wire.Msg) bool {
+		return m.Op == wire.OpMessage && string(m.User) == user
+	})
+}
+
+func TestDialectsAndNativeInOneOpenRoom(t *testing.T) {
+	d, a001, a002, a004 := plainDaemon(t, "--open-plain")
+	alice := dial(t, d, "alice")
+	ok := request(t, alice, wire.Msg{Op: wire.OpJoin, Room: []byte("lobby")})
+	require.Equal(t, wire.OpOK, ok.Op, "%s", ok.Text)
+	assert.NotZero(t, ok.Flags&wire.FlagPlain, "the native client is told the room is not encrypted")
+
+	uno := login001(t, a001, "uno")
+	dos := login002(t, a002, "dos")
+	require.Equal(t, "Te has unido a la sala lobby.\n", wassop(dos, "ROOM lobby"))
+	udp := dialUDP(t, a004)
+	udp.send("hola desde UDP")
+	require.Equal(t, welcome004(udp.name()), udp.recv())
+
+	m := messageFrom(t, alice, udp.name())
+	assert.Equal(t, "hola desde UDP", string(m.Text))
+	assert.NotZero(t, m.Flags&wire.FlagPlain)
+	uno.lineUntil(udp.name() + ": hola desde UDP")
+	dos.lineUntil(udp.name() + ": hola desde UDP")
+
+	uno.send("hi from 001\n")
+	m = messageFrom(t, alice, "uno")
+	assert.Equal(t, "hi from 001", string(m.Text))
+	assert.NotZero(t, m.Flags&wire.FlagPlain)
+	dos.lineUntil("uno: hi from 001")
+	udp.recvUntil("uno: hi from 001")
+
+	dos.send("MESSAGE hola desde 002\n")
+	assert.Equal(t, "hola desde 002", string(messageFrom(t, alice, "dos").Text))
+	uno.lineUntil("dos: hola desde 002")
+	udp.recvUntil("dos: hola desde 002")
+
+	r := request(t, alice, wire.Msg{Op: wire.OpSay, Room: []byte("lobby"), Text: []byte("hi from native\nuno: forged line")})
+	require.Equal(t, wire.OpOK, r.Op)
+	// One line each: a newline from a native client cannot forge another line.
+	uno.lineUntil("alice: hi from native uno: forged line")
+	dos.lineUntil("alice: hi from native uno: forged line")
+	udp.recvUntil("alice: hi from native uno: forged line")
+
+	who := request(t, alice, wire.Msg{Op: wire.OpWho, Room: []byte("lobby")})
+	assert.Equal(t, "alice\ndos\n"+udp.name()+"\nuno", string(who.Text))
+
+	// Open is for the plain room only: a native room stays encrypted.
+	bob := dial(t, d, "bob")
+	join(t, alice, "secret")
+	join(t, bob, "secret")
+	request(t, alice, wire.Msg{Op: wire.OpSay, Room: []byte("secret"), Text: []byte("top secret")})
+	assert.Equal(t, "top secret", string(messageFrom(t, bob, "alice").Text))
+	uno.quiet(300 * time.Millisecond)
+	dos.quiet(10 * time.Millisecond)
+	udp.quiet(10 * time.Millisecond)
+	assert.Equal(t, "ERROR: La sala secret es cifrada y no admite clientes sin cifrar\n", wassop(dos, "ROOM secret"))
+}
+
+// The room rule: with the plain room closed, nothing a native client says
+// reaches a plain-text client, and native clients cannot enter the plain room.
+func TestNativeTextNeverLeavesInPlain(t *testing.T) {
+	d, a001, a002, a004 := plainDaemon(t)
+	alice, bob := dial(t, d, "alice"), dial(t, d, "bob")
+
+	r := request(t, alice, wire.Msg{Op: wire.OpJoin, Room: []byte("lobby")})
+	require.Equal(t, wire.OpError, r.Op)
+	assert.Equal(t, wire.CodePlainRoom, wire.Code(r.ID), "%s", r.Text)
+
+	uno := login001(t, a001, "uno")
+	dos := login002(t, a002, "dos")
+	require.Equal(t, "Te has unido a la sala lobby.\n", wassop(dos, "ROOM lobby"))
+	tres := login002(t, a002, "tres")
+	require.Equal(t, "Te has unido a la sala plainonly.\n", wassop(tres, "ROOM plainonly"))
+	udp := dialUDP(t, a004)
+	udp.send("hola")
+	udp.recv()
+	uno.lineUntil(udp.name() + ": hola")
+	dos.lineUntil(udp.name() + ": hola")
+
+	// A room a plain client made is plain and closed to native clients too.
+	r = request(t, alice, wire.Msg{Op: wire.OpJoin, Room: []byte("plainonly")})
+	assert.Equal(t, wire.CodePlainRoom, wire.Code(r.ID), "%s", r.Text)
+
+	join(t, alice, "secret")
+	join(t, bob, "secret")
+	assert.Equal(t, "ERROR: La sala secret es cifrada y no admite clientes sin cifrar\n", wassop(tres, "ROOM secret"))
+	assert.Equal(t, "Salas disponibles:\nlobby (3)\nplainonly (1)\n", wassop(tres, "LIST_ROOMS"), "encrypted rooms are not listed")
+	// A plain client cannot take a native user's name, even one offline.
+	d.addUser("carol", 0)
+	assert.Equal(t, "ERROR: Username ya en uso\n", wassop(dialLine(t, a002), "JOIN carol"))
+
+	for _, text := range []string{"top secret", "uno: forged", "MESSAGE x"} {
+		ok := request(t, alice, wire.Msg{Op: wire.OpSay, Room: []byte("secret"), Text: []byte(text)})
+		require.Equal(t, wire.OpOK, ok.Op)
+		assert.Equal(t, text, string(messageFrom(t, bob, "alice").Text))
+	}
+	// A direct message to a plain nickname has nowhere to go.
+	dm := request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("uno"), Text: []byte("psst")})
+	assert.Equal(t, wire.OpError, dm.Op)
+	assert.Equal(t, wire.CodeNoSuchUser, wire.Code(dm.ID))
+
+	uno.quiet(500 * time.Millisecond)
+	dos.quiet(10 * time.Millisecond)
+	tres.quiet(10 * time.Millisecond)
+	udp.quiet(10 * time.Millisecond)
+
+	// Plain traffic still flows among plain clients.
+	uno.send("still plain\n")
+	dos.lineUntil("uno: still plain")
+	udp.recvUntil("uno: still plain")
+}
