@@ -1,0 +1,183 @@
+// Seed 003's pushes (8.6): the server connects back to a user's listening thread, one message at a time.
+package server
+
+import (
+	"encoding/binary"
+	"errors"
+	"strconv"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// svcPush is one server-to-client connection: a stored message for its
+// recipient, or a delivery ack for a sender. A user has at most one in
+// flight, so messages arrive in the order they were sent ("uno a uno"): the
+// next connection starts only after the previous one wrote everything and,
+// for a message, its removal from the store committed.
+type svcPush struct {
+	v     *svc
+	u     *svcUser // whose listening thread this goes to
+	epoch uint32   // u.epoch when it started: a reconnect makes it stale
+	ack   bool
+	key   uint64 // mailbox key of the message
+	from  string
+	id    uint32
+	text  string
+	done  bool
+}
+
+var errPushTimeout = errors.New("push timed out")
+
+// pump starts u's next push: acks first (they are not stored and go stale),
+// then the oldest stored message.
+func (v *svc) pump(u *svcUser) {
+	if u.push != nil || !u.online() || v.users[u.alias] != u || v.s.usable() != nil {
+		return
+	}
+	p := &svcPush{v: v, u: u, epoch: u.epoch}
+	if len(u.acks) > 0 {
+		p.ack, p.id = true, u.acks[0]
+		u.acks = u.acks[1:]
+	} else if !v.oldestMail(u, p) {
+		return
+	}
+	u.push = p
+	if _, err := v.l.dial(u.addr, p); err != nil {
+		p.failed(err, true)
+	}
+}
+
+// oldestMail fills p with u's oldest stored message, if there is one.
+func (v *svc) oldestMail(u *svcUser, p *svcPush) bool {
+	found := false
+	v.s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktSvcMail).Bucket([]byte(u.alias))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, val := c.First(); k != nil; k, val = c.Next() {
+			from, id, text, ok := decodeSvcMail(val)
+			if !ok || len(k) != 8 {
+				v.l.log.Error().Str("dialect", "003").Str("user", u.alias).Msg("corrupt stored message dropped")
+				v.dropMail(u.alias, append([]byte(nil), k...))
+				continue
+			}
+			p.key, p.from, p.id, p.text = binary.BigEndian.Uint64(k), from, id, text
+			found = true
+			return nil
+		}
+		return nil
+	})
+	return found
+}
+
+func (v *svc) dropMail(alias string, key []byte) {
+	v.s.do(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bktSvcMail).Bucket([]byte(alias)); b != nil {
+			return b.Delete(key)
+		}
+		return nil
+	})
+}
+
+// connected writes the push (8.6: SEND_MESSAGE, sender, id, text; or
+// SEND_MESS_ACK, id) and closes once the kernel has all of it.
+func (p *svcPush) connected(c *Conn, err error) {
+	if err != nil {
+		p.failed(err, true)
+		return
+	}
+	id := strconv.FormatUint(uint64(p.id), 10)
+	var b []byte
+	if p.ack {
+		b = append(append(b, "SEND_MESS_ACK\x00"...), id...)
+	} else {
+		b = append(append(b, "SEND_MESSAGE\x00"...), p.from...)
+		b = append(append(append(append(b, 0), id...), 0), p.text...)
+	}
+	c.queue(append(b, 0))
+	p.v.whenFlushed(c, func() {
+		p.delivered()
+		c.kill(ReasonNone)
+	})
+}
+
+// delivered ends a push that went out: a message leaves the store, and once
+// that committed its sender hears of it (SEND_MESS_ACK) and the next goes.
+func (p *svcPush) delivered() {
+	if p.done {
+		return
+	}
+	p.done = true
+	v, u := p.v, p.u
+	if p.ack || v.users[u.alias] != u {
+		if u.push == p {
+			u.push = nil
+		}
+		v.pump(u)
+		return
+	}
+	// u.push stays set until the removal committed, so no pump in between
+	// pushes this message again.
+	v.dropMail(u.alias, u64(p.key))
+	v.s.after(func(err error) {
+		if u.push == p {
+			u.push = nil
+		}
+		if err != nil {
+			return
+		}
+		v.say("SEND MESSAGE %d FROM %s TO %s", p.id, p.from, u.alias)
+		if s := v.users[p.from]; s != nil && s.online() && len(s.acks) < svcAckMax {
+			s.acks = append(s.acks, p.id)
+			v.pump(s)
+		}
+		v.pump(u)
+	})
+}
+
+// failed ends a push that did not go out. The message stays stored and the
+// user, unless it reconnected meanwhile, is marked disconnected (8.6).
+// offline is false at shutdown, when a push is cut rather than failed.
+func (p *svcPush) failed(err error, offline bool) {
+	if p.done {
+		return
+	}
+	p.done = true
+	v, u := p.v, p.u
+	if u.push == p {
+		u.push = nil
+	}
+	ev := v.l.log.Warn().Str("dialect", "003").Str("user", u.alias).Str("addr", u.addr.String()).Err(err)
+	if p.ack {
+		ev.Uint32("ack", p.id).Msg("delivery ack not sent")
+	} else {
+		ev.Uint32("id", p.id).Str("from", p.from).Msg("push failed: message kept")
+		v.say("MESSAGE %d FROM %s TO %s STORED", p.id, p.from, u.alias)
+	}
+	if !offline {
+		return
+	}
+	if v.users[u.alias] == u && u.epoch == p.epoch && u.online() {
+		v.setOffline(u)
+	}
+	v.pump(u) // goes on only if u connected again meanwhile
+}
+
+func (p *svcPush) onData(_ *Conn, b []byte) int { return len(b) }
+
+func (p *svcPush) onTick(c *Conn, now int64) {
+	if now-c.created > p.v.timeout {
+		p.failed(errPushTimeout, true)
+		c.kill(ReasonIdle)
+	}
+}
+
+func (p *svcPush) onClose(c *Conn) {
+	if c.reason == ReasonShutdown {
+		p.failed(errors.New("server shutting down"), false)
+		return
+	}
+	p.failed(errors.New(c.reason.String()), true)
+}
