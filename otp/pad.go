@@ -149,3 +149,11 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// Release drops the pad's pages from the process's resident set; they stay in
+// the page cache and fault back in on the next use. For pads that go idle.
+func (p *Pad) Release() {
+	if p.data != nil {
+		_ = unix.Madvise(p.data, unix.MADV_DONTNEED)
+	}
+}

@@ -122,3 +122,21 @@ func TestSessionNonces(t *testing.T) {
 	s := newSession()
 	assert.Equal(t, append(s.Client[:], s.Server[:]...), s.nonces())
 }
+
+func TestReleasedPadStillSealsAndOpens(t *testing.T) {
+	p := newPad(t, 1<<20)
+	q := copyPad(t, p)
+	s, _ := newSenderT(t, p, SenderOptions{})
+	r, _ := newReceiverT(t, q, ReceiverOptions{})
+	sess := newSession()
+	f1 := seal(t, s, []byte("before"), ToServer, sess)
+	p.Release()
+	q.Release()
+	f2 := seal(t, s, []byte("after"), ToServer, sess)
+	out, err := r.Open(nil, f1, ToServer, sess)
+	require.NoError(t, err)
+	require.Equal(t, "before", string(out))
+	out, err = r.Open(nil, f2, ToServer, sess)
+	require.NoError(t, err)
+	require.Equal(t, "after", string(out))
+}

@@ -17,6 +17,8 @@ type ReceiverOptions struct {
 	// someone on the path deleted frames. Off by default: it holds only while the
 	// peer seals with this pad for one session at a time.
 	Contiguous bool
+	// NoLock: as SenderOptions.NoLock.
+	NoLock bool
 }
 
 // Receiver opens frames sealed with one pad. It belongs to one goroutine.
@@ -45,7 +47,7 @@ func OpenReceiver(pad *Pad, statePath string, opt ReceiverOptions) (*Receiver, e
 	if err != nil {
 		return nil, err
 	}
-	if r.st, err = openStateFile(statePath, pad, RoleRecv, opt.Burn); err != nil {
+	if r.st, err = openStateFile(statePath, pad, RoleRecv, opt.Burn, opt.NoLock); err != nil {
 		return nil, err
 	}
 	r.expected = r.st.st.mark

@@ -23,6 +23,10 @@ type SenderOptions struct {
 	Burn bool
 	// MaxFrame bounds the plaintext of one frame (default DefaultMaxFrame).
 	MaxFrame int
+	// NoLock skips the state file's flock and keeps it closed between writes,
+	// so an idle pad holds no descriptor. Only for a caller that guarantees no
+	// other process opens the pad (padchatd holds a lock on its data dir).
+	NoLock bool
 }
 
 const (
@@ -60,7 +64,7 @@ func OpenSender(pad *Pad, statePath string, opt SenderOptions) (*Sender, error) 
 	if err != nil {
 		return nil, err
 	}
-	if s.st, err = openStateFile(statePath, pad, RoleSend, opt.Burn); err != nil {
+	if s.st, err = openStateFile(statePath, pad, RoleSend, opt.Burn, opt.NoLock); err != nil {
 		return nil, err
 	}
 	s.next, s.reserved = s.st.st.mark, s.st.st.mark

@@ -187,3 +187,37 @@ func TestClosed(t *testing.T) {
 	_, err = OpenSender(pad, "whatever", SenderOptions{})
 	assert.ErrorIs(t, err, ErrClosed)
 }
+
+func openFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/dev/fd") // Linux and the BSDs alike
+	require.NoError(t, err)
+	return len(ents)
+}
+
+// NoLock keeps no descriptor between writes and still makes every mark durable.
+func TestNoLockHoldsNoDescriptorAndStaysDurable(t *testing.T) {
+	pad := newPad(t, 1<<20)
+	statePath := pad.Path() + ".state"
+	require.NoError(t, InitState(statePath, pad.ID(), RoleSend))
+	before := openFDs(t)
+	s, err := OpenSender(pad, statePath, SenderOptions{NoLock: true, ReserveStep: 4096, Burn: true})
+	require.NoError(t, err)
+	assert.Equal(t, before, openFDs(t), "an idle NoLock sender holds no fd")
+	var sess Session
+	frame, err := s.Seal(nil, make([]byte, 100), ToServer, &sess)
+	require.NoError(t, err)
+	require.True(t, s.Pending())
+	require.NoError(t, s.Reserve())
+	assert.Equal(t, before, openFDs(t), "the state file is closed again after Reserve")
+	info, err := ReadState(statePath)
+	require.NoError(t, err)
+	assert.Equal(t, s.Next()+4096, info.Mark, "the reserved mark is on disk")
+	// Reopening resumes at the durable mark, past everything sealed.
+	s2, err := OpenSender(pad, statePath, SenderOptions{NoLock: true})
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, s2.Next(), int64(FirstOffset)+PadCost(100))
+	assert.Equal(t, info.Mark, s2.Next())
+	require.NoError(t, s2.Close())
+	require.NoError(t, s.Close())
+	_ = frame
+}

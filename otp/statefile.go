@@ -13,37 +13,69 @@ import (
 
 // stateFile is a locked state file and the record last made durable in it.
 // burn, when set, is a write-only descriptor of the pad for zeroing used ranges.
+// An unlocked stateFile (NoLock) keeps neither descriptor open between writes.
 type stateFile struct {
-	f    *os.File
-	st   state
-	burn *os.File
+	f       *os.File
+	st      state
+	burn    *os.File
+	path    string
+	padPath string
+	doBurn  bool
+	noLock  bool
 }
 
 // openStateFile locks and reads the state at path and checks it fits pad and role.
-func openStateFile(path string, pad *Pad, role Role, burn bool) (*stateFile, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s", ErrNoState, path)
-		}
+// With noLock the caller vouches that no other process uses the pad (padchatd
+// locks its whole data dir) and the file is closed again until the next write.
+func openStateFile(path string, pad *Pad, role Role, burn, noLock bool) (*stateFile, error) {
+	sf := &stateFile{path: path, padPath: pad.Path(), doBurn: burn, noLock: noLock}
+	if err := sf.open(); err != nil {
 		return nil, err
 	}
-	sf := &stateFile{f: f}
-	if err := sf.lock(path); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := sf.load(path, pad, role); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if burn {
-		if sf.burn, err = os.OpenFile(pad.Path(), os.O_WRONLY, 0); err != nil {
-			f.Close()
+	if !noLock {
+		if err := sf.lock(path); err != nil {
+			sf.f.Close()
 			return nil, err
 		}
 	}
+	if err := sf.load(path, pad, role); err != nil {
+		sf.f.Close()
+		return nil, err
+	}
+	if noLock {
+		return sf, sf.release()
+	}
 	return sf, nil
+}
+
+// open opens the state file (and the pad for burning) for reading and writing.
+func (sf *stateFile) open() error {
+	f, err := os.OpenFile(sf.path, os.O_RDWR, 0)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s", ErrNoState, sf.path)
+		}
+		return err
+	}
+	sf.f = f
+	if sf.doBurn {
+		if sf.burn, err = os.OpenFile(sf.padPath, os.O_WRONLY, 0); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return nil
+}
+
+// release closes the descriptors of an unlocked state file after a write.
+func (sf *stateFile) release() error {
+	err := sf.f.Close()
+	sf.f = nil
+	if sf.burn != nil {
+		err = errors.Join(err, sf.burn.Close())
+		sf.burn = nil
+	}
+	return err
 }
 
 // lock takes an exclusive flock; it is released when the descriptor closes,
@@ -131,6 +163,15 @@ func (sf *stateFile) burnTo(upto int64) (int64, error) {
 // save burns up to used (at most mark) if asked to and records mark durably; it
 // skips the write when nothing changed.
 func (sf *stateFile) save(mark, used int64) error {
+	if mark == sf.st.mark && (!sf.doBurn || used <= sf.st.burned) {
+		return nil
+	}
+	if sf.f == nil {
+		if err := sf.open(); err != nil {
+			return err
+		}
+		defer sf.release()
+	}
 	burned, err := sf.burnTo(used)
 	if err != nil {
 		return err
@@ -142,6 +183,9 @@ func (sf *stateFile) save(mark, used int64) error {
 }
 
 func (sf *stateFile) close() error {
+	if sf.f == nil {
+		return nil
+	}
 	var errBurn error
 	if sf.burn != nil {
 		errBurn = sf.burn.Close()
