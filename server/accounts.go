@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"padchat/internal/bundle"
 	"padchat/otp"
@@ -24,8 +25,10 @@ type User struct {
 	receiver *otp.Receiver
 	sender   *otp.Sender
 	session  *native
-	reserve  bool // queued in hub.reserve: sealed past the durable mark
-	warned   bool // low-pad warning logged
+	reserve  bool  // queued in hub.reserve: sealed past the durable mark
+	hot      bool  // pad pages touched since the last release
+	active   int64 // when a pad was last used (unix nanos)
+	warned   bool  // low-pad warning logged
 }
 
 // Accounts finds users by name and by the id of their send pad.
@@ -41,7 +44,10 @@ func usersDir(dataDir string) string { return filepath.Join(dataDir, "users") }
 
 func openAccounts(dataDir string, cfg *Config) (*Accounts, error) {
 	a := &Accounts{dir: usersDir(dataDir), byName: map[string]*User{}, byPad: map[otp.PadID]*User{},
-		opts:  otp.SenderOptions{ReserveStep: cfg.ReserveStep, Burn: cfg.BurnPads, MaxFrame: cfg.MaxFrame},
+		// The store's lock on the data dir keeps other daemons out, so the pads'
+		// state files need no flock of their own and stay closed while idle:
+		// an online user then costs one descriptor, its socket.
+		opts:  otp.SenderOptions{ReserveStep: cfg.ReserveStep, Burn: cfg.BurnPads, MaxFrame: cfg.MaxFrame, NoLock: true},
 		maxFr: cfg.MaxFrame}
 	if err := os.MkdirAll(a.dir, 0o700); err != nil {
 		return nil, err
@@ -86,7 +92,7 @@ func (u *User) open(a *Accounts) error {
 		return err
 	}
 	statePath := func(p *otp.Pad) string { return p.Path() + bundle.StateSuffix }
-	u.receiver, err = otp.OpenReceiver(u.sendPad, statePath(u.sendPad), otp.ReceiverOptions{MaxFrame: a.maxFr, Burn: a.opts.Burn})
+	u.receiver, err = otp.OpenReceiver(u.sendPad, statePath(u.sendPad), otp.ReceiverOptions{MaxFrame: a.maxFr, Burn: a.opts.Burn, Contiguous: true, NoLock: true})
 	if err == nil {
 		u.sender, err = otp.OpenSender(u.recvPad, statePath(u.recvPad), a.opts)
 		if err != nil {
@@ -111,6 +117,33 @@ func (u *User) close() {
 	u.sendPad.Close()
 	u.recvPad.Close()
 	u.sender, u.receiver = nil, nil
+}
+
+// padIdle is how long a user's pads go unused before their pages are released.
+const padIdle = 5 * time.Second
+
+func (u *User) touch(now int64) { u.hot, u.active = true, now }
+
+func (u *User) releasePages() {
+	u.hot = false
+	u.sendPad.Release()
+	u.recvPad.Release()
+}
+
+// lockFile marks a user the daemon refuses (pad reuse was detected).
+const lockFile = "LOCKED"
+
+// locked returns why the user is locked, or "".
+func (u *User) locked() string {
+	b, err := os.ReadFile(filepath.Join(u.dir, lockFile))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func (u *User) lock(why string) error {
+	return os.WriteFile(filepath.Join(u.dir, lockFile), []byte(why), 0o600)
 }
 
 // exists is false once `user remove` deleted the user's directory.

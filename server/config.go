@@ -11,6 +11,8 @@ type Config struct {
 	MaxFrame      int           // bytes of plaintext in one native frame
 	OutLimit      int           // bytes queued for one connection before it is cut off
 	MaxConns      int           // connections at once; accept pauses past it
+	MaxPerIP      int           // connections from one IP (0: no limit)
+	PerIPLoopback bool          // apply MaxPerIP to loopback peers too
 	IdleTimeout   time.Duration // no bytes from a peer for this long: close (pinged at half)
 	AuthTimeout   time.Duration // a native peer must authenticate within this
 	HistorySize   int           // room messages kept for replay on join
@@ -39,6 +41,7 @@ const (
 	DefaultMaxFrame    = 64 << 10
 	DefaultOutLimit    = 4 << 20
 	DefaultMaxConns    = 15000
+	DefaultMaxPerIP    = 256
 	DefaultIdleTimeout = 5 * time.Minute
 	DefaultAuthTimeout = 10 * time.Second
 	DefaultHistorySize = 100

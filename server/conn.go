@@ -24,6 +24,7 @@ type Conn struct {
 	fd       int
 	gen      uint32
 	remote   string
+	ip       string // counted in l.perIP while open
 	h        handler
 	in       []byte // unconsumed input from earlier reads
 	out      []byte // queued output; out[outPos:] is unsent
@@ -32,6 +33,7 @@ type Conn struct {
 	created  int64
 	dirty    bool // in l.dirty: has output to flush
 	writable bool // registered for Writable: the kernel buffer was full
+	dialing  bool // outgoing connect in progress: its first Writable goes to finishConnect (dial.go)
 	dying    bool // close requested; takes effect before the next flush
 	reason   Reason
 	closed   bool
@@ -46,7 +48,7 @@ func (c *Conn) queue(b []byte) {
 	if c.dying {
 		return
 	}
-	c.out = append(c.out, b...)
+	c.out = append(c.outBuf(), b...)
 	c.queued()
 }
 
@@ -97,15 +99,20 @@ func (c *Conn) flush() {
 			return
 		}
 		c.outPos += n
+		c.l.stats.bytesOut += uint64(n)
 	}
 	c.wantWritable(false)
 	// An idle connection keeps no buffer: that is what lets 10,000 of them fit.
-	if cap(c.out) > 16<<10 {
-		c.out = nil
-	} else {
-		c.out = c.out[:0]
+	c.l.putBuf(c.out)
+	c.out, c.outPos = nil, 0
+}
+
+// outBuf returns c.out ready to append to, from the loop's pool when empty.
+func (c *Conn) outBuf() []byte {
+	if c.out == nil {
+		c.out = c.l.getBuf()
 	}
-	c.outPos = 0
+	return c.out
 }
 
 func (c *Conn) wantWritable(on bool) {
@@ -148,6 +155,7 @@ func (c *Conn) read() {
 		return
 	}
 	c.lastRead = c.l.now
+	c.l.stats.bytesIn += uint64(n)
 	data := buf[:n]
 	if len(c.in) > 0 {
 		c.in = append(c.in, data...)

@@ -18,6 +18,7 @@ type Hub struct {
 	online  map[string]member
 	rooms   map[string]*Room
 	enc     []byte
+	plain   []byte  // scratch for the plaintext of the frame being handled
 	reserve []*User // senders sealed past their durable mark this iteration
 }
 
@@ -223,4 +224,13 @@ func (h *Hub) reservePads() {
 	h.reserve = h.reserve[:0]
 }
 
-func (h *Hub) tick() {}
+// tick lets the pad pages of users idle for padIdle leave the process's
+// resident set: an idle connection should cost its socket and a few hundred
+// bytes, not the pages it last sealed with.
+func (h *Hub) tick() {
+	for _, u := range h.acct.byName {
+		if u.hot && h.l.now-u.active > int64(padIdle) {
+			u.releasePages()
+		}
+	}
+}

@@ -76,8 +76,17 @@ func (ln *listener) ready(_ poller.Mask) {
 			l.log.Error().Err(err).Msg("accept")
 			return
 		}
+		ip, port := sockaddrIP(sa)
+		if !l.admitIP(ip) {
+			unix.Close(fd)
+			l.stats.closed[ReasonTooManyConns]++
+			continue
+		}
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		l.addConn(fd, sockaddrString(sa), ln.mk)
+		if c := l.addConn(fd, (&net.TCPAddr{IP: ip, Port: port}).String(), ln.mk); c != nil {
+			c.ip = ip.String()
+			l.perIP[c.ip]++
+		}
 	}
 }
 
@@ -106,12 +115,35 @@ func (l *Loop) resumeAccept() {
 	}
 }
 
-func sockaddrString(sa unix.Sockaddr) string {
+func sockaddrIP(sa unix.Sockaddr) (net.IP, int) {
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
-		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()
+		return net.IP(a.Addr[:]).To16(), a.Port
 	case *unix.SockaddrInet6:
-		return (&net.TCPAddr{IP: a.Addr[:], Port: a.Port}).String()
+		return net.IP(a.Addr[:]), a.Port
 	}
-	return "?"
+	return net.IPv6unspecified, 0
+}
+
+// admitIP applies the per-IP connection limit; loopback is exempt unless
+// configured otherwise, so local tools and tests are not throttled.
+func (l *Loop) admitIP(ip net.IP) bool {
+	if l.cfg.MaxPerIP <= 0 || (ip.IsLoopback() && !l.cfg.PerIPLoopback) {
+		return true
+	}
+	key := ip.String()
+	if l.perIP[key] < l.cfg.MaxPerIP {
+		return true
+	}
+	l.log.Debug().Str("ip", key).Int("limit", l.cfg.MaxPerIP).Msg("per-IP connection limit: refused")
+	return false
+}
+
+func (l *Loop) releaseIP(c *Conn) {
+	if c.ip == "" {
+		return
+	}
+	if l.perIP[c.ip]--; l.perIP[c.ip] <= 0 {
+		delete(l.perIP, c.ip)
+	}
 }

@@ -56,6 +56,12 @@ type Loop struct {
 	stopping atomic.Bool
 	addr     atomic.Value // net.Addr of the native listener
 	events   []poller.Event
+	stats    counters
+	snap     atomic.Pointer[Snapshot]
+	perIP    map[string]int // open connections per remote IP
+	reload   atomic.Pointer[Limits]
+	bufs     [][]byte    // output buffers of connections that went idle
+	web      *webService // the --http listener (http.go); nil when off
 }
 
 // New opens the store and accounts under cfg.DataDir and binds the listeners.
@@ -70,7 +76,7 @@ func New(cfg Config, log zerolog.Logger) (*Loop, error) {
 		return nil, err
 	}
 	l := &Loop{cfg: cfg, log: log, p: p, watchers: map[int]watcher{},
-		rbuf: make([]byte, 64<<10), events: make([]poller.Event, 512)}
+		rbuf: make([]byte, 64<<10), events: make([]poller.Event, 512), perIP: map[string]int{}}
 	l.now = time.Now().UnixNano()
 	if l.hub, err = newHub(l); err != nil {
 		p.Close()
@@ -82,7 +88,12 @@ func New(cfg Config, log zerolog.Logger) (*Loop, error) {
 		return nil, err
 	}
 	l.addr.Store(l.native.addr)
+	l.publish()
 	if err := l.startDialects(); err != nil {
+		l.shutdown()
+		return nil, err
+	}
+	if err := l.startHTTP(); err != nil {
 		l.shutdown()
 		return nil, err
 	}
@@ -111,8 +122,12 @@ func (l *Loop) Run(ctx context.Context) error {
 			return fmt.Errorf("poller: %w", err)
 		}
 		l.now = time.Now().UnixNano()
+		l.applyReload()
 		for _, ev := range l.events[:n] {
 			l.dispatch(ev)
+		}
+		if l.resumeAt != 0 && l.now >= l.resumeAt {
+			l.resumeAccept()
 		}
 		if l.now >= l.nextTick {
 			l.tick()
@@ -149,6 +164,13 @@ func (l *Loop) dispatch(ev poller.Event) {
 	c := l.conns[ev.Fd]
 	// A closed and reused fd carries a new generation: stale events are dropped.
 	if c == nil || c.tag() != ev.Tag || c.closed {
+		return
+	}
+	if c.dialing {
+		// An outgoing connect completes or fails with its first Writable (dial.go).
+		if ev.Mask&writable != 0 {
+			c.finishConnect()
+		}
 		return
 	}
 	if ev.Mask&writable != 0 && c.pending() > 0 {
@@ -205,14 +227,12 @@ func (l *Loop) tick() {
 			c.h.onTick(c, l.now)
 		}
 	}
-	if l.resumeAt != 0 && l.now >= l.resumeAt {
-		l.resumeAccept()
-	}
 	l.hub.tick()
+	l.publish()
 }
 
 // addConn puts an accepted, non-blocking socket on the loop.
-func (l *Loop) addConn(fd int, remote string, mk func(*Conn) handler) {
+func (l *Loop) addConn(fd int, remote string, mk func(*Conn) handler) *Conn {
 	l.gen++
 	c := &Conn{l: l, fd: fd, gen: l.gen, remote: remote, lastRead: l.now, created: l.now,
 		maxIn: l.cfg.MaxFrame + 1024}
@@ -224,10 +244,12 @@ func (l *Loop) addConn(fd int, remote string, mk func(*Conn) handler) {
 		l.log.Warn().Err(err).Str("remote", remote).Msg("cannot watch connection")
 		c.closed = true
 		unix.Close(fd)
-		return
+		return nil
 	}
 	l.conns[fd] = c
 	l.nconns++
+	l.stats.accepted++
+	return c
 }
 
 // closeConn closes c at once, logs its reason once, and tells its dialect.
@@ -241,6 +263,8 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 	unix.Close(c.fd)
 	l.conns[c.fd] = nil
 	l.nconns--
+	l.stats.closed[r]++
+	l.releaseIP(c)
 	c.out, c.in = nil, nil
 	c.h.onClose(c)
 	if err != nil && !errors.Is(err, unix.ECONNRESET) && !errors.Is(err, unix.EPIPE) {
@@ -254,6 +278,7 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 // shutdown stops accepting, says goodbye to every client and flushes.
 func (l *Loop) shutdown() {
 	l.log.Info().Int("conns", l.nconns).Msg("shutting down")
+	l.stopHTTP()
 	for fd, w := range l.watchers {
 		l.p.Remove(fd)
 		unix.Close(fd)
@@ -280,6 +305,25 @@ func (l *Loop) shutdown() {
 	l.hub.close()
 	l.p.Close()
 	l.log.Info().Msg("padchatd stopped")
+}
+
+// outBufSize is the capacity of pooled output buffers; bigger ones are let go.
+const outBufSize = 4 << 10
+
+func (l *Loop) getBuf() []byte {
+	if n := len(l.bufs); n > 0 {
+		b := l.bufs[n-1]
+		l.bufs = l.bufs[:n-1]
+		return b
+	}
+	return make([]byte, 0, outBufSize)
+}
+
+// putBuf keeps a bounded number of small buffers for the next busy connection.
+func (l *Loop) putBuf(b []byte) {
+	if cap(b) == outBufSize && len(l.bufs) < 1024 {
+		l.bufs = append(l.bufs, b[:0])
+	}
 }
 
 // logger for packages that need one before a Loop exists.

@@ -65,6 +65,9 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 	id := h.store.nextDMID(from.name())
 	rec := encodeMail(from.name(), id, h.l.now, text)
 	rcpt := string(to)
+	if h.cfg.LogMessages {
+		h.l.log.Info().Str("to", rcpt).Msgf("<%s>: %s", from.name(), text)
+	}
 	h.store.do(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bktMail).CreateBucketIfNotExists([]byte(rcpt))
 		if err != nil {
@@ -79,9 +82,6 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 			return
 		}
 		done(id, nil)
-		if h.cfg.LogMessages {
-			h.l.log.Info().Str("to", rcpt).Msgf("<%s>: %s", from.name(), text)
-		}
 		h.pumpUser(rcpt)
 	})
 }
@@ -114,6 +114,9 @@ func (h *Hub) pump(s *native) {
 			if !decodeMail(v, &msg) {
 				h.l.log.Error().Str("user", s.user.Name).Uint64("key", s.mailNext).Msg("corrupt mail record skipped")
 				continue
+			}
+			if s.inflight == nil {
+				s.inflight = map[mailRef]uint64{}
 			}
 			s.inflight[mailRef{string(msg.User), msg.ID}] = s.mailNext
 			s.deliver(&msg, wire.Append(h.enc[:0], &msg))

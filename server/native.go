@@ -25,7 +25,6 @@ type native struct {
 	sess     otp.Session
 	user     *User // nil until the first frame authenticated
 	rooms    []*Room
-	plainBuf []byte
 	inflight map[mailRef]uint64
 	mailNext uint64 // mailbox key of the last message pushed
 	pinged   bool
@@ -92,16 +91,21 @@ func (n *native) frame(f []byte) {
 		return
 	}
 	var err error
-	n.plainBuf, err = n.user.receiver.Open(n.plainBuf[:0], f, otp.ToServer, &n.sess)
+	// The plaintext lives in the hub's scratch buffer: a Msg must not outlive
+	// this call, which keeps idle sessions free of buffers.
+	h := n.h
+	h.plain, err = n.user.receiver.Open(h.plain[:0], f, otp.ToServer, &n.sess)
 	if err != nil {
-		n.fail(ReasonForged, err)
+		n.openFailed(err)
 		return
 	}
+	n.user.touch(h.l.now)
 	var m wire.Msg
-	if err := wire.Decode(n.plainBuf, &m); err != nil {
+	if err := wire.Decode(h.plain, &m); err != nil {
 		n.fail(ReasonProtocol, err)
 		return
 	}
+	n.h.l.stats.msgsIn++
 	n.command(&m)
 }
 
@@ -113,6 +117,10 @@ func (n *native) authenticate(f []byte) {
 		h.acct.scan()
 		u = h.acct.byPad[id]
 	}
+	if u != nil && u.locked() != "" {
+		n.refuse(wire.RefuseBadFrame, "authentication failed: user locked: "+u.locked(), ReasonAuthFailed, nil)
+		return
+	}
 	if u == nil || !u.exists() {
 		n.refuse(wire.RefuseUnknownPad, "authentication failed: this server holds no such pad", ReasonAuthFailed, nil)
 		return
@@ -122,13 +130,20 @@ func (n *native) authenticate(f []byte) {
 		return
 	}
 	var err error
-	n.plainBuf, err = u.receiver.Open(n.plainBuf[:0], f, otp.ToServer, &n.sess)
+	h.plain, err = u.receiver.Open(h.plain[:0], f, otp.ToServer, &n.sess)
 	var m wire.Msg
 	if err == nil {
-		err = wire.Decode(n.plainBuf, &m)
+		u.touch(h.l.now)
+		err = wire.Decode(h.plain, &m)
 	}
 	if err == nil && m.Op != wire.OpHello {
 		err = errors.New("first frame is not hello")
+	}
+	if errors.Is(err, otp.ErrPadReused) {
+		n.user = u
+		n.openFailed(err)
+		n.user = nil
+		return
 	}
 	if err != nil {
 		n.refuse(wire.RefuseBadFrame, "authentication failed: first frame did not verify", ReasonAuthFailed, err)
@@ -141,7 +156,6 @@ func (n *native) authenticate(f []byte) {
 		old.user = nil
 	}
 	n.user, u.session = u, n
-	n.inflight = map[mailRef]uint64{}
 	h.online[u.Name] = n
 	h.l.log.Info().Str("user", u.Name).Str("remote", n.c.remote).Msg("connected")
 	if h.cfg.LogMessages {
@@ -149,6 +163,27 @@ func (n *native) authenticate(f []byte) {
 	}
 	n.send(&wire.Msg{Op: wire.OpWelcome, User: []byte(u.Name), Text: []byte(h.cfg.Welcome)})
 	h.pump(n)
+}
+
+// openFailed closes the connection over a frame that did not open. A frame
+// that proves a second copy of the user's pad is in use locks the user: two
+// senders on one pad have already leaked plaintext, and more traffic leaks more.
+func (n *native) openFailed(err error) {
+	if !errors.Is(err, otp.ErrPadReused) {
+		n.fail(ReasonForged, err)
+		return
+	}
+	u := n.user
+	n.h.l.log.Error().Str("user", u.Name).Str("remote", n.c.remote).
+		Msg("PAD REUSE DETECTED: a second copy of this user's bundle is sending; user locked, re-provision it")
+	if lerr := u.lock("pad reuse detected: a copy of this bundle is in use elsewhere; ask the operator to re-provision"); lerr != nil {
+		n.h.l.log.Error().Err(lerr).Str("user", u.Name).Msg("cannot write lock file")
+	}
+	if u.session != nil && u.session != n {
+		u.session.bye("user locked: pad reuse detected")
+		u.session.c.kill(ReasonForged)
+	}
+	n.fail(ReasonForged, err)
 }
 
 // refuse answers an unauthenticated peer in clear and closes.
@@ -187,11 +222,13 @@ func (n *native) seal(plain []byte) {
 		return
 	}
 	var err error
-	c.out, err = u.sender.Seal(c.out, plain, otp.ToClient, &n.sess)
+	c.out, err = u.sender.Seal(c.outBuf(), plain, otp.ToClient, &n.sess)
 	if err != nil {
 		n.fail(ReasonPadExhausted, err)
 		return
 	}
+	n.h.l.stats.msgsOut++
+	u.touch(n.h.l.now)
 	if u.sender.Pending() {
 		n.h.queueReserve(u)
 	}

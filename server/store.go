@@ -34,6 +34,8 @@ type Store struct {
 	histN    int
 	dmIDs    map[string]uint32
 	lastSync time.Duration // duration of the last commit
+	commits  uint64
+	commitNs uint64
 }
 
 func openStore(dataDir string, histN int) (*Store, error) {
@@ -97,6 +99,8 @@ func (s *Store) commit() {
 			return nil
 		})
 		s.lastSync = time.Since(start)
+		s.commits++
+		s.commitNs += uint64(s.lastSync)
 		if err != nil {
 			s.broken = fmt.Errorf("%w: %v", ErrStoreBroken, err)
 			err = s.broken

@@ -1,4 +1,4 @@
-// The serve command: flags to server.Config, logging, demo users, then the loop.
+// The serve command: flags (and the config file) to server.Config, logging, demo users, then the loop.
 package main
 
 import (
@@ -7,28 +7,43 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
-
-	"github.com/rs/zerolog"
-	"golang.org/x/term"
+	"os/signal"
+	"syscall"
 
 	"padchat/server"
 )
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cfg server.Config
+// serveOptions are the settings of the serve command that are not server.Config.
+type serveOptions struct {
+	cfg     server.Config
+	demo    bool
+	level   string
+	logFile string
+	config  string
+}
+
+func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
+	path, args, err := configArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	o := &serveOptions{config: path}
+	cfg := &o.cfg
 	fs := flag.NewFlagSet("padchatd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.String("config", "", "config file of `name = value` lines named like these flags")
 	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "native (OTP) listen address")
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data directory: users, pads, store")
 	fs.IntVar(&cfg.MaxMessage, "max-message", server.DefaultMaxMessage, "max bytes of text in one message")
 	fs.IntVar(&cfg.MaxFrame, "max-frame", server.DefaultMaxFrame, "max plaintext bytes in one native frame")
-	fs.IntVar(&cfg.OutLimit, "out-limit", server.DefaultOutLimit, "bytes queued for one client before it is cut off")
-	fs.IntVar(&cfg.MaxConns, "max-conns", server.DefaultMaxConns, "max connections; accept pauses past it")
-	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close peers silent this long (pinged at half)")
+	fs.IntVar(&cfg.OutLimit, "out-limit", server.DefaultOutLimit, "bytes queued for one client before it is cut off (reloadable)")
+	fs.IntVar(&cfg.MaxConns, "max-conns", server.DefaultMaxConns, "max connections; accept pauses past it (reloadable)")
+	fs.IntVar(&cfg.MaxPerIP, "max-per-ip", server.DefaultMaxPerIP, "connections from one IP address, 0: no limit (reloadable)")
+	fs.BoolVar(&cfg.PerIPLoopback, "per-ip-loopback", false, "apply --max-per-ip to loopback clients too (exempt by default)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close peers silent this long, pinged at half (reloadable)")
 	fs.DurationVar(&cfg.AuthTimeout, "auth-timeout", server.DefaultAuthTimeout, "time a peer has to authenticate")
 	fs.IntVar(&cfg.HistorySize, "history", server.DefaultHistorySize, "messages of history kept per room")
-	fs.BoolVar(&cfg.LogMessages, "log-messages", false, "log every message as <user>: text (private traffic!)")
+	fs.BoolVar(&cfg.LogMessages, "log-messages", false, "log every message as <user>: text (private traffic!) (reloadable)")
 	fs.BoolVar(&cfg.BurnPads, "burn", false, "zero consumed pad ranges (see README for limits)")
 	fs.BoolVar(&cfg.SelectBackend, "select", false, "use the portable select(2) poller instead of epoll/kqueue")
 	fs.StringVar(&cfg.Listen001, "listen-001", "", "seed 001 line-chat listener (plain text), e.g. 127.0.0.1:9998")
@@ -39,44 +54,63 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.PlainRoom, "plain-room", server.DefaultPlainRoom, "room the plain-text dialects put their users in")
 	fs.BoolVar(&cfg.OpenPlain, "open-plain", false, "let native (encrypted) clients join the plain-text room")
 	reserve := fs.String("pad-reserve", "1MiB", "minimum pad reserve-ahead step")
-	demo := fs.Bool("demo", false, "on first run, create users alice and bob and print how to chat")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.demo, "demo", false, "on first run, create users alice and bob and print how to chat")
+	fs.StringVar(&o.level, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.logFile, "log-file", "", "append logs to this file (reopened on SIGHUP) instead of stderr")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (did you mean `padchatd user …`?)", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q (did you mean `padchatd user …`?)", fs.Arg(0))
 	}
-	var err error
 	if cfg.ReserveStep, err = parseSize(*reserve); err != nil {
-		return fmt.Errorf("--pad-reserve: %w", err)
+		return nil, fmt.Errorf("--pad-reserve: %w", err)
 	}
-	log, err := newLogger(stderr, *level)
+	return o, nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseServe(args, stderr)
 	if err != nil {
 		return err
 	}
-	if *demo {
-		if err := demoUsers(cfg.DataDir, cfg.Listen, stdout); err != nil {
+	logw, err := newLogWriter(o.logFile, stderr)
+	if err != nil {
+		return err
+	}
+	defer logw.Close()
+	log, err := newLogger(logw, o.level)
+	if err != nil {
+		return err
+	}
+	if o.demo {
+		if err := demoUsers(o.cfg.DataDir, o.cfg.Listen, stdout); err != nil {
 			return err
 		}
 	}
-	l, err := server.New(cfg, log)
+	l, err := server.New(o.cfg, log)
 	if err != nil {
 		return err
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := logw.Reopen(); err != nil {
+				log.Error().Err(err).Msg("SIGHUP: cannot reopen log file")
+			}
+			n, err := parseServe(args, io.Discard)
+			if err != nil {
+				log.Error().Err(err).Msg("SIGHUP: config not reloaded")
+				continue
+			}
+			c := n.cfg
+			l.Reload(server.Limits{OutLimit: c.OutLimit, MaxConns: c.MaxConns, MaxPerIP: c.MaxPerIP,
+				IdleTimeout: c.IdleTimeout, LogMessages: c.LogMessages})
+		}
+	}()
 	return l.Run(ctx)
-}
-
-// newLogger writes human-readable lines on a terminal and JSON otherwise.
-func newLogger(w io.Writer, level string) (zerolog.Logger, error) {
-	lv, err := zerolog.ParseLevel(level)
-	if err != nil {
-		return zerolog.Logger{}, fmt.Errorf("--log-level: %w", err)
-	}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		w = zerolog.ConsoleWriter{Out: f, TimeFormat: time.TimeOnly}
-	}
-	return zerolog.New(w).Level(lv).With().Timestamp().Logger(), nil
 }
 
 // demoUsers makes `make run` a chat in two commands: alice and bob, once.

@@ -1,0 +1,37 @@
+// Reload: the limits SIGHUP may change while the daemon runs, applied by the loop itself.
+package server
+
+import "time"
+
+// Limits are the settings that can change without a restart.
+type Limits struct {
+	OutLimit    int
+	MaxConns    int
+	MaxPerIP    int
+	IdleTimeout time.Duration
+	LogMessages bool
+}
+
+// Reload hands new limits to the loop; safe from any goroutine. The loop
+// applies them at its next wake-up, so no lock guards the hot path.
+func (l *Loop) Reload(lim Limits) {
+	l.reload.Store(&lim)
+	l.p.Wake()
+}
+
+func (l *Loop) applyReload() {
+	lim := l.reload.Swap(nil)
+	if lim == nil {
+		return
+	}
+	c := Config{OutLimit: lim.OutLimit, MaxConns: lim.MaxConns, IdleTimeout: lim.IdleTimeout}
+	c.setDefaults()
+	l.cfg.OutLimit, l.cfg.MaxConns, l.cfg.IdleTimeout = c.OutLimit, c.MaxConns, c.IdleTimeout
+	l.cfg.MaxPerIP, l.cfg.LogMessages = lim.MaxPerIP, lim.LogMessages
+	l.log.Info().Int("out_limit", l.cfg.OutLimit).Int("max_conns", l.cfg.MaxConns).
+		Int("max_per_ip", l.cfg.MaxPerIP).Dur("idle_timeout", l.cfg.IdleTimeout).
+		Bool("log_messages", l.cfg.LogMessages).Msg("limits reloaded")
+	if l.native.paused && l.nconns < l.cfg.MaxConns && l.resumeAt == 0 {
+		l.resumeAccept()
+	}
+}
