@@ -73,7 +73,11 @@ type daemon struct {
 	data string
 	args []string
 	logs *lockedBuffer
-	done chan error
+	// logFile: the daemon logs there (--log-file); start tails it for the address.
+	logFile string
+	// nofile, when set, is the daemon's RLIMIT_NOFILE (set by a shell before exec).
+	nofile int
+	done   chan error
 }
 
 // startServer runs padchatd on 127.0.0.1:0 with a fresh data dir.
@@ -85,6 +89,17 @@ func startServer(t *testing.T, args ...string) *daemon {
 	return d
 }
 
+// startServerLogFile is startServer for a daemon that logs to a file.
+func startServerLogFile(t *testing.T, logFile string, args ...string) *daemon {
+	t.Helper()
+	d := &daemon{t: t, data: t.TempDir(), args: args, logFile: logFile}
+	d.start()
+	t.Cleanup(func() { d.kill() })
+	return d
+}
+
+func contains(b []byte, s string) bool { return bytes.Contains(b, []byte(s)) }
+
 // start (re)starts the daemon on its data dir and waits for its address.
 func (d *daemon) start() {
 	d.t.Helper()
@@ -94,14 +109,22 @@ func (d *daemon) start() {
 	}
 	args := append([]string{"--data", d.data, "--listen", listen, "--log-level", "debug"}, d.args...)
 	d.cmd = exec.Command(filepath.Join(binDir, "padchatd"), args...)
+	if d.nofile > 0 {
+		sh := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, d.nofile)
+		d.cmd = exec.Command("sh", append([]string{"-c", sh, filepath.Join(binDir, "padchatd")}, args...)...)
+	}
 	d.logs = &lockedBuffer{}
 	pr, pw := io.Pipe()
 	d.cmd.Stderr = io.MultiWriter(d.logs, pw)
 	d.cmd.Stdout = d.logs
 	require.NoError(d.t, d.cmd.Start())
 	d.done = make(chan error, 1)
-	go func() { d.done <- d.cmd.Wait(); pw.Close() }()
+	exited := make(chan struct{})
+	go func() { err := d.cmd.Wait(); close(exited); d.done <- err; pw.Close() }()
 	addr := make(chan string, 1)
+	if d.logFile != "" {
+		go tailFile(d.logFile, pw, exited)
+	}
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -226,6 +249,22 @@ func join(t *testing.T, c *pcclient.Client, room string) {
 	t.Helper()
 	r := request(t, c, wire.Msg{Op: wire.OpJoin, Room: []byte(room)})
 	require.Equal(t, wire.OpOK, r.Op, "join %s: %s", room, r.Text)
+}
+
+// tailFile copies a growing log file into w until done is closed.
+func tailFile(path string, w io.Writer, done <-chan struct{}) {
+	var off int64
+	for {
+		if b, err := os.ReadFile(path); err == nil && int64(len(b)) > off {
+			w.Write(b[off:])
+			off = int64(len(b))
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func execCommand(name string, args ...string) *exec.Cmd {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -259,4 +260,23 @@ func runBin(name string, args ...string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
+}
+
+// A bundle copied to a second machine reuses pad; the server can tell such
+// frames from replays (their tags hold for the new session) and locks the user.
+func TestCopiedBundleIsDetectedAndLocked(t *testing.T) {
+	d := startServer(t)
+	dir := d.addUser("alice", 0)
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	require.NoError(t, exec.Command("cp", "-r", dir, copyDir).Run())
+	a, err := pcclient.Dial(d.addr, dir)
+	require.NoError(t, err)
+	request(t, a, wire.Msg{Op: wire.OpPing})
+	a.Close()
+	_, err = pcclient.Dial(d.addr, copyDir)
+	require.Error(t, err)
+	d.waitLog("PAD REUSE DETECTED")
+	_, err = pcclient.Dial(d.addr, dir)
+	require.ErrorIs(t, err, pcclient.ErrRefused)
+	assert.Contains(t, err.Error(), "user locked")
 }

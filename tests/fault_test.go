@@ -1,0 +1,149 @@
+// Faults: kill -9 during mixed traffic, 50 times; nothing acknowledged lost, no pad reused.
+package tests
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"padchat/internal/pcclient"
+	"padchat/wire"
+)
+
+// ackedDMs collects, per recipient, the ids the server acknowledged to the sender.
+type ackedDMs struct {
+	mu  sync.Mutex
+	ids map[string]map[uint32]string
+}
+
+func (a *ackedDMs) add(t *testing.T, to string, id uint32, text string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ids[to] == nil {
+		a.ids[to] = map[uint32]string{}
+	}
+	_, dup := a.ids[to][id]
+	assert.False(t, dup, "id %d to %s acknowledged twice", id, to)
+	a.ids[to][id] = text
+}
+
+func TestKillNineUnderMixedLoad(t *testing.T) {
+	const cycles = 50
+	d := startServer(t, "--pad-reserve", "64KiB")
+	dirs := map[string]string{}
+	for _, u := range []string{"alice", "bob", "carol"} {
+		dirs[u] = d.addUser(u, 32<<20)
+	}
+	ledger := &padLedger{ranges: map[string][][2]int64{}}
+	acked := &ackedDMs{ids: map[string]map[uint32]string{}}
+	carolGot := map[uint32]bool{}
+	for cycle := 0; cycle < cycles; cycle++ {
+		alice, err := pcclient.DialWith(d.addr, dirs["alice"], ledger.hook("alice"))
+		require.NoError(t, err, "cycle %d", cycle)
+		carol, err := pcclient.DialWith(d.addr, dirs["carol"], ledger.hook("carol"))
+		require.NoError(t, err, "cycle %d", cycle)
+		join(t, alice, "ops")
+		join(t, carol, "ops")
+
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { // carol: reads room traffic, acknowledges her DMs
+			defer wg.Done()
+			for {
+				var m wire.Msg
+				if carol.Recv(&m) != nil {
+					return
+				}
+				if m.Op == wire.OpDirect {
+					carolGot[m.ID] = true
+					if _, err := carol.Send(&wire.Msg{Op: wire.OpAck, User: m.User, ID: m.ID}); err != nil {
+						return
+					}
+				}
+			}
+		}()
+		var sent sync.Map // seq → [to, text]
+		go func() {       // alice: DMs to offline bob and online carol, and room messages
+			defer wg.Done()
+			for i := 0; ; i++ {
+				to := []string{"bob", "carol"}[i%2]
+				text := fmt.Sprintf("c%d-%d", cycle, i)
+				m := wire.Msg{Op: wire.OpDM, User: []byte(to), Text: []byte(text), Seq: uint32(2*i + 1000)}
+				sent.Store(m.Seq, [2]string{to, text})
+				if _, err := alice.Send(&m); err != nil {
+					return
+				}
+				if _, err := alice.Send(&wire.Msg{Op: wire.OpSay, Room: []byte("ops"), Text: []byte(text), Seq: uint32(2*i + 1001)}); err != nil {
+					return
+				}
+			}
+		}()
+		killed := make(chan struct{})
+		go func() {
+			time.Sleep(time.Duration(5+rand.IntN(75)) * time.Millisecond)
+			d.kill9()
+			close(killed)
+		}()
+		for {
+			var m wire.Msg
+			if alice.Recv(&m) != nil {
+				break
+			}
+			if m.Op == wire.OpOK && m.ID != 0 {
+				if v, ok := sent.Load(m.Seq); ok && m.Seq%2 == 0 {
+					st := v.([2]string)
+					acked.add(t, st[0], m.ID, st[1])
+				}
+			}
+		}
+		<-killed
+		// Unblock both goroutines, wait for them, and only then close the pads:
+		// a Sender belongs to one goroutine.
+		alice.Conn().Close()
+		carol.Conn().Close()
+		wg.Wait()
+		alice.Close()
+		carol.Close()
+		d.start() // fails the test if the store does not open clean
+	}
+	t.Logf("%d cycles: %d DMs to bob, %d to carol acknowledged", cycles, len(acked.ids["bob"]), len(acked.ids["carol"]))
+
+	// Every acknowledged DM arrives: bob's all at once, carol's rest now.
+	for _, who := range []string{"bob", "carol"} {
+		c, err := pcclient.DialWith(d.addr, dirs[who], ledger.hook(who))
+		require.NoError(t, err)
+		got := carolGot
+		if who == "bob" {
+			got = map[uint32]bool{}
+		}
+		session := map[uint32]bool{}
+		for missing := countMissing(acked.ids[who], got); missing > 0; missing = countMissing(acked.ids[who], got) {
+			m := expect(t, c, fmt.Sprintf("%d more DMs for %s", missing, who), isOp(wire.OpDirect))
+			require.False(t, session[m.ID], "%s got id %d twice in one session", who, m.ID)
+			session[m.ID] = true
+			got[m.ID] = true
+			if text, ok := acked.ids[who][m.ID]; ok {
+				assert.Equal(t, text, string(m.Text))
+			}
+			_, err := c.Send(&wire.Msg{Op: wire.OpAck, User: m.User, ID: m.ID})
+			require.NoError(t, err)
+		}
+		c.Close()
+	}
+	ledger.check(t)
+}
+
+func countMissing(want map[uint32]string, got map[uint32]bool) int {
+	n := 0
+	for id := range want {
+		if !got[id] {
+			n++
+		}
+	}
+	return n
+}
