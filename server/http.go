@@ -74,6 +74,8 @@ func (l *Loop) httpMux() *http.ServeMux {
 	mux.HandleFunc("GET /{$}", serveWSDL)
 	mux.HandleFunc("POST /{$}", serveSOAP)
 	mux.HandleFunc("POST /format", serveFormatJSON)
+	mux.HandleFunc("GET /healthz", l.serveHealth)
+	mux.HandleFunc("GET /metrics", l.serveMetrics)
 	return mux
 }
 

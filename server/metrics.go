@@ -4,6 +4,8 @@ package server
 import (
 	"fmt"
 	"io"
+	"net/http"
+	"runtime"
 	"sort"
 	"time"
 )
@@ -85,4 +87,21 @@ func WriteMetrics(w io.Writer, s *Snapshot) {
 		fmt.Fprintf(w, "padchat_pad_bytes_left{user=%q,direction=\"send\"} %d\n", n, v[0])
 		fmt.Fprintf(w, "padchat_pad_bytes_left{user=%q,direction=\"recv\"} %d\n", n, v[1])
 	}
+}
+
+// serveHealth answers 200 while the loop keeps publishing, 503 once it has
+// missed three housekeeping ticks (stuck in a syscall or a bug).
+func (l *Loop) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	age := time.Since(l.Metrics().Time)
+	if age > 3*housekeeping {
+		http.Error(w, fmt.Sprintf("event loop stalled for %v\n", age.Round(time.Millisecond)), http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+func (l *Loop) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	WriteMetrics(w, l.Metrics())
+	fmt.Fprintf(w, "# HELP go_goroutines Goroutines of the daemon (the loop, signals, HTTP).\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", runtime.NumGoroutine())
 }

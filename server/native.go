@@ -134,6 +134,7 @@ func (n *native) authenticate(f []byte) {
 	var m wire.Msg
 	if err == nil {
 		u.touch(h.l.now)
+		h.l.stats.msgsIn++
 		err = wire.Decode(h.plain, &m)
 	}
 	if err == nil && m.Op != wire.OpHello {
