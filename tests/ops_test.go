@@ -2,6 +2,7 @@
 package tests
 
 import (
+	"bytes"
 	"net"
 	"os"
 	"path/filepath"
@@ -73,4 +74,25 @@ func TestBadConfigFileIsAClearError(t *testing.T) {
 	out, err := runBin("padchatd", "--config", conf, "--data", t.TempDir())
 	require.Error(t, err)
 	assert.Contains(t, out, "want `name = value`")
+}
+
+func TestLogMessagesPrintsTheSeedConsoleLines(t *testing.T) {
+	quiet := startServer(t)
+	loud := startServer(t, "--log-messages")
+	for _, d := range []*daemon{quiet, loud} {
+		alice := dial(t, d, "alice")
+		join(t, alice, "lobby")
+		request(t, alice, wire.Msg{Op: wire.OpSay, Room: []byte("lobby"), Text: []byte("secret plans")})
+	}
+	loud.waitLog("<alice>: secret plans")
+	loud.waitLog("[SERVER] Client: alice connected!")
+	assert.NotContains(t, quiet.logs.String(), "secret plans", "message text is private by default")
+}
+
+func TestCorruptStoreIsAClearError(t *testing.T) {
+	data := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(data, "padchat.db"), bytes.Repeat([]byte("junk"), 4096), 0o600))
+	out, err := runBin("padchatd", "--data", data, "--listen", "127.0.0.1:0")
+	require.Error(t, err)
+	assert.Contains(t, out, "padchat.db")
 }
