@@ -84,8 +84,8 @@ type daemon struct {
 func startServer(t *testing.T, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, data: t.TempDir(), args: args}
+	t.Cleanup(d.kill) // registered first: a start that fails must not leak the process
 	d.start()
-	t.Cleanup(func() { d.kill() })
 	return d
 }
 
@@ -93,8 +93,8 @@ func startServer(t *testing.T, args ...string) *daemon {
 func startServerLogFile(t *testing.T, logFile string, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, data: t.TempDir(), args: args, logFile: logFile}
+	t.Cleanup(d.kill)
 	d.start()
-	t.Cleanup(func() { d.kill() })
 	return d
 }
 
@@ -138,6 +138,7 @@ func (d *daemon) start() {
 	select {
 	case d.addr = <-addr:
 	case err := <-d.done:
+		d.done = nil // consumed: kill must not wait for it again
 		d.t.Fatalf("padchatd exited at start: %v\n%s", err, d.logs)
 	case <-time.After(10 * time.Second):
 		d.t.Fatalf("padchatd did not start\n%s", d.logs)

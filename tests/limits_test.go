@@ -31,8 +31,8 @@ func cpuTicks(t *testing.T, pid int) int64 {
 func TestOutOfDescriptorsPausesAcceptAndRecovers(t *testing.T) {
 	// A long auth timeout keeps the served connections holding their fds.
 	d := &daemon{t: t, data: t.TempDir(), nofile: 64, args: []string{"--auth-timeout", "5m"}}
-	d.start()
 	t.Cleanup(d.kill)
+	d.start()
 	pid := d.cmd.Process.Pid
 	greeted := func(c net.Conn, wait time.Duration) bool {
 		c.SetReadDeadline(time.Now().Add(wait))
