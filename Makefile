@@ -4,7 +4,7 @@ BIN      := bin
 DATA     ?= var
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit lint cross fuzz-smoke fuzz bench clean
+.PHONY: all build run test unit lint cross fuzz-smoke fuzz bench bench-smoke bench-compare clean
 
 all: build
 
@@ -42,6 +42,16 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# padchatd side by side with ngircd, Redis and NATS (installs them with apt if
+# missing); writes bench/results/<date>.md and .svg.
+bench-compare: build
+	bench/compare.sh
+
+# A small padchatd-only run so the load generator keeps working (CI runs it).
+bench-smoke: build
+	$(BIN)/padchat-bench fanout --target native --padchatd $(BIN)/padchatd --subs 10 --pubs 2 --msgs 200 --strict --quiet
+	$(BIN)/padchat-bench dm --target native --padchatd $(BIN)/padchatd --pubs 2 --msgs 100 --strict --quiet
 
 clean:
 	rm -rf $(BIN)

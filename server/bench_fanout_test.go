@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"padchat/otp"
-	"padchat/poller"
 	"padchat/wire"
 )
 
@@ -21,10 +20,10 @@ const (
 	benchText    = 100
 )
 
-// fanoutBench is a loop and hub built by hand around real Users, Conns and
-// native sessions: no listener, no client sockets. Conns write to /dev/null,
-// so flushing runs the real code (one write per conn) for the price of a
-// syscall that copies nothing.
+// fanoutBench is a real Loop (from New) with Users, Conns and native sessions
+// put on its hub by hand: no client sockets, no poller events. Conns write to
+// /dev/null, so flushing runs the real code (one write per conn) for the price
+// of a syscall that copies nothing.
 type fanoutBench struct {
 	l       *Loop
 	dir     string
@@ -41,18 +40,13 @@ type fanoutBench struct {
 func newFanoutBench(b *testing.B, history bool) *fanoutBench {
 	b.Helper()
 	dir := b.TempDir()
-	cfg := Config{DataDir: dir, ReserveStep: benchPadSize}
-	cfg.setDefaults()
-	if !history {
-		cfg.HistorySize = 0 // appendHistory returns at once
-	}
-	p, err := poller.New()
+	// The real constructor: store, accounts, poller and an unused listener.
+	l, err := New(Config{Listen: "127.0.0.1:0", DataDir: dir, ReserveStep: benchPadSize}, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}
-	l := &Loop{cfg: cfg, log: zerolog.Nop(), p: p, watchers: map[int]watcher{}, rbuf: make([]byte, 64<<10)}
-	if l.hub, err = newHub(l); err != nil {
-		b.Fatal(err)
+	if !history {
+		l.hub.store.histN = 0 // appendHistory returns at once
 	}
 	fb := &fanoutBench{l: l, dir: dir}
 	b.Cleanup(fb.close)
@@ -190,8 +184,7 @@ func (fb *fanoutBench) close() {
 	if fb.pad != nil {
 		fb.pad.Close()
 	}
-	fb.l.hub.close()
-	fb.l.p.Close()
+	fb.l.shutdown()
 	unix.Close(fb.devnull)
 }
 

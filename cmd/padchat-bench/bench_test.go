@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStampRoundTrip(t *testing.T) {
+	b := newPayload(100)
+	stamp(b, 123456789012, 42, 7)
+	sent, seq, pub, ok := parseStamp(b)
+	require.True(t, ok)
+	assert.Equal(t, int64(123456789012), sent)
+	assert.Equal(t, uint32(42), seq)
+	assert.Equal(t, 7, pub)
+	_, _, _, ok = parseStamp(b[:payloadHeader-1])
+	assert.False(t, ok)
+	_, _, _, ok = parseStamp([]byte("Tzzzzzzzzzzzzzzzzzzzzzzzzzzzzz."))
+	assert.False(t, ok)
+}
+
+func TestHistogram(t *testing.T) {
+	var h histogram
+	for v := int64(1); v <= 100000; v++ {
+		h.record(v * 1000) // 1 µs … 100 ms
+	}
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 50 * time.Millisecond}, {0.99, 99 * time.Millisecond}, {1, 100 * time.Millisecond}} {
+		got := h.quantile(tc.q)
+		assert.InEpsilon(t, float64(tc.want), float64(got), 0.02, "q=%v", tc.q)
+	}
+	var other histogram
+	other.record(int64(time.Second))
+	h.merge(&other)
+	assert.Equal(t, time.Second, h.quantile(1))
+	for v := int64(0); v < 1<<40; v = v*3 + 1 {
+		mid := bucketMid(bucketOf(v))
+		assert.InEpsilon(t, float64(v)+1, float64(mid)+1, 0.02, "v=%d", v)
+	}
+}
+
+func TestSampleProcAndPidListening(t *testing.T) {
+	s, err := sampleProc(os.Getpid())
+	require.NoError(t, err)
+	assert.Positive(t, s.RSS)
+	assert.Positive(t, s.RSSAnon)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	pid, err := pidListening(ln.Addr().String())
+	require.NoError(t, err)
+	assert.Equal(t, os.Getpid(), pid)
+}
+
+func TestReportAndChart(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "r.jsonl")
+	for _, r := range []Result{
+		{Scenario: "fanout", Target: "native", Label: "native", Subs: 10, Pubs: 4, Msgs: 100, Size: 100, Window: 256, PerSec: 1e6, CPUNsPerMsg: 100},
+		{Scenario: "fanout", Target: "redis", Label: "redis", Subs: 10, Pubs: 4, Msgs: 100, Size: 100, Window: 256, PerSec: 5e5, CPUNsPerMsg: 300},
+		{Scenario: "fanout", Target: "native", Label: "native", Subs: 100, Pubs: 4, Msgs: 10, Size: 100, Window: 256, PerSec: 2e6, CPUNsPerMsg: 150},
+		{Scenario: "fanout", Target: "redis", Label: "redis", Subs: 100, Pubs: 4, Msgs: 10, Size: 100, Window: 256, PerSec: 1e6, CPUNsPerMsg: 100},
+		{Scenario: "idle", Target: "native", Label: "native", Conns: 1000, RSSPerConn: 900},
+		{Scenario: "latency", Target: "native", Label: "native", Subs: 100, Pubs: 1, Rate: 1000, Msgs: 5, Size: 100, P99us: 800},
+	} {
+		require.NoError(t, r.Append(in))
+	}
+	md, svg := filepath.Join(dir, "r.md"), filepath.Join(dir, "r.svg")
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"report", "--in", in, "--md", md, "--svg", svg}, nil, &out, &out))
+	b, err := os.ReadFile(md)
+	require.NoError(t, err)
+	report := string(b)
+	assert.Contains(t, report, "| redis | 500000 | 0.50 |")     // throughput ratio
+	assert.Contains(t, report, "| 300 | 3.00 |")                // CPU ratio
+	assert.Contains(t, report, "below every peer: met")         // 10 subs
+	assert.Contains(t, report, "below every peer: **not met**") // 100 subs
+	assert.Contains(t, report, "≤ 1 KiB: met")
+	assert.Contains(t, report, "under 1 ms: met")
+	chart, err := os.ReadFile(svg)
+	require.NoError(t, err)
+	d := xml.NewDecoder(bytes.NewReader(chart))
+	for {
+		_, err := d.Token()
+		if err != nil {
+			assert.Equal(t, "EOF", err.Error(), "chart is not well-formed XML")
+			break
+		}
+	}
+	assert.Equal(t, 4, strings.Count(string(chart), "<polyline"))
+}
+
+func TestFlagErrors(t *testing.T) {
+	var out bytes.Buffer
+	ctx := context.Background()
+	assert.Error(t, run(ctx, []string{"fanout", "--size", "10"}, nil, &out, &out))
+	assert.Error(t, run(ctx, []string{"fanout", "--target", "smtp"}, nil, &out, &out))
+	assert.Error(t, run(ctx, []string{"fanout", "--target", "native", "--addr", "127.0.0.1:1"}, nil, &out, &out))
+	assert.Error(t, run(ctx, []string{"nope"}, nil, &out, &out))
+	assert.NoError(t, run(ctx, nil, nil, &out, &out))
+}
+
+// TestScenariosNative runs every scenario against a real padchatd, small.
+func TestScenariosNative(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts padchatd")
+	}
+	bin := filepath.Join(t.TempDir(), "padchatd")
+	build := exec.Command("go", "build", "-o", bin, "../padchatd")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+	results := filepath.Join(t.TempDir(), "r.jsonl")
+	for _, args := range [][]string{
+		{"fanout", "--subs", "3", "--pubs", "2", "--msgs", "50"},
+		{"latency", "--subs", "3", "--pubs", "1", "--msgs", "20", "--rate", "500"},
+		{"idle", "--conns", "5", "--settle", "10ms"},
+		{"dm", "--pubs", "2", "--msgs", "20", "--recipients", "2"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			var out, errs bytes.Buffer
+			args = append(args, "--target", "native", "--padchatd", bin, "--tmp", t.TempDir(), "--json", results, "--strict", "--quiet")
+			require.NoError(t, run(context.Background(), args, nil, &out, &errs), errs.String())
+			assert.Contains(t, out.String(), args[0]+" native:")
+		})
+	}
+	rs, err := readResults(results)
+	require.NoError(t, err)
+	require.Len(t, rs, 4)
+	assert.Equal(t, int64(300), rs[0].Delivered)
+	assert.Equal(t, int64(60), rs[1].Delivered)
+	assert.Equal(t, int64(5), rs[2].Delivered)
+	assert.Equal(t, int64(40), rs[3].Delivered)
+	for _, r := range rs {
+		assert.Zero(t, r.Lost, r.Scenario)
+		assert.Positive(t, r.RSSEnd, r.Scenario)
+	}
+}
+
+func TestMedianOfRepeats(t *testing.T) {
+	runs := []Result{
+		{PerSec: 100, CPUNsPerMsg: 900, P99us: 5, Lost: 0},
+		{PerSec: 300, CPUNsPerMsg: 500, P99us: 1, Lost: 7},
+		{PerSec: 200, CPUNsPerMsg: 700, P99us: 9, Lost: 0},
+	}
+	m := medianOf(runs)
+	assert.Equal(t, 200.0, m.PerSec)
+	assert.Equal(t, 700.0, m.CPUNsPerMsg)
+	assert.Equal(t, 5.0, m.P99us)
+	assert.Equal(t, int64(7), m.Lost, "the worst run's losses are kept")
+}
