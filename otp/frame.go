@@ -80,7 +80,10 @@ func grow(dst []byte, n int) (all, tail []byte) {
 	if cap(dst) >= total {
 		all = dst[:total]
 	} else {
-		all = make([]byte, total, total+total/4)
+		// Double, as append does: a connection's output buffer gathers many
+		// frames per loop iteration, and a 25% step made it regrow (copy, clear,
+		// fault in) several times in every one of them.
+		all = make([]byte, total, max(total, 2*cap(dst)))
 		copy(all, dst)
 	}
 	return all, all[len(dst):]

@@ -120,7 +120,7 @@ func (u *User) close() {
 }
 
 // padIdle is how long a user's pads go unused before their pages are released.
-const padIdle = 5 * time.Second
+const padIdle = 2 * time.Second
 
 func (u *User) touch(now int64) { u.hot, u.active = true, now }
 

@@ -15,7 +15,7 @@ type Config struct {
 	PerIPLoopback bool          // apply MaxPerIP to loopback peers too
 	IdleTimeout   time.Duration // no bytes from a peer for this long: close (pinged at half)
 	AuthTimeout   time.Duration // a native peer must authenticate within this
-	HistorySize   int           // room messages kept for replay on join
+	HistorySize   int           // room messages kept for replay on join (0: none)
 	LogMessages   bool          // print every message as "<user>: text" (seed 001)
 	Welcome       string        // text of the welcome event
 	ReserveStep   int64         // minimum pad reserve-ahead step
@@ -66,7 +66,6 @@ func (c *Config) setDefaults() {
 	def(&c.MaxFrame, DefaultMaxFrame)
 	def(&c.OutLimit, DefaultOutLimit)
 	def(&c.MaxConns, DefaultMaxConns)
-	def(&c.HistorySize, DefaultHistorySize)
 	def(&c.MailBatch, DefaultMailBatch)
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout

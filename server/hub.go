@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"padchat/otp"
 	"padchat/wire"
 )
 
@@ -20,6 +21,7 @@ type Hub struct {
 	enc     []byte
 	plain   []byte  // scratch for the plaintext of the frame being handled
 	reserve []*User // senders sealed past their durable mark this iteration
+	senders []*otp.Sender
 }
 
 func newHub(l *Loop) (*Hub, error) {
@@ -205,23 +207,31 @@ func (h *Hub) queueReserve(u *User) {
 }
 
 // reservePads makes this iteration's pad use durable before anything is
-// written; a user whose reservation fails loses the session, not the pad.
+// written, the state writes of all pads running at once (otp.ReserveAll). A
+// user whose reservation fails loses the session, not the pad: the frames
+// sealed past the old mark are dropped unsent.
 func (h *Hub) reservePads() {
+	if len(h.reserve) == 0 {
+		return
+	}
+	senders := h.senders[:0]
+	for _, u := range h.reserve {
+		senders = append(senders, u.sender)
+	}
+	err := otp.ReserveAll(senders)
 	for i, u := range h.reserve {
-		h.reserve[i] = nil
+		h.reserve[i], senders[i] = nil, nil
 		u.reserve = false
-		if u.sender == nil || !u.sender.Pending() {
+		if err == nil || u.sender == nil || !u.sender.Pending() {
 			continue
 		}
-		if err := u.sender.Reserve(); err != nil {
-			h.l.log.Error().Err(err).Str("user", u.Name).Msg("cannot reserve pad: closing session")
-			if u.session != nil {
-				u.session.c.out = u.session.c.out[:u.session.c.outPos]
-				u.session.c.kill(ReasonStoreError)
-			}
+		h.l.log.Error().Err(err).Str("user", u.Name).Msg("cannot reserve pad: closing session")
+		if s := u.session; s != nil {
+			s.c.out = s.c.out[:s.c.outPos]
+			s.c.kill(ReasonStoreError)
 		}
 	}
-	h.reserve = h.reserve[:0]
+	h.reserve, h.senders = h.reserve[:0], senders[:0]
 }
 
 // tick lets the pad pages of users idle for padIdle leave the process's

@@ -61,6 +61,7 @@ type Loop struct {
 	perIP    map[string]int // open connections per remote IP
 	reload   atomic.Pointer[Limits]
 	bufs     [][]byte    // output buffers of connections that went idle
+	bufBytes int         // their total capacity
 	web      *webService // the --http listener (http.go); nil when off
 }
 
@@ -181,15 +182,25 @@ func (l *Loop) dispatch(ev poller.Event) {
 	}
 }
 
-// beforeSleep runs once per iteration (Redis' beforeSleep): close what must
-// close, commit the store batch and let its waiters reply, make pad
-// reservations durable, and only then write anything out.
+// beforeSleep runs once per iteration (Redis' beforeSleep). Pad use becomes
+// durable before any byte leaves; then what promises nothing (room traffic,
+// lists, errors) is written at once, without waiting for the store's fsync.
+// The store batch commits after that, and its waiters queue the replies that
+// do promise durability (DM ids, delivery acks), which go out in a second
+// flush: no durable promise can leave before the commit that keeps it.
 func (l *Loop) beforeSleep() {
 	for _, f := range l.before {
 		f()
 	}
-	l.hub.commit()
-	// Pad use becomes durable before any byte leaves, reap's last words included.
+	l.flushAll()
+	if l.hub.commit() {
+		l.flushAll()
+	}
+}
+
+// flushAll reserves pad for what was sealed, closes what must close, and
+// writes every connection with pending output, one write each.
+func (l *Loop) flushAll() {
 	l.hub.reservePads()
 	l.reap()
 	for i, c := range l.dirty {
@@ -307,22 +318,30 @@ func (l *Loop) shutdown() {
 	l.log.Info().Msg("padchatd stopped")
 }
 
-// outBufSize is the capacity of pooled output buffers; bigger ones are let go.
-const outBufSize = 4 << 10
+// Output buffers of connections that went idle are kept for the next busy
+// one, so a fan-out does not grow a fresh buffer for every member in every
+// iteration. Small ones are dropped, and the pool is bounded in bytes.
+const (
+	outBufSize   = 4 << 10
+	outBufMax    = 256 << 10
+	outPoolBytes = 16 << 20
+)
 
 func (l *Loop) getBuf() []byte {
 	if n := len(l.bufs); n > 0 {
 		b := l.bufs[n-1]
+		l.bufs[n-1] = nil
 		l.bufs = l.bufs[:n-1]
+		l.bufBytes -= cap(b)
 		return b
 	}
 	return make([]byte, 0, outBufSize)
 }
 
-// putBuf keeps a bounded number of small buffers for the next busy connection.
 func (l *Loop) putBuf(b []byte) {
-	if cap(b) == outBufSize && len(l.bufs) < 1024 {
+	if c := cap(b); c >= outBufSize && c <= outBufMax && l.bufBytes+c <= outPoolBytes {
 		l.bufs = append(l.bufs, b[:0])
+		l.bufBytes += c
 	}
 }
 

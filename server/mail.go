@@ -154,8 +154,9 @@ func (h *Hub) ack(by *native, from []byte, id uint32) {
 	})
 }
 
-// commit ends the iteration's store batch; the waiters it wakes queue replies.
-func (h *Hub) commit() { h.store.commit() }
+// commit ends the iteration's store batch; the waiters it wakes queue
+// replies. It reports whether there was anything to commit.
+func (h *Hub) commit() bool { return h.store.commit() }
 
 // replayHistory sends the room's last n messages to m, marked as history.
 func (h *Hub) replayHistory(m member, r *Room, n int) {

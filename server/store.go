@@ -80,10 +80,11 @@ func (s *Store) do(op func(tx *bolt.Tx) error) { s.ops = append(s.ops, op) }
 // after runs fn once this iteration's transaction has committed (or failed).
 func (s *Store) after(fn func(err error)) { s.waiters = append(s.waiters, fn) }
 
-// commit writes the batch in one transaction (one fsync) and wakes its waiters.
-func (s *Store) commit() {
+// commit writes the batch in one transaction (one fsync) and wakes its
+// waiters; false if there was nothing to do.
+func (s *Store) commit() bool {
 	if len(s.ops) == 0 && len(s.waiters) == 0 {
-		return
+		return false
 	}
 	ops, waiters := s.ops, s.waiters
 	s.ops, s.waiters = nil, nil
@@ -109,6 +110,7 @@ func (s *Store) commit() {
 	for _, w := range waiters {
 		w(err)
 	}
+	return true
 }
 
 // nextDMID gives from's next direct-message id: a 32-bit counter that starts

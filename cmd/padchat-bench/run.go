@@ -156,7 +156,7 @@ func parseScenario(name string, args []string, stderr io.Writer) (*options, erro
 	fs.IntVar(&o.window, "window", window, "fan-out: messages a subscriber may lag behind; dm: unacknowledged per sender")
 	fs.IntVar(&o.conns, "conns", 1000, "idle: connections to hold")
 	fs.IntVar(&o.recipients, "recipients", 10, "dm: offline recipients")
-	fs.DurationVar(&o.settle, "settle", time.Second, "idle: wait this long before sampling RSS")
+	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait this long before sampling RSS (padchatd releases idle pads' pages after 2 s)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
