@@ -2,8 +2,6 @@
 package server
 
 import (
-	"errors"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -174,5 +172,3 @@ func (c *Conn) read() {
 	// Copy even when data aliases c.in: the next read may need the room.
 	c.in = append(make([]byte, 0, len(rest)+512), rest...)
 }
-
-var errClosedConn = errors.New("connection closed")

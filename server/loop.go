@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -290,10 +289,9 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 func (l *Loop) shutdown() {
 	l.log.Info().Int("conns", l.nconns).Msg("shutting down")
 	l.stopHTTP()
-	for fd, w := range l.watchers {
+	for fd := range l.watchers {
 		l.p.Remove(fd)
 		unix.Close(fd)
-		_ = w
 	}
 	l.watchers = map[int]watcher{}
 	l.hub.goodbye()
@@ -344,6 +342,3 @@ func (l *Loop) putBuf(b []byte) {
 		l.bufBytes += c
 	}
 }
-
-// logger for packages that need one before a Loop exists.
-func stderrLogger() zerolog.Logger { return zerolog.New(os.Stderr).With().Timestamp().Logger() }
