@@ -280,3 +280,18 @@ func TestCopiedBundleIsDetectedAndLocked(t *testing.T) {
 	require.ErrorIs(t, err, pcclient.ErrRefused)
 	assert.Contains(t, err.Error(), "user locked")
 }
+
+func TestIdlePeersArePingedAndSilentOnesClosed(t *testing.T) {
+	d := startServer(t, "--idle-timeout", "3s")
+	lively, silent := dial(t, d, "lively"), dial(t, d, "silent")
+	deadline := time.Now().Add(8 * time.Second)
+	for time.Now().Before(deadline) {
+		ping := expect(t, lively, "a server ping", isOp(wire.OpSrvPing))
+		_, err := lively.Send(&wire.Msg{Op: wire.OpPong, Seq: ping.Seq})
+		require.NoError(t, err)
+	}
+	bye := expect(t, silent, "an idle goodbye", isOp(wire.OpBye))
+	assert.Contains(t, string(bye.Text), "idle")
+	d.waitLog(`"reason":"idle timeout"`)
+	assert.Equal(t, wire.OpOK, request(t, lively, wire.Msg{Op: wire.OpPing}).Op, "a peer that answers pings stays")
+}
