@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/rand"
+	"fmt"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -43,6 +44,12 @@ func (n *nativeClient) frame(tb testing.TB, plain []byte) []byte {
 	return f
 }
 
+const (
+	fuzzPad      = 4 << 20
+	fuzzLow      = 256 << 10
+	fuzzMaxPlain = 8 << 10
+)
+
 // FuzzNativeCommands authenticates a real session per input, then feeds the
 // server a validly sealed frame carrying arbitrary plaintext, split into
 // reads of cut+1 bytes, and then raw bytes after it: no input may panic the
@@ -50,25 +57,40 @@ func (n *nativeClient) frame(tb testing.TB, plain []byte) []byte {
 func FuzzNativeCommands(f *testing.F) {
 	f.Add(wire.Append(nil, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")}), []byte{}, uint8(0))
 	f.Add(wire.Append(nil, &wire.Msg{Op: wire.OpSay, Room: []byte("r"), Text: []byte("hi")}), []byte("junk"), uint8(3))
-	f.Add(wire.Append(nil, &wire.Msg{Op: wire.OpDM, User: []byte("fz"), Text: []byte("x")}), []byte{}, uint8(9))
-	f.Add(wire.Append(nil, &wire.Msg{Op: wire.OpAck, User: []byte("fz"), ID: 1}), []byte{}, uint8(1))
+	f.Add(wire.Append(nil, &wire.Msg{Op: wire.OpDM, User: []byte("fz1"), Text: []byte("x")}), []byte{}, uint8(9))
+	f.Add(wire.Append(nil, &wire.Msg{Op: wire.OpAck, User: []byte("fz1"), ID: 1}), []byte{}, uint8(1))
 	f.Add(wire.Append(nil, &wire.Msg{Op: wire.OpHistory, Room: []byte("r"), ID: 1 << 31}), []byte{}, uint8(200))
 	f.Add([]byte{0xff, 0, 0}, []byte("PC\x01\x01"), uint8(0))
 	l, _ := plainLoop(f, Config{})
 	l.hub.store.histN = 0
 	logs := &lockedLog{}
 	l.log = zerolog.New(logs)
-	require.NoError(f, AddUser(l.cfg.DataDir, "fz", 256<<20, "x", "", nil))
-	dir := BundleDir(l.cfg.DataDir, "fz")
-	pad, err := otp.OpenPad(bundle.Path(dir, bundle.SendPad))
-	require.NoError(f, err)
-	f.Cleanup(func() { pad.Close() })
-	snd, err := otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})
-	require.NoError(f, err)
+	// The fuzz engine kills its workers, so their temp dirs are never cleaned:
+	// keep pads small and move to a fresh user when either side runs low.
+	var snd *otp.Sender
+	var user string
+	users := 0
+	provision := func(tb testing.TB) {
+		if snd != nil {
+			snd.Close()
+		}
+		users++
+		user = fmt.Sprintf("fz%d", users)
+		require.NoError(tb, AddUser(l.cfg.DataDir, user, fuzzPad, "x", "", nil))
+		dir := BundleDir(l.cfg.DataDir, user)
+		pad, err := otp.OpenPad(bundle.Path(dir, bundle.SendPad))
+		require.NoError(tb, err)
+		snd, err = otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})
+		require.NoError(tb, err)
+	}
+	provision(f)
 	f.Cleanup(func() { snd.Close() })
 	hello := wire.Append(nil, &wire.Msg{Op: wire.OpHello, Text: []byte("fuzz")})
 
 	f.Fuzz(func(t *testing.T, plain, raw []byte, cut uint8) {
+		if u := l.hub.acct.byName[user]; snd.Remaining() < fuzzLow || u != nil && u.sender != nil && u.sender.Remaining() < fuzzLow {
+			provision(t)
+		}
 		n := attachNative(t, l, snd)
 		feed := func(b []byte) {
 			for step := int(cut) + 1; len(b) > 0 && !n.p.c.closed && !n.p.c.dying; {
@@ -81,7 +103,7 @@ func FuzzNativeCommands(f *testing.F) {
 		}
 		feed(n.frame(t, hello))
 		require.False(t, n.p.c.dying || n.p.c.closed, "a valid hello must be accepted: %v\n%s", n.p.c.reason, logs.tail())
-		if len(plain) <= otp.DefaultMaxFrame {
+		if len(plain) <= fuzzMaxPlain { // bigger frames are refused by their header: raw covers that
 			feed(n.frame(t, plain))
 		}
 		feed(raw)
@@ -93,7 +115,7 @@ func FuzzNativeCommands(f *testing.F) {
 		}
 		// Unacknowledged DMs to itself would be pushed again to every session
 		// until the pad ran out: start each input with an empty mailbox.
-		require.NoError(t, l.hub.store.db.Update(func(tx *bolt.Tx) error { return dropMailbox(tx, "fz") }))
+		require.NoError(t, l.hub.store.db.Update(func(tx *bolt.Tx) error { return dropMailbox(tx, user) }))
 	})
 }
 
