@@ -115,13 +115,19 @@ func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) {
 	if r.plain {
 		msg.Flags |= wire.FlagPlain
 	}
-	enc := wire.Append(h.enc[:0], msg)
+	enc := h.encode(msg)
 	for _, x := range r.members {
 		if x != skip {
 			x.deliver(msg, enc)
 		}
 	}
-	h.enc = enc[:0]
+}
+
+// encode puts m in the hub's scratch buffer, which keeps its capacity: the
+// result is valid until the next encode, so deliver must not keep it.
+func (h *Hub) encode(m *wire.Msg) []byte {
+	h.enc = wire.Append(h.enc[:0], m)
+	return h.enc
 }
 
 // say relays text from m to every other member of the room and returns its id.

@@ -119,7 +119,7 @@ func (h *Hub) pump(s *native) {
 				s.inflight = map[mailRef]uint64{}
 			}
 			s.inflight[mailRef{string(msg.User), msg.ID}] = s.mailNext
-			s.deliver(&msg, wire.Append(h.enc[:0], &msg))
+			s.deliver(&msg, h.encode(&msg))
 		}
 		return nil
 	})
@@ -169,6 +169,6 @@ func (h *Hub) replayHistory(m member, r *Room, n int) {
 			continue
 		}
 		msg.Flags |= wire.FlagHistory
-		m.deliver(&msg, wire.Append(h.enc[:0], &msg))
+		m.deliver(&msg, h.encode(&msg))
 	}
 }

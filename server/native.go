@@ -206,8 +206,7 @@ func (n *native) fail(r Reason, err error) {
 // deliver seals an event for this session with the user's recv pad.
 func (n *native) deliver(m *wire.Msg, enc []byte) {
 	if enc == nil {
-		enc = wire.Append(n.h.enc[:0], m)
-		n.h.enc = enc[:0]
+		enc = n.h.encode(m)
 	}
 	n.seal(enc)
 }
