@@ -3,10 +3,8 @@ package tests
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -83,12 +81,7 @@ func TestKillNineUnderMixedLoad(t *testing.T) {
 				}
 			}
 		}()
-		killed := make(chan struct{})
-		go func() {
-			time.Sleep(time.Duration(5+rand.IntN(75)) * time.Millisecond)
-			d.kill9()
-			close(killed)
-		}()
+		killed := killAtRandom(d, 75)
 		for {
 			var m wire.Msg
 			if alice.Recv(&m) != nil {

@@ -106,6 +106,18 @@ func TestRestartKeepsUsersMailboxesAndHistory(t *testing.T) {
 	assert.Equal(t, id+1, sendDM(t, alice, "bob", "counter kept"))
 }
 
+// killAtRandom kill -9s the daemon 5 ms plus up to spread ms from now; the
+// channel closes once it is dead.
+func killAtRandom(d *daemon, spread int) <-chan struct{} {
+	killed := make(chan struct{})
+	go func() {
+		time.Sleep(time.Duration(5+rand.IntN(spread)) * time.Millisecond)
+		d.kill9()
+		close(killed)
+	}()
+	return killed
+}
+
 // padLedger records every pad range seen on the wire and finds overlaps.
 type padLedger struct {
 	mu     sync.Mutex
@@ -143,14 +155,14 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		alice, err := pcclient.DialWith(d.addr, aliceDir, ledger.hook("alice"))
 		require.NoError(t, err, "cycle %d\n%s", cycle, d.logs)
 		var sent sync.Map // seq → text
-		stop := make(chan struct{})
+		killed := killAtRandom(d, 60)
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; ; i++ {
 				select {
-				case <-stop:
+				case <-killed:
 					return
 				default:
 				}
@@ -161,13 +173,6 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 					return
 				}
 			}
-		}()
-		killed := make(chan struct{})
-		go func() {
-			time.Sleep(time.Duration(5+rand.IntN(60)) * time.Millisecond)
-			d.kill9()
-			close(stop)
-			close(killed)
 		}()
 		for {
 			var m wire.Msg
