@@ -48,8 +48,33 @@ const (
 	OpUsers     Op = 72 // reply to Who: Room; Text = one name per line
 	OpDelivered Op = 73 // User (recipient), ID: your direct message was received
 	OpSrvPing   Op = 74 // answer with OpPong
-	OpBye       Op = 75 // Text: the server is closing this session and why
+	OpBye       Op = 75 // ID: a ByeReason; Text: the server is closing this session and why
 )
+
+// ByeReason, in OpBye.ID, says why a session ends. A client reconnects after
+// the reasons that are not final and stops, printing Text, after the final ones.
+type ByeReason uint32
+
+const (
+	ByeUnspecified  ByeReason = 0 // older servers: treat as not final
+	ByeShutdown     ByeReason = 1 // the server is going away; reconnect
+	ByeIdle         ByeReason = 2 // no traffic for too long; reconnect
+	ByeReplaced     ByeReason = 3 // another session of this account took over (final)
+	ByeRemoved      ByeReason = 4 // the account was removed (final)
+	ByeRenewed      ByeReason = 5 // the account has new pads; this bundle is void (final)
+	ByeLocked       ByeReason = 6 // the account is locked, Text says why (final)
+	ByePadExhausted ByeReason = 7 // a pad ran out: ask for `padchatd user renew NAME` (final)
+	ByeProtocol     ByeReason = 8 // the client broke the protocol (final)
+)
+
+// Final reports whether a client must not reconnect after this reason.
+func (r ByeReason) Final() bool {
+	switch r {
+	case ByeReplaced, ByeRemoved, ByeRenewed, ByeLocked, ByePadExhausted, ByeProtocol:
+		return true
+	}
+	return false
+}
 
 // Flags qualify a message.
 const (
