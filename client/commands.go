@@ -36,7 +36,7 @@ type command struct {
 
 const defaultHistory = 20
 
-// The emoji shortcuts of seed 002 (LOVE, LIKE, DISLIKE).
+// The emoji shortcuts of the rooms protocol (LOVE, LIKE, DISLIKE).
 var emoji = map[string]string{"/love": "❤️", "/like": "👍", "/dislike": "👎"}
 
 const helpText = "commands: /join ROOM, /part [ROOM], /msg USER TEXT, /list, /who [ROOM], " +

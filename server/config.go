@@ -16,7 +16,7 @@ type Config struct {
 	IdleTimeout   time.Duration // no bytes from a peer for this long: close (pinged at half)
 	AuthTimeout   time.Duration // a native peer must authenticate within this
 	HistorySize   int           // room messages kept for replay on join (0: none)
-	LogMessages   bool          // print every message as "<user>: text" (seed 001)
+	LogMessages   bool          // print every message as "<user>: text" (the line-chat console format)
 	Welcome       string        // text of the welcome event
 	ReserveStep   int64         // minimum pad reserve-ahead step
 	BurnPads      bool          // zero consumed pad ranges
@@ -24,13 +24,13 @@ type Config struct {
 	SelectBackend bool          // use the portable select(2) poller
 
 	// Plain-text classroom dialects (off unless an address is set) and HTTP.
-	Listen001 string // seed 001 line chat
-	Listen002 string // seed 002 Wassop rooms
-	Listen003 string // seed 003 message service
-	ListenUDP string // seed 004 UDP chat
-	HTTP      string // web service (seed 003 part two), /healthz, /metrics
-	PlainRoom string // the room dialect users are put in
-	OpenPlain bool   // native clients may join PlainRoom (it is not encrypted)
+	ListenLineChat string // line chat
+	ListenRooms    string // rooms ("Wassop")
+	ListenMsgSvc   string // message service
+	ListenUDP      string // UDP chat
+	HTTP           string // web service (the message service's FormatMSG), /healthz, /metrics
+	PlainRoom      string // the room dialect users are put in
+	OpenPlain      bool   // native clients may join PlainRoom (it is not encrypted)
 }
 
 // Defaults.

@@ -1,4 +1,4 @@
-// The --http listener: seed 003's FormatMSG web service (SOAP 1.1 and JSON), served off the loop.
+// The --http listener: the message service's FormatMSG web service (SOAP 1.1 and JSON), served off the loop.
 package server
 
 import (
@@ -79,7 +79,7 @@ func (l *Loop) httpMux() *http.ServeMux {
 	return mux
 }
 
-// formatMsg is the service's one operation (seed 003, 9.1): every run of
+// formatMsg is the service's one operation (docs/DIALECTS.md): every run of
 // white space between words becomes one space, and the ends are trimmed.
 func formatMsg(s string) string { return strings.Join(strings.Fields(s), " ") }
 

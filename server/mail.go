@@ -1,4 +1,4 @@
-// Direct messages: stored in the recipient's mailbox, pushed in order, removed on ack (seed 003).
+// Direct messages: stored in the recipient's mailbox, pushed in order, removed on ack (as the message service does).
 package server
 
 import (
@@ -126,7 +126,7 @@ func (h *Hub) pump(s *native) {
 }
 
 // ack removes an acknowledged message from by's mailbox and, once that is
-// durable, tells its sender (seed 003's SEND MESS ACK).
+// durable, tells its sender (the message service's SEND MESS ACK).
 func (h *Hub) ack(by *native, from []byte, id uint32) {
 	ref := mailRef{string(from), id}
 	key, ok := by.inflight[ref]

@@ -73,7 +73,7 @@ func (h *Hub) plainRoom(name []byte) (*Room, error) {
 var errEncryptedRoom = errors.New("room is encrypted")
 
 // Why plain-text input is refused. Both close the connection: a client that
-// sends them is not one of the seed programs.
+// sends them is not one of the course programs.
 var (
 	errLineTooLong = errors.New("line too long")
 	errBadText     = errors.New("not UTF-8 text")
@@ -119,12 +119,12 @@ func appendClean(dst, text []byte) []byte {
 type lineState uint8
 
 const (
-	// lineUnframed: no newline seen yet. The seed programs send each message
+	// lineUnframed: no newline seen yet. The course programs send each message
 	// with one send() and no newline, so the bytes of one read that end
 	// without a newline are taken as one whole message.
 	lineUnframed lineState = iota
 	// lineFramed: the peer has ended a message with '\n' (nc, telnet, the
-	// seed 002 client): from now on a message ends only at '\n', however
+	// rooms client): from now on a message ends only at '\n', however
 	// the bytes arrive.
 	lineFramed
 )
@@ -172,7 +172,7 @@ func (s *lineSplitter) next(b []byte) (msg []byte, used int, err error) {
 }
 
 // replyAlone writes b as a write(2) of its own: what is already queued goes
-// out first, and room traffic queued later waits for the next flush. Seed 002
+// out first, and room traffic queued later waits for the next flush. The rooms protocol
 // clients read each reply with one recv() and compare it whole. When the
 // kernel buffer is full the reply queues behind the earlier output instead:
 // a client that does not read cannot be helped.

@@ -114,7 +114,7 @@ func (s *Store) commit() bool {
 }
 
 // nextDMID gives from's next direct-message id: a 32-bit counter that starts
-// at 0 and wraps to 1 (seed 003). The new value is written with the batch.
+// at 0 and wraps to 1 (as the message service numbers them). The new value is written with the batch.
 func (s *Store) nextDMID(from string) uint32 {
 	last, ok := s.dmIDs[from]
 	if !ok {

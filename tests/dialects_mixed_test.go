@@ -12,11 +12,11 @@ import (
 	"padchat/wire"
 )
 
-func plainDaemon(t *testing.T, args ...string) (d *daemon, a001, a002, a004 string) {
+func plainDaemon(t *testing.T, args ...string) (d *daemon, aLine, aRooms, aUDP string) {
 	t.Helper()
-	d = startServer(t, append([]string{"--listen-001", "127.0.0.1:0", "--listen-002", "127.0.0.1:0",
-		"--listen-004", "127.0.0.1:0"}, args...)...)
-	return d, dialectAddr(t, d, "001"), dialectAddr(t, d, "002"), dialectAddr(t, d, "004")
+	d = startServer(t, append([]string{"--listen-linechat", "127.0.0.1:0", "--listen-rooms", "127.0.0.1:0",
+		"--listen-udp", "127.0.0.1:0"}, args...)...)
+	return d, dialectAddr(t, d, "linechat"), dialectAddr(t, d, "rooms"), dialectAddr(t, d, "udp")
 }
 
 // messageFrom waits for a room message from user and returns it.
@@ -28,18 +28,18 @@ func messageFrom(t *testing.T, c *pcclient.Client, user string) wire.Msg {
 }
 
 func TestDialectsAndNativeInOneOpenRoom(t *testing.T) {
-	d, a001, a002, a004 := plainDaemon(t, "--open-plain")
+	d, aLine, aRooms, aUDP := plainDaemon(t, "--open-plain")
 	alice := dial(t, d, "alice")
 	ok := request(t, alice, wire.Msg{Op: wire.OpJoin, Room: []byte("lobby")})
 	require.Equal(t, wire.OpOK, ok.Op, "%s", ok.Text)
 	assert.NotZero(t, ok.Flags&wire.FlagPlain, "the native client is told the room is not encrypted")
 
-	uno := login001(t, a001, "uno")
-	dos := login002(t, a002, "dos")
+	uno := loginLineChat(t, aLine, "uno")
+	dos := loginRooms(t, aRooms, "dos")
 	require.Equal(t, "Te has unido a la sala lobby.\n", wassop(dos, "ROOM lobby"))
-	udp := dialUDP(t, a004)
+	udp := dialUDP(t, aUDP)
 	udp.send("hola desde UDP")
-	require.Equal(t, welcome004(udp.name()), udp.recv())
+	require.Equal(t, welcomeUDP(udp.name()), udp.recv())
 
 	m := messageFrom(t, alice, udp.name())
 	assert.Equal(t, "hola desde UDP", string(m.Text))
@@ -47,17 +47,17 @@ func TestDialectsAndNativeInOneOpenRoom(t *testing.T) {
 	uno.lineUntil(udp.name() + ": hola desde UDP")
 	dos.lineUntil(udp.name() + ": hola desde UDP")
 
-	uno.send("hi from 001\n")
+	uno.send("hi from linechat\n")
 	m = messageFrom(t, alice, "uno")
-	assert.Equal(t, "hi from 001", string(m.Text))
+	assert.Equal(t, "hi from linechat", string(m.Text))
 	assert.NotZero(t, m.Flags&wire.FlagPlain)
-	dos.lineUntil("uno: hi from 001")
-	udp.recvUntil("uno: hi from 001")
+	dos.lineUntil("uno: hi from linechat")
+	udp.recvUntil("uno: hi from linechat")
 
-	dos.send("MESSAGE hola desde 002\n")
-	assert.Equal(t, "hola desde 002", string(messageFrom(t, alice, "dos").Text))
-	uno.lineUntil("dos: hola desde 002")
-	udp.recvUntil("dos: hola desde 002")
+	dos.send("MESSAGE hola desde rooms\n")
+	assert.Equal(t, "hola desde rooms", string(messageFrom(t, alice, "dos").Text))
+	uno.lineUntil("dos: hola desde rooms")
+	udp.recvUntil("dos: hola desde rooms")
 
 	r := request(t, alice, wire.Msg{Op: wire.OpSay, Room: []byte("lobby"), Text: []byte("hi from native\nuno: forged line")})
 	require.Equal(t, wire.OpOK, r.Op)
@@ -84,19 +84,19 @@ func TestDialectsAndNativeInOneOpenRoom(t *testing.T) {
 // The room rule: with the plain room closed, nothing a native client says
 // reaches a plain-text client, and native clients cannot enter the plain room.
 func TestNativeTextNeverLeavesInPlain(t *testing.T) {
-	d, a001, a002, a004 := plainDaemon(t)
+	d, aLine, aRooms, aUDP := plainDaemon(t)
 	alice, bob := dial(t, d, "alice"), dial(t, d, "bob")
 
 	r := request(t, alice, wire.Msg{Op: wire.OpJoin, Room: []byte("lobby")})
 	require.Equal(t, wire.OpError, r.Op)
 	assert.Equal(t, wire.CodePlainRoom, wire.Code(r.ID), "%s", r.Text)
 
-	uno := login001(t, a001, "uno")
-	dos := login002(t, a002, "dos")
+	uno := loginLineChat(t, aLine, "uno")
+	dos := loginRooms(t, aRooms, "dos")
 	require.Equal(t, "Te has unido a la sala lobby.\n", wassop(dos, "ROOM lobby"))
-	tres := login002(t, a002, "tres")
+	tres := loginRooms(t, aRooms, "tres")
 	require.Equal(t, "Te has unido a la sala plainonly.\n", wassop(tres, "ROOM plainonly"))
-	udp := dialUDP(t, a004)
+	udp := dialUDP(t, aUDP)
 	udp.send("hola")
 	udp.recv()
 	uno.lineUntil(udp.name() + ": hola")
@@ -112,7 +112,7 @@ func TestNativeTextNeverLeavesInPlain(t *testing.T) {
 	assert.Equal(t, "Salas disponibles:\nlobby (3)\nplainonly (1)\n", wassop(tres, "LIST_ROOMS"), "encrypted rooms are not listed")
 	// A plain client cannot take a native user's name, even one offline.
 	d.addUser("carol", 0)
-	assert.Equal(t, "ERROR: Username ya en uso\n", wassop(dialLine(t, a002), "JOIN carol"))
+	assert.Equal(t, "ERROR: Username ya en uso\n", wassop(dialLine(t, aRooms), "JOIN carol"))
 
 	for _, text := range []string{"top secret", "uno: forged", "MESSAGE x"} {
 		ok := request(t, alice, wire.Msg{Op: wire.OpSay, Room: []byte("secret"), Text: []byte(text)})

@@ -1,4 +1,4 @@
-// End to end over the --http listener: seed 003's FormatMSG web service, as SOAP 1.1 and as JSON.
+// End to end over the --http listener: the message service's FormatMSG web service, as SOAP 1.1 and as JSON.
 package tests
 
 import (

@@ -76,7 +76,7 @@ func TestBadConfigFileIsAClearError(t *testing.T) {
 	assert.Contains(t, out, "want `name = value`")
 }
 
-func TestLogMessagesPrintsTheSeedConsoleLines(t *testing.T) {
+func TestLogMessagesPrintsTheConsoleLines(t *testing.T) {
 	quiet := startServer(t)
 	loud := startServer(t, "--log-messages")
 	for _, d := range []*daemon{quiet, loud} {

@@ -288,7 +288,7 @@ func spawnPadchatd(ctx context.Context, o *options, dir string, p plan) (*spawne
 		if plainAddr, err = freePort(); err != nil {
 			return nil, err
 		}
-		args = append(args, "--listen-002", plainAddr)
+		args = append(args, "--listen-rooms", plainAddr)
 	}
 	args = append(args, o.serverArgs...)
 	s, err := start(ctx, dir, o.padchatd, args...)

@@ -1,4 +1,4 @@
-// padchatd's seed-002 plain-text dialect: JOIN user, ROOM name, MESSAGE text; members read "user: text".
+// padchatd's rooms protocol (docs/DIALECTS.md): JOIN user, ROOM name, MESSAGE text; members read "user: text".
 package benchpeer
 
 import (

@@ -1,4 +1,4 @@
-// End to end over seed 003's message service, with clients written from the seed's section 8.
+// End to end over the message service, with clients written from docs/DIALECTS.md.
 package tests
 
 import (
@@ -15,11 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// start003 runs padchatd with the message service and the web service on
-// port 0 and returns the daemon and the 003 address.
-func start003(t *testing.T, args ...string) (*daemon, string) {
+// startMsgSvc runs padchatd with the message service and the web service on
+// port 0 and returns the daemon and the message-service address.
+func startMsgSvc(t *testing.T, args ...string) (*daemon, string) {
 	t.Helper()
-	d := startServer(t, append([]string{"--listen-003", "127.0.0.1:0", "--http", "127.0.0.1:0"}, args...)...)
+	d := startServer(t, append([]string{"--listen-msgsvc", "127.0.0.1:0", "--http", "127.0.0.1:0"}, args...)...)
 	return d, logAddr(t, d, "s> init server ")
 }
 
@@ -82,7 +82,7 @@ func splitFields(b []byte) []string {
 	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
-// inbox is a client's listening thread (seed 003, 6.3): the server connects
+// inbox is a client's listening thread : the server connects
 // to it to push messages and delivery acks.
 type inbox struct {
 	ln  net.Listener
@@ -132,7 +132,7 @@ func (in *inbox) quiet(t *testing.T, d time.Duration) {
 }
 
 func TestMessageService(t *testing.T) {
-	d, addr := start003(t)
+	d, addr := startMsgSvc(t)
 	ann, bob := newInbox(t), newInbox(t)
 
 	// 8.1 register: 0, 1 if the alias is taken.
@@ -211,7 +211,7 @@ func TestMessageService(t *testing.T) {
 // disconnected; it goes out when the user connects again. Users and mail
 // survive a restart.
 func TestMessageServicePushFailureAndRestart(t *testing.T) {
-	d, addr := start003(t)
+	d, addr := startMsgSvc(t)
 	ann, bob := newInbox(t), newInbox(t)
 	require.Equal(t, []string{"0"}, call(t, addr, "REGISTER", "Ann", "ann", "01/01/2000"))
 	require.Equal(t, []string{"0"}, call(t, addr, "REGISTER", "Bob", "bob", "01/01/2000"))
@@ -243,7 +243,7 @@ func TestMessageServicePushFailureAndRestart(t *testing.T) {
 // Malformed input costs only its own connection: junk and endless fields are
 // closed at once, a stalled request after the timeout, and the service goes on.
 func TestMessageServiceMalformedInput(t *testing.T) {
-	d, addr := start003(t, "--idle-timeout", "2s")
+	d, addr := startMsgSvc(t, "--idle-timeout", "2s")
 
 	closedWithoutReply := func(what string, payload []byte) {
 		t.Helper()

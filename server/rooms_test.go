@@ -1,4 +1,4 @@
-// Dialect 002 by hand: every command, replies in writes of their own, the room rule, and its fuzz target.
+// The rooms protocol by hand: every command, replies in writes of their own, the room rule, and its fuzz target.
 package server
 
 import (
@@ -11,16 +11,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// attach002 uses SOCK_SEQPACKET, which keeps write boundaries: each element
+// attachRooms uses SOCK_SEQPACKET, which keeps write boundaries: each element
 // of records() is one write of the server.
-func attach002(tb testing.TB, l *Loop) *plainPeer {
+func attachRooms(tb testing.TB, l *Loop) *plainPeer {
 	return attach(tb, l, unix.SOCK_SEQPACKET, func(c *Conn) handler { return newWassop(l.hub, c) })
 }
 
-func TestDialect002Commands(t *testing.T) {
-	l, _ := plainLoop(t, Config{Listen002: "127.0.0.1:0"})
+func TestRoomsCommands(t *testing.T) {
+	l, _ := plainLoop(t, Config{ListenRooms: "127.0.0.1:0"})
 	l.hub.acct.byName["carol"] = &User{Name: "carol"}
-	ana, beto := attach002(t, l), attach002(t, l)
+	ana, beto := attachRooms(t, l), attachRooms(t, l)
 	for _, tc := range []struct {
 		who     *plainPeer
 		send    string
@@ -79,9 +79,9 @@ func TestDialect002Commands(t *testing.T) {
 
 // A reply is one write: not glued to room traffic queued before it in the
 // same iteration, nor to traffic queued after it.
-func TestDialect002ReplyIsItsOwnWrite(t *testing.T) {
-	l, _ := plainLoop(t, Config{Listen002: "127.0.0.1:0"})
-	ana, beto := attach002(t, l), attach002(t, l)
+func TestRoomsReplyIsItsOwnWrite(t *testing.T) {
+	l, _ := plainLoop(t, Config{ListenRooms: "127.0.0.1:0"})
+	ana, beto := attachRooms(t, l), attachRooms(t, l)
 	for _, p := range []struct {
 		p    *plainPeer
 		name string
@@ -103,21 +103,21 @@ func TestDialect002ReplyIsItsOwnWrite(t *testing.T) {
 }
 
 // A plain client never enters a room that carries encrypted traffic.
-func TestDialect002EncryptedRoomRefused(t *testing.T) {
-	l, _ := plainLoop(t, Config{Listen002: "127.0.0.1:0"})
+func TestRoomsEncryptedRoomRefused(t *testing.T) {
+	l, _ := plainLoop(t, Config{ListenRooms: "127.0.0.1:0"})
 	secret := &Room{name: "secret", nameB: []byte("secret"), keep: true}
 	secret.members = append(secret.members, &native{})
 	l.hub.rooms["secret"] = secret
-	p := attach002(t, l)
+	p := attachRooms(t, l)
 	p.send("JOIN eve\nROOM secret\nLIST_ROOMS\n")
 	assert.Equal(t, []string{"OK\n", "ERROR: La sala secret es cifrada y no admite clientes sin cifrar\n",
 		"Salas disponibles:\nlobby (0)\n"}, p.records())
 	assert.Len(t, secret.members, 1)
 }
 
-func TestDialect002Malformed(t *testing.T) {
-	l, _ := plainLoop(t, Config{Listen002: "127.0.0.1:0"})
-	ok := attach002(t, l)
+func TestRoomsMalformed(t *testing.T) {
+	l, _ := plainLoop(t, Config{ListenRooms: "127.0.0.1:0"})
+	ok := attachRooms(t, l)
 	ok.send("JOIN ok\nROOM lobby\n")
 	ok.records()
 	for _, tc := range []struct{ name, input, last string }{
@@ -138,12 +138,12 @@ func TestDialect002Malformed(t *testing.T) {
 	assert.Empty(t, ok.records(), "nothing from the closed connections reached the room")
 }
 
-func FuzzDialect002(f *testing.F) {
+func FuzzRooms(f *testing.F) {
 	f.Add([]byte("JOIN ana\nROOM sala1\nMESSAGE hola\nLOVE\nEXIT sala1\nQUIT\n"), uint8(0))
 	f.Add([]byte("JOIN ana\nROOM lobby\nMESSAGE hola\nLIST_ROOMS\n"), uint8(5))
 	f.Add([]byte("JOIN x\nROOM a\nROOM b\nROOM a\nEXIT b\nEXIT\nMESSAGE"), uint8(2))
 	f.Add([]byte("\xff\x00JOIN"), uint8(1))
-	l, _ := plainLoop(f, Config{Listen002: "127.0.0.1:0"})
+	l, _ := plainLoop(f, Config{ListenRooms: "127.0.0.1:0"})
 	l.hub.store.histN = 0 // keeps beforeSleep from committing (and fsyncing) per input
 	l.log = zerolog.Nop()
 	w := attach(f, l, unix.SOCK_STREAM, func(c *Conn) handler { return newWassop(l.hub, c) })

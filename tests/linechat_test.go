@@ -1,4 +1,4 @@
-// Seed 001 line chat, end to end: a client as the seed describes it, plus the helpers the plain-text tests share.
+// Line chat, end to end: a client as the protocol describes it, plus the helpers the plain-text tests share.
 package tests
 
 import (
@@ -37,7 +37,7 @@ func dialectAddr(t *testing.T, d *daemon, dialect string) string {
 }
 
 // lineClient is a plain-text TCP client. line reads newline-terminated lines;
-// recv1024 is one recv of up to 1024 bytes, as the seed 002 client reads a reply.
+// recv1024 is one recv of up to 1024 bytes, as the rooms client reads a reply.
 type lineClient struct {
 	t       *testing.T
 	c       net.Conn
@@ -133,8 +133,8 @@ func (lc *lineClient) closedByServer(within time.Duration) string {
 	}
 }
 
-// login001 connects to the 001 listener and takes a nickname.
-func login001(t *testing.T, addr, nick string) *lineClient {
+// loginLineChat connects to the line-chat listener and takes a nickname.
+func loginLineChat(t *testing.T, addr, nick string) *lineClient {
 	t.Helper()
 	lc := dialLine(t, addr)
 	require.Equal(t, "Welcome to the best chat in the universe!", lc.line())
@@ -143,12 +143,12 @@ func login001(t *testing.T, addr, nick string) *lineClient {
 	return lc
 }
 
-func TestDialect001Session(t *testing.T) {
-	d := startServer(t, "--listen-001", "127.0.0.1:0")
+func TestLineChatSession(t *testing.T) {
+	d := startServer(t, "--listen-linechat", "127.0.0.1:0")
 	d.addUser("carol", 0) // a native user: no plain client may take the name
-	addr := dialectAddr(t, d, "001")
+	addr := dialectAddr(t, d, "linechat")
 
-	// The seed's client: every send is a message, with no newline.
+	// The course's client: every send is a message, with no newline.
 	alice := dialLine(t, addr)
 	assert.Equal(t, "Welcome to the best chat in the universe!", alice.line())
 	alice.send("alice")
@@ -175,15 +175,15 @@ func TestDialect001Session(t *testing.T) {
 	assert.Equal(t, "bob: ¿qué tal? ünïcode ok", alice.line())
 	bob.quiet(200 * time.Millisecond) // nothing echoed to the sender
 
-	// The server console, as the seed shows it.
+	// The server console, as the protocol shows it.
 	d.waitLog(`"message":"[SERVER] Client: bob connected!"`)
 	d.waitLog(`"message":"bob: hello everyone"`)
 	d.waitLog(`"message":"alice: hi bob"`)
 
-	// Six clients at once, as the seed asks.
+	// Six clients at once, as the course asks.
 	var more []*lineClient
 	for _, n := range []string{"c3", "c4", "c5", "c6"} {
-		more = append(more, login001(t, addr, n))
+		more = append(more, loginLineChat(t, addr, n))
 	}
 	alice.send("to all six")
 	for _, c := range append(more, bob) {
@@ -195,10 +195,10 @@ func TestDialect001Session(t *testing.T) {
 	bob.lineUntil("[SERVER] Client: alice disconnected!")
 }
 
-func TestDialect001MalformedInput(t *testing.T) {
-	d := startServer(t, "--listen-001", "127.0.0.1:0", "--auth-timeout", "1s")
-	addr := dialectAddr(t, d, "001")
-	a, b := login001(t, addr, "steady_a"), login001(t, addr, "steady_b")
+func TestLineChatMalformedInput(t *testing.T) {
+	d := startServer(t, "--listen-linechat", "127.0.0.1:0", "--auth-timeout", "1s")
+	addr := dialectAddr(t, d, "linechat")
+	a, b := loginLineChat(t, addr, "steady_a"), loginLineChat(t, addr, "steady_b")
 	chat := func(what string) {
 		t.Helper()
 		a.send("still here after " + what + "\n")

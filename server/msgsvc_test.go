@@ -88,7 +88,7 @@ func TestSvcDecoder(t *testing.T) {
 	}
 }
 
-func FuzzDialect003(f *testing.F) {
+func FuzzMsgSvc(f *testing.F) {
 	for _, s := range []string{
 		"REGISTER\x00Ann\x00ann\x0001/01/2000\x00", "CONNECT\x00ann\x00123\x00", "CONNECTEDUSERS\x00",
 		"SEND\x00a\x00b\x00" + strings.Repeat("m", 300) + "\x00", "UNREGISTER\x00", "\x00\x00", "DISCONNECT",
@@ -128,11 +128,11 @@ func TestSvcMailRecord(t *testing.T) {
 	assert.False(t, ok)
 }
 
-// startSvcLoop runs a daemon in-process with the 003 listener on port 0 and
+// startSvcLoop runs a daemon in-process with the message-service listener on port 0 and
 // returns that listener's address and a stop function (also a cleanup).
 func startSvcLoop(t *testing.T, dir string) (string, func()) {
 	t.Helper()
-	l, err := New(Config{DataDir: dir, Listen: "127.0.0.1:0", Listen003: "127.0.0.1:0"}, zerolog.Nop())
+	l, err := New(Config{DataDir: dir, Listen: "127.0.0.1:0", ListenMsgSvc: "127.0.0.1:0"}, zerolog.Nop())
 	require.NoError(t, err)
 	var addr string
 	for _, w := range l.watchers {

@@ -1,4 +1,4 @@
-// Dialect 001, the seed's line chat: a nickname first, then every message to everyone as "<nick>: text".
+// Line chat (docs/DIALECTS.md): a nickname first, then every message to everyone as "<nick>: text".
 package server
 
 import (
@@ -9,23 +9,23 @@ import (
 )
 
 func init() {
-	registerDialect(dialect{name: "001", addr: func(c *Config) string { return c.Listen001 }, start: startLineChat})
+	registerDialect(dialect{name: "linechat", addr: func(c *Config) string { return c.ListenLineChat }, start: startLineChat})
 }
 
-// What a 001 client reads besides other users' "<nick>: text" lines. The
-// welcome is Config.Welcome, by default the seed's sentence.
+// What a line-chat client reads besides other users' "<nick>: text" lines. The
+// welcome is Config.Welcome, by default the course's sentence.
 const (
-	lc001Taken    = "[SERVER] Nickname %s is taken, choose another:\n"
-	lc001Invalid  = "[SERVER] Invalid nickname: use 1-32 of A-Z a-z 0-9 _ . - (try again):\n"
-	lc001Hello    = "[SERVER] Connected as %s. Type :q to quit.\n"
-	lc001Joined   = "[SERVER] Client: %s connected!\n"
-	lc001Parted   = "[SERVER] Client: %s disconnected!\n"
-	lc001TooLong  = "[SERVER] Message too long (max %d bytes).\n"
-	lc001LongLine = "[SERVER] Line too long: closing.\n"
-	lc001BadText  = "[SERVER] Text must be UTF-8 without control characters: closing.\n"
-	lc001NoNick   = "[SERVER] No nickname received: closing.\n"
-	lc001Idle     = "[SERVER] Idle timeout: closing.\n"
-	lc001Quit     = ":q"
+	lineChatTaken    = "[SERVER] Nickname %s is taken, choose another:\n"
+	lineChatInvalid  = "[SERVER] Invalid nickname: use 1-32 of A-Z a-z 0-9 _ . - (try again):\n"
+	lineChatHello    = "[SERVER] Connected as %s. Type :q to quit.\n"
+	lineChatJoined   = "[SERVER] Client: %s connected!\n"
+	lineChatParted   = "[SERVER] Client: %s disconnected!\n"
+	lineChatTooLong  = "[SERVER] Message too long (max %d bytes).\n"
+	lineChatLongLine = "[SERVER] Line too long: closing.\n"
+	lineChatBadText  = "[SERVER] Text must be UTF-8 without control characters: closing.\n"
+	lineChatNoNick   = "[SERVER] No nickname received: closing.\n"
+	lineChatIdle     = "[SERVER] Idle timeout: closing.\n"
+	lineChatQuit     = ":q"
 )
 
 func startLineChat(l *Loop, addr string) error {
@@ -33,11 +33,11 @@ func startLineChat(l *Loop, addr string) error {
 	if err != nil {
 		return err
 	}
-	l.log.Info().Str("dialect", "001").Str("addr", ln.addr.String()).Msg("dialect listening")
+	l.log.Info().Str("dialect", "linechat").Str("addr", ln.addr.String()).Msg("dialect listening")
 	return nil
 }
 
-// lineChat is one 001 connection; once it has a nickname, a member of the
+// lineChat is one line-chat connection; once it has a nickname, a member of the
 // plain room.
 type lineChat struct {
 	plainUser
@@ -78,7 +78,7 @@ func (lc *lineChat) message(msg []byte) {
 		lc.fail(err)
 		return
 	}
-	if string(bytes.TrimSpace(msg)) == lc001Quit {
+	if string(bytes.TrimSpace(msg)) == lineChatQuit {
 		c.kill(ReasonClientQuit)
 		return
 	}
@@ -91,12 +91,12 @@ func (lc *lineChat) message(msg []byte) {
 	}
 	if _, err := h.say(lc, []byte(h.cfg.PlainRoom), msg, 0); err != nil {
 		if err == ErrTooLong {
-			lc.printf(lc001TooLong, h.cfg.MaxMessage)
+			lc.printf(lineChatTooLong, h.cfg.MaxMessage)
 		}
 		return
 	}
-	// The seed wants every message on the server console, whatever --log-messages says.
-	h.l.log.Info().Str("dialect", "001").Msg(lc.nick + ": " + string(msg))
+	// The protocol shows every message on the server console, whatever --log-messages says.
+	h.l.log.Info().Str("dialect", "linechat").Msg(lc.nick + ": " + string(msg))
 }
 
 func (lc *lineChat) login(nick []byte) {
@@ -104,19 +104,19 @@ func (lc *lineChat) login(nick []byte) {
 	switch err := h.claimName(lc, nick); err {
 	case nil:
 	case errNameTaken:
-		lc.printf(lc001Taken, nick)
+		lc.printf(lineChatTaken, nick)
 		return
 	default:
-		lc.printf(lc001Invalid)
+		lc.printf(lineChatInvalid)
 		return
 	}
 	lc.nick, lc.named = string(nick), true
-	lc.printf(lc001Hello, lc.nick)
+	lc.printf(lineChatHello, lc.nick)
 	h.join(lc, []byte(h.cfg.PlainRoom)) // a plain room: a plain member is always let in
-	h.l.log.Info().Str("dialect", "001").Str("remote", lc.c.remote).Msg("[SERVER] Client: " + lc.nick + " connected!")
+	h.l.log.Info().Str("dialect", "linechat").Str("remote", lc.c.remote).Msg("[SERVER] Client: " + lc.nick + " connected!")
 }
 
-// deliver writes room events as the lines the seed's clients print.
+// deliver writes room events as the lines line-chat clients print.
 func (lc *lineChat) deliver(m *wire.Msg, _ []byte) {
 	c := lc.c
 	if c.dying || c.closed {
@@ -136,9 +136,9 @@ func (lc *lineChat) deliver(m *wire.Msg, _ []byte) {
 		b = appendClean(b, m.Text)
 		b = append(b, '\n')
 	case wire.OpJoined:
-		b = fmt.Appendf(b, lc001Joined, m.User)
+		b = fmt.Appendf(b, lineChatJoined, m.User)
 	case wire.OpParted:
-		b = fmt.Appendf(b, lc001Parted, m.User)
+		b = fmt.Appendf(b, lineChatParted, m.User)
 	default:
 		return
 	}
@@ -151,11 +151,11 @@ func (lc *lineChat) printf(format string, args ...any) { lc.c.queue(fmt.Appendf(
 // fail answers malformed input with a last line and closes.
 func (lc *lineChat) fail(err error) {
 	if err == errLineTooLong {
-		lc.printf(lc001LongLine)
+		lc.printf(lineChatLongLine)
 	} else {
-		lc.printf(lc001BadText)
+		lc.printf(lineChatBadText)
 	}
-	lc.h.l.log.Warn().Str("dialect", "001").Str("remote", lc.c.remote).Err(err).Msg("closing connection")
+	lc.h.l.log.Warn().Str("dialect", "linechat").Str("remote", lc.c.remote).Err(err).Msg("closing connection")
 	lc.c.kill(ReasonProtocol)
 }
 
@@ -163,10 +163,10 @@ func (lc *lineChat) onTick(c *Conn, now int64) {
 	cfg := lc.h.cfg
 	switch {
 	case !lc.named && now-c.created > int64(cfg.AuthTimeout):
-		lc.printf(lc001NoNick)
+		lc.printf(lineChatNoNick)
 		c.kill(ReasonAuthTimeout)
 	case now-c.lastRead > int64(cfg.IdleTimeout):
-		lc.printf(lc001Idle)
+		lc.printf(lineChatIdle)
 		c.kill(ReasonIdle)
 	}
 }
@@ -176,7 +176,7 @@ func (lc *lineChat) onClose(c *Conn) {
 		return
 	}
 	lc.h.leave(lc, "quit")
-	lc.h.l.log.Info().Str("dialect", "001").Str("user", lc.nick).Str("remote", c.remote).
+	lc.h.l.log.Info().Str("dialect", "linechat").Str("user", lc.nick).Str("remote", c.remote).
 		Stringer("reason", c.reason).Msg("disconnected")
 	lc.named = false
 }

@@ -1,4 +1,4 @@
-// Dialect 004 by hand: names from addresses, a session of datagrams, bye, forgetting idle peers, and its fuzz target.
+// UDP chat by hand: names from addresses, a session of datagrams, bye, forgetting idle peers, and its fuzz target.
 package server
 
 import (
@@ -124,7 +124,7 @@ func netIP(t *testing.T, s string) []byte {
 	return ip
 }
 
-func TestDialect004Session(t *testing.T) {
+func TestUDPChatSession(t *testing.T) {
 	l, _ := plainLoop(t, Config{ListenUDP: "127.0.0.1:0", IdleTimeout: time.Minute})
 	u := udpOf(t, l)
 	a, b := newUDPClient(t), newUDPClient(t)
@@ -159,7 +159,7 @@ func TestDialect004Session(t *testing.T) {
 	assert.Len(t, a.expect(1), 1, "welcomed again")
 }
 
-func TestDialect004NameTaken(t *testing.T) {
+func TestUDPChatNameTaken(t *testing.T) {
 	l, _ := plainLoop(t, Config{ListenUDP: "127.0.0.1:0"})
 	u := udpOf(t, l)
 	a := newUDPClient(t)
@@ -169,14 +169,14 @@ func TestDialect004NameTaken(t *testing.T) {
 	assert.Empty(t, u.peers)
 }
 
-func TestDialect004IgnoresItself(t *testing.T) {
+func TestUDPChatIgnoresItself(t *testing.T) {
 	l, _ := plainLoop(t, Config{ListenUDP: "127.0.0.1:0"})
 	u := udpOf(t, l)
 	assert.True(t, u.isSelf(u.self))
 	assert.False(t, u.isSelf(newUDPClient(t).sa))
 }
 
-func FuzzDialect004(f *testing.F) {
+func FuzzUDPChat(f *testing.F) {
 	f.Add([]byte("hello"), []byte("hi\n"), []byte("bye"), uint8(0))
 	f.Add([]byte("\xff\xfe"), []byte(""), []byte("bye\r\n"), uint8(1))
 	f.Add([]byte(strings.Repeat("é", 3000)), []byte("\x1b[31m"), []byte("x"), uint8(2))

@@ -1,4 +1,4 @@
-// Seed 004 UDP chat, end to end: datagrams in, datagrams out, bye, and peers forgotten when they go quiet.
+// UDP chat, end to end: datagrams in, datagrams out, bye, and peers forgotten when they go quiet.
 package tests
 
 import (
@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// udpPeer is a seed 004 client: a UDP socket that sends to the server's address.
+// udpPeer is a UDP chat client: a UDP socket that sends to the server's address.
 type udpPeer struct {
 	t      *testing.T
 	c      *net.UDPConn
@@ -75,19 +75,19 @@ func (p *udpPeer) quiet(d time.Duration) {
 	assert.True(p.t, errors.As(err, &ne) && ne.Timeout(), "want silence, got %q %v", buf[:n], err)
 }
 
-func welcome004(name string) string {
+func welcomeUDP(name string) string {
 	return "Welcome to the best chat in the universe! You are " + name + "; send bye to leave."
 }
 
-func TestDialect004Session(t *testing.T) {
-	d := startServer(t, "--listen-004", "127.0.0.1:0")
-	addr := dialectAddr(t, d, "004")
+func TestUDPChatSession(t *testing.T) {
+	d := startServer(t, "--listen-udp", "127.0.0.1:0")
+	addr := dialectAddr(t, d, "udp")
 	a, b := dialUDP(t, addr), dialUDP(t, addr)
 
 	a.send("hello")
-	assert.Equal(t, welcome004(a.name()), a.recv())
+	assert.Equal(t, welcomeUDP(a.name()), a.recv())
 	b.send("hi there\n") // nc -u ends its lines
-	assert.Equal(t, welcome004(b.name()), b.recv())
+	assert.Equal(t, welcomeUDP(b.name()), b.recv())
 	assert.Equal(t, b.name()+" joined", a.recv())
 	assert.Equal(t, b.name()+": hi there", a.recv())
 	a.send("¿cómo estás?")
@@ -109,9 +109,9 @@ func TestDialect004Session(t *testing.T) {
 	b.quiet(200 * time.Millisecond)
 }
 
-func TestDialect004IdlePeersForgotten(t *testing.T) {
-	d := startServer(t, "--listen-004", "127.0.0.1:0", "--idle-timeout", "1s")
-	addr := dialectAddr(t, d, "004")
+func TestUDPChatIdlePeersForgotten(t *testing.T) {
+	d := startServer(t, "--listen-udp", "127.0.0.1:0", "--idle-timeout", "1s")
+	addr := dialectAddr(t, d, "udp")
 	a, b := dialUDP(t, addr), dialUDP(t, addr)
 	a.send("hello")
 	a.recv()
@@ -121,5 +121,5 @@ func TestDialect004IdlePeersForgotten(t *testing.T) {
 		"both peers to be forgotten\n%s", d.logs)
 	// Forgotten: the next datagram is a newcomer's.
 	a.send("back")
-	a.recvUntil(welcome004(a.name()))
+	a.recvUntil(welcomeUDP(a.name()))
 }

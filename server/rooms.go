@@ -1,4 +1,4 @@
-// Dialect 002, the seed's "Wassop" rooms: JOIN, ROOM, LIST_ROOMS, MESSAGE, EXIT, QUIT, in Spanish.
+// The rooms protocol ("Wassop", docs/DIALECTS.md): JOIN, ROOM, LIST_ROOMS, MESSAGE, EXIT, QUIT, in Spanish.
 package server
 
 import (
@@ -10,50 +10,50 @@ import (
 )
 
 func init() {
-	registerDialect(dialect{name: "002", addr: func(c *Config) string { return c.Listen002 }, start: startWassop})
+	registerDialect(dialect{name: "rooms", addr: func(c *Config) string { return c.ListenRooms }, start: startWassop})
 }
 
-// Replies and notices, as the seed's RFC and its client expect them. Every
+// Replies and notices, as the protocol's RFC and its client expect them. Every
 // reply is one write ending in "\n"; the client compares reply.strip().
 const (
-	ws002OK          = "OK\n"
-	ws002Taken       = "ERROR: Username ya en uso\n"
-	ws002BadUser     = "ERROR: Nombre de usuario no válido (1-32 de A-Z a-z 0-9 _ . -)\n"
-	ws002Again       = "ERROR: Ya te has unido como %s\n"
-	ws002NeedJoin    = "ERROR: Primero envía JOIN <usuario>\n"
-	ws002Rooms       = "Salas disponibles:\n"
-	ws002RoomLine    = "%s (%d)\n"
-	ws002Joined      = "Te has unido a la sala %s.\n"
-	ws002BadRoom     = "ERROR: Nombre de sala no válido (1-32 de A-Z a-z 0-9 _ . -, sin espacios)\n"
-	ws002Encrypted   = "ERROR: La sala %s es cifrada y no admite clientes sin cifrar\n"
-	ws002Left        = "Has salido de la sala %s.\n"
-	ws002NoRoom      = "ERROR: No estás en ninguna sala\n"
-	ws002NotThere    = "ERROR: No estás en la sala %s\n"
-	ws002TooLong     = "ERROR: Mensaje demasiado largo (máximo %d bytes)\n"
-	ws002Unknown     = "ERROR: Comando desconocido\n"
-	ws002LongLine    = "ERROR: Línea demasiado larga\n"
-	ws002BadText     = "ERROR: Texto no válido (se espera UTF-8 sin caracteres de control)\n"
-	ws002Timeout     = "ERROR: Tiempo de espera agotado\n"
-	ws002NoticeJoin  = "%s se ha unido a la sala.\n"
-	ws002NoticeLeft  = "%s ha salido de la sala.\n"
-	ws002NoticeQuit  = "%s ha salido del chat.\n"
-	ws002MessageLine = "%s: "
+	roomsOK          = "OK\n"
+	roomsTaken       = "ERROR: Username ya en uso\n"
+	roomsBadUser     = "ERROR: Nombre de usuario no válido (1-32 de A-Z a-z 0-9 _ . -)\n"
+	roomsAgain       = "ERROR: Ya te has unido como %s\n"
+	roomsNeedJoin    = "ERROR: Primero envía JOIN <usuario>\n"
+	roomsRooms       = "Salas disponibles:\n"
+	roomsRoomLine    = "%s (%d)\n"
+	roomsJoined      = "Te has unido a la sala %s.\n"
+	roomsBadRoom     = "ERROR: Nombre de sala no válido (1-32 de A-Z a-z 0-9 _ . -, sin espacios)\n"
+	roomsEncrypted   = "ERROR: La sala %s es cifrada y no admite clientes sin cifrar\n"
+	roomsLeft        = "Has salido de la sala %s.\n"
+	roomsNoRoom      = "ERROR: No estás en ninguna sala\n"
+	roomsNotThere    = "ERROR: No estás en la sala %s\n"
+	roomsTooLong     = "ERROR: Mensaje demasiado largo (máximo %d bytes)\n"
+	roomsUnknown     = "ERROR: Comando desconocido\n"
+	roomsLongLine    = "ERROR: Línea demasiado larga\n"
+	roomsBadText     = "ERROR: Texto no válido (se espera UTF-8 sin caracteres de control)\n"
+	roomsTimeout     = "ERROR: Tiempo de espera agotado\n"
+	roomsNoticeJoin  = "%s se ha unido a la sala.\n"
+	roomsNoticeLeft  = "%s ha salido de la sala.\n"
+	roomsNoticeQuit  = "%s ha salido del chat.\n"
+	roomsMessageLine = "%s: "
 )
 
-// The emoji commands of the seed's section 5.3.
-var ws002Emoji = map[string]string{"LOVE": "❤️", "LIKE": "👍", "DISLIKE": "👎"}
+// The emoji commands.
+var roomsEmoji = map[string]string{"LOVE": "❤️", "LIKE": "👍", "DISLIKE": "👎"}
 
 func startWassop(l *Loop, addr string) error {
 	ln, err := l.listen(addr, func(c *Conn) handler { return newWassop(l.hub, c) })
 	if err != nil {
 		return err
 	}
-	l.log.Info().Str("dialect", "002").Str("addr", ln.addr.String()).Msg("dialect listening")
+	l.log.Info().Str("dialect", "rooms").Str("addr", ln.addr.String()).Msg("dialect listening")
 	return nil
 }
 
-// wassop is one 002 connection. After JOIN it is online; it is in at most
-// one room at a time, as in the seed (ROOM moves it, EXIT takes it out).
+// wassop is one rooms connection. After JOIN it is online; it is in at most
+// one room at a time, as the protocol says (ROOM moves it, EXIT takes it out).
 type wassop struct {
 	plainUser
 	h     *Hub
@@ -109,7 +109,7 @@ func (w *wassop) command(line []byte) {
 		return
 	}
 	if w.nick == "" {
-		w.reply(ws002NeedJoin)
+		w.reply(roomsNeedJoin)
 		return
 	}
 	switch cmd {
@@ -120,31 +120,31 @@ func (w *wassop) command(line []byte) {
 			w.say(arg)
 		}
 	case "LOVE", "LIKE", "DISLIKE":
-		w.say([]byte(ws002Emoji[cmd]))
+		w.say([]byte(roomsEmoji[cmd]))
 	case "EXIT":
 		w.exit(bytes.TrimSpace(arg))
 	default:
-		w.reply(ws002Unknown)
+		w.reply(roomsUnknown)
 	}
 }
 
 func (w *wassop) join(name []byte) {
 	if w.nick != "" {
-		w.reply(ws002Again, w.nick)
+		w.reply(roomsAgain, w.nick)
 		return
 	}
 	switch err := w.h.claimName(w, name); err {
 	case nil:
 	case errNameTaken:
-		w.reply(ws002Taken)
+		w.reply(roomsTaken)
 		return
 	default:
-		w.reply(ws002BadUser)
+		w.reply(roomsBadUser)
 		return
 	}
 	w.nick = string(name)
-	w.reply(ws002OK)
-	w.h.l.log.Info().Str("dialect", "002").Str("user", w.nick).Str("remote", w.c.remote).Msg("connected")
+	w.reply(roomsOK)
+	w.h.l.log.Info().Str("dialect", "rooms").Str("user", w.nick).Str("remote", w.c.remote).Msg("connected")
 }
 
 // listRooms shows the rooms a plain client may enter: plain ones. Encrypted
@@ -157,9 +157,9 @@ func (w *wassop) listRooms() {
 		}
 	}
 	sort.Strings(names)
-	b := append([]byte(nil), ws002Rooms...)
+	b := append([]byte(nil), roomsRooms...)
 	for _, n := range names {
-		b = fmt.Appendf(b, ws002RoomLine, n, len(w.h.rooms[n].members))
+		b = fmt.Appendf(b, roomsRoomLine, n, len(w.h.rooms[n].members))
 	}
 	replyAlone(w.c, b)
 }
@@ -168,17 +168,17 @@ func (w *wassop) listRooms() {
 func (w *wassop) enter(name []byte) {
 	h := w.h
 	if w.room != nil && w.room.name == string(name) {
-		w.reply(ws002Joined, w.room.name)
+		w.reply(roomsJoined, w.room.name)
 		return
 	}
 	r, err := h.plainRoom(name)
 	switch err {
 	case nil:
 	case errEncryptedRoom:
-		w.reply(ws002Encrypted, name)
+		w.reply(roomsEncrypted, name)
 		return
 	default:
-		w.reply(ws002BadRoom)
+		w.reply(roomsBadRoom)
 		return
 	}
 	if w.room != nil {
@@ -186,39 +186,39 @@ func (w *wassop) enter(name []byte) {
 	}
 	if _, err := h.join(w, r.nameB); err != nil {
 		w.room = nil
-		w.reply(ws002BadRoom)
+		w.reply(roomsBadRoom)
 		return
 	}
 	w.room = r
-	w.reply(ws002Joined, r.name)
+	w.reply(roomsJoined, r.name)
 }
 
 func (w *wassop) say(text []byte) {
 	if w.room == nil {
-		w.reply(ws002NoRoom)
+		w.reply(roomsNoRoom)
 		return
 	}
 	if _, err := w.h.say(w, w.room.nameB, text, 0); err == ErrTooLong {
-		w.reply(ws002TooLong, w.h.cfg.MaxMessage)
+		w.reply(roomsTooLong, w.h.cfg.MaxMessage)
 	}
 }
 
-// exit is EXIT [room]: the seed's client names the room it leaves.
+// exit is EXIT [room]: its client names the room it leaves.
 func (w *wassop) exit(name []byte) {
 	switch {
 	case w.room == nil:
-		w.reply(ws002NoRoom)
+		w.reply(roomsNoRoom)
 	case len(name) > 0 && string(name) != w.room.name:
-		w.reply(ws002NotThere, name)
+		w.reply(roomsNotThere, name)
 	default:
 		r := w.room
 		w.room = nil
 		w.h.part(w, r.nameB, "left")
-		w.reply(ws002Left, r.name)
+		w.reply(roomsLeft, r.name)
 	}
 }
 
-// deliver writes room events; only the current room's reach a 002 member.
+// deliver writes room events; only the current room's reach a rooms member.
 func (w *wassop) deliver(m *wire.Msg, _ []byte) {
 	c := w.c
 	if c.dying || c.closed {
@@ -232,17 +232,17 @@ func (w *wassop) deliver(m *wire.Msg, _ []byte) {
 			b = append(b, m.User...)
 			b = append(b, ' ')
 		} else {
-			b = fmt.Appendf(b, ws002MessageLine, m.User)
+			b = fmt.Appendf(b, roomsMessageLine, m.User)
 		}
 		b = appendClean(b, m.Text)
 		b = append(b, '\n')
 	case wire.OpJoined:
-		b = fmt.Appendf(b, ws002NoticeJoin, m.User)
+		b = fmt.Appendf(b, roomsNoticeJoin, m.User)
 	case wire.OpParted:
 		if string(m.Text) == "left" {
-			b = fmt.Appendf(b, ws002NoticeLeft, m.User)
+			b = fmt.Appendf(b, roomsNoticeLeft, m.User)
 		} else {
-			b = fmt.Appendf(b, ws002NoticeQuit, m.User)
+			b = fmt.Appendf(b, roomsNoticeQuit, m.User)
 		}
 	default:
 		return
@@ -262,11 +262,11 @@ func (w *wassop) reply(format string, args ...any) {
 
 func (w *wassop) fail(err error) {
 	if err == errLineTooLong {
-		w.c.queue([]byte(ws002LongLine))
+		w.c.queue([]byte(roomsLongLine))
 	} else {
-		w.c.queue([]byte(ws002BadText))
+		w.c.queue([]byte(roomsBadText))
 	}
-	w.h.l.log.Warn().Str("dialect", "002").Str("remote", w.c.remote).Err(err).Msg("closing connection")
+	w.h.l.log.Warn().Str("dialect", "rooms").Str("remote", w.c.remote).Err(err).Msg("closing connection")
 	w.c.kill(ReasonProtocol)
 }
 
@@ -274,10 +274,10 @@ func (w *wassop) onTick(c *Conn, now int64) {
 	cfg := w.h.cfg
 	switch {
 	case w.nick == "" && now-c.created > int64(cfg.AuthTimeout):
-		c.queue([]byte(ws002Timeout))
+		c.queue([]byte(roomsTimeout))
 		c.kill(ReasonAuthTimeout)
 	case now-c.lastRead > int64(cfg.IdleTimeout):
-		c.queue([]byte(ws002Timeout))
+		c.queue([]byte(roomsTimeout))
 		c.kill(ReasonIdle)
 	}
 }
@@ -288,6 +288,6 @@ func (w *wassop) onClose(c *Conn) {
 	}
 	w.h.leave(w, "quit")
 	w.room = nil
-	w.h.l.log.Info().Str("dialect", "002").Str("user", w.nick).Str("remote", c.remote).
+	w.h.l.log.Info().Str("dialect", "rooms").Str("user", w.nick).Str("remote", c.remote).
 		Stringer("reason", c.reason).Msg("disconnected")
 }

@@ -1,4 +1,4 @@
-// Dialect 004, the seed's UDP chat: one datagram is one message, the sender's address is who it is.
+// UDP chat (docs/DIALECTS.md): one datagram is one message, the sender's address is who it is.
 package server
 
 import (
@@ -15,18 +15,18 @@ import (
 )
 
 func init() {
-	registerDialect(dialect{name: "004", addr: func(c *Config) string { return c.ListenUDP }, start: startUDPChat})
+	registerDialect(dialect{name: "udp", addr: func(c *Config) string { return c.ListenUDP }, start: startUDPChat})
 }
 
-// What a 004 peer receives besides "<user>: text" datagrams.
+// What a UDP chat peer receives besides "<user>: text" datagrams.
 const (
-	udp004Bye     = "bye"
-	udp004Welcome = "%s You are %s; send bye to leave."
-	udp004Taken   = "error: the name %s is in use"
-	udp004TooLong = "error: message too long (max %d bytes)"
-	udp004BadText = "error: text must be UTF-8 without control characters"
-	udp004Joined  = "%s joined"
-	udp004Parted  = "%s left"
+	udpChatBye     = "bye"
+	udpChatWelcome = "%s You are %s; send bye to leave."
+	udpChatTaken   = "error: the name %s is in use"
+	udpChatTooLong = "error: message too long (max %d bytes)"
+	udpChatBadText = "error: text must be UTF-8 without control characters"
+	udpChatJoined  = "%s joined"
+	udpChatParted  = "%s left"
 )
 
 const (
@@ -89,7 +89,7 @@ func startUDPChat(l *Loop, addr string) error {
 	}
 	l.watchers[fd] = u
 	l.before = append(l.before, u.sweep)
-	l.log.Info().Str("dialect", "004").Str("addr", bound.String()).Msg("dialect listening")
+	l.log.Info().Str("dialect", "udp").Str("addr", bound.String()).Msg("dialect listening")
 	return nil
 }
 
@@ -109,7 +109,7 @@ func (u *udpChat) ready(_ poller.Mask) {
 			return
 		case err != nil:
 			// An ICMP error for an earlier sendto, on some systems: not fatal.
-			u.l.log.Debug().Err(err).Str("dialect", "004").Msg("recvfrom")
+			u.l.log.Debug().Err(err).Str("dialect", "udp").Msg("recvfrom")
 			continue
 		}
 		if from == nil || u.isSelf(from) {
@@ -126,22 +126,22 @@ func (u *udpChat) datagram(from unix.Sockaddr, b []byte) {
 	if key == "" {
 		return
 	}
-	// nc -u and friends end their lines; the seed's clients do not.
+	// nc -u and friends end their lines; the course's clients do not.
 	text := bytes.TrimSuffix(bytes.TrimSuffix(b, []byte{'\n'}), []byte{'\r'})
 	p := u.peers[key]
-	if string(bytes.TrimSpace(text)) == udp004Bye {
-		u.send(from, []byte(udp004Bye))
+	if string(bytes.TrimSpace(text)) == udpChatBye {
+		u.send(from, []byte(udpChatBye))
 		if p != nil {
 			u.forget(p, "quit")
 		}
 		return
 	}
 	if err := checkText(text); err != nil {
-		u.send(from, []byte(udp004BadText))
+		u.send(from, []byte(udpChatBadText))
 		return
 	}
 	if len(text) > h.cfg.MaxMessage {
-		u.send(from, fmt.Appendf(nil, udp004TooLong, h.cfg.MaxMessage))
+		u.send(from, fmt.Appendf(nil, udpChatTooLong, h.cfg.MaxMessage))
 		return
 	}
 	if p == nil {
@@ -160,20 +160,20 @@ func (u *udpChat) datagram(from unix.Sockaddr, b []byte) {
 func (u *udpChat) admit(from unix.Sockaddr, key string) *udpPeer {
 	h := u.h
 	if len(u.peers) >= maxUDPPeers {
-		u.l.log.Debug().Str("dialect", "004").Str("peer", key).Msg("peer table full: datagram dropped")
+		u.l.log.Debug().Str("dialect", "udp").Str("peer", key).Msg("peer table full: datagram dropped")
 		return nil
 	}
 	p := &udpPeer{u: u, sa: from, key: key, last: u.l.now}
 	name := udpName(from)
 	if err := h.claimName(p, []byte(name)); err != nil {
-		u.send(from, fmt.Appendf(nil, udp004Taken, name))
+		u.send(from, fmt.Appendf(nil, udpChatTaken, name))
 		return nil
 	}
 	p.nick = name
 	u.peers[key] = p
-	u.send(from, fmt.Appendf(nil, udp004Welcome, h.cfg.Welcome, name))
+	u.send(from, fmt.Appendf(nil, udpChatWelcome, h.cfg.Welcome, name))
 	h.join(p, []byte(h.cfg.PlainRoom))
-	u.l.log.Info().Str("dialect", "004").Str("user", name).Str("remote", key).Msg("connected")
+	u.l.log.Info().Str("dialect", "udp").Str("user", name).Str("remote", key).Msg("connected")
 	return p
 }
 
@@ -181,7 +181,7 @@ func (u *udpChat) admit(from unix.Sockaddr, key string) *udpPeer {
 func (u *udpChat) forget(p *udpPeer, how string) {
 	delete(u.peers, p.key)
 	u.h.leave(p, how)
-	u.l.log.Info().Str("dialect", "004").Str("user", p.nick).Str("how", how).Msg("udp peer forgotten")
+	u.l.log.Info().Str("dialect", "udp").Str("user", p.nick).Str("how", how).Msg("udp peer forgotten")
 }
 
 // sweep runs before the loop sleeps; once a second it forgets peers silent
@@ -216,9 +216,9 @@ func (p *udpPeer) deliver(m *wire.Msg, _ []byte) {
 		}
 		b = appendClean(b, m.Text)
 	case wire.OpJoined:
-		b = fmt.Appendf(b, udp004Joined, m.User)
+		b = fmt.Appendf(b, udpChatJoined, m.User)
 	case wire.OpParted:
-		b = fmt.Appendf(b, udp004Parted, m.User)
+		b = fmt.Appendf(b, udpChatParted, m.User)
 	default:
 		return
 	}
@@ -241,7 +241,7 @@ func (u *udpChat) send(to unix.Sockaddr, b []byte) {
 		}
 		u.dropped++
 		if u.dropped == 1 || u.dropped%1000 == 0 {
-			u.l.log.Warn().Err(err).Str("dialect", "004").Uint64("dropped", u.dropped).Msg("udp datagram dropped")
+			u.l.log.Warn().Err(err).Str("dialect", "udp").Uint64("dropped", u.dropped).Msg("udp datagram dropped")
 		}
 		return
 	}

@@ -1,4 +1,4 @@
-// Seed 003's operations (sections 7 and 8): each answers with its result code once the batch committed.
+// The message service's operations: each answers with its result code once the batch committed.
 package server
 
 import (

@@ -1,4 +1,4 @@
-// Seed 003's message service: one TCP connection per request, NUL-terminated string fields.
+// The message service (docs/DIALECTS.md): one TCP connection per request, NUL-terminated string fields.
 package server
 
 import (
@@ -28,7 +28,7 @@ const (
 )
 
 func init() {
-	registerDialect(dialect{name: "003", addr: func(c *Config) string { return c.Listen003 }, start: startSvc})
+	registerDialect(dialect{name: "msgsvc", addr: func(c *Config) string { return c.ListenMsgSvc }, start: startSvc})
 }
 
 // svc is the message service's state, owned by the loop goroutine. Users and
@@ -41,7 +41,7 @@ type svc struct {
 	flushed []flushWait         // output waiting for a Writable before it counts as sent
 }
 
-// svcUser is a registered user (seed 003, 7.2).
+// svcUser is a registered user .
 type svcUser struct {
 	svcRecord
 	alias string
@@ -65,15 +65,15 @@ func startSvc(l *Loop, addr string) error {
 	v := &svc{l: l, s: l.hub.store, users: map[string]*svcUser{},
 		timeout: int64(min(l.cfg.IdleTimeout, svcTimeoutMax))}
 	if err := v.load(); err != nil {
-		return fmt.Errorf("003 store: %w", err)
+		return fmt.Errorf("message service store: %w", err)
 	}
 	ln, err := l.listen(addr, func(c *Conn) handler { return &svcConn{v: v} })
 	if err != nil {
 		return err
 	}
 	l.before = append(l.before, v.beforeSleep)
-	// Section 7.1's banner, with the bound address (port 0 included) as a field.
-	l.log.Info().Str("dialect", "003").Str("addr", ln.addr.String()).Msg("s> init server " + ln.addr.String())
+	// The console banner, with the bound address (port 0 included) as a field.
+	l.log.Info().Str("dialect", "msgsvc").Str("addr", ln.addr.String()).Msg("s> init server " + ln.addr.String())
 	for _, u := range v.users {
 		v.pump(u) // mail left from before a restart, for users still connected
 	}
@@ -111,9 +111,9 @@ func (v *svc) save(u *svcUser) {
 	v.s.do(func(tx *bolt.Tx) error { return tx.Bucket(bktSvcUsers).Put([]byte(key), rec) })
 }
 
-// say prints one of section 7's console lines; they are always on.
+// say prints one of the protocol's console lines; they are always on.
 func (v *svc) say(format string, args ...any) {
-	v.l.log.Info().Str("dialect", "003").Msgf("s> "+format, args...)
+	v.l.log.Info().Str("dialect", "msgsvc").Msgf("s> "+format, args...)
 }
 
 // flushWait is output that did not fit in the kernel at once: fn runs when
@@ -151,7 +151,7 @@ func (v *svc) beforeSleep() {
 }
 
 // svcConn is one client request: decode it, answer it, then wait for the
-// client to close (section 8: the client closes the connection).
+// client to close (the protocol: the client closes the connection).
 type svcConn struct {
 	v       *svc
 	dec     svcDecoder
@@ -170,8 +170,8 @@ func (h *svcConn) onData(c *Conn, b []byte) int {
 	n := h.dec.feed(b)
 	switch h.dec.st {
 	case svcBad:
-		h.v.l.log.Warn().Str("dialect", "003").Str("remote", c.remote).
-			Stringer("reason", ReasonProtocol).Msg("closing connection: not a seed 003 request")
+		h.v.l.log.Warn().Str("dialect", "msgsvc").Str("remote", c.remote).
+			Stringer("reason", ReasonProtocol).Msg("closing connection: not a message-service request")
 		c.kill(ReasonProtocol)
 	case svcReady:
 		h.handled = true
@@ -186,7 +186,7 @@ func (h *svcConn) onTick(c *Conn, now int64) {
 		return
 	}
 	if !h.handled {
-		h.v.l.log.Warn().Str("dialect", "003").Str("remote", c.remote).
+		h.v.l.log.Warn().Str("dialect", "msgsvc").Str("remote", c.remote).
 			Stringer("reason", ReasonIdle).Msg("closing connection: request incomplete")
 	}
 	c.kill(ReasonIdle)
@@ -210,7 +210,7 @@ func (v *svc) reply(c *Conn, fields ...string) {
 	v.whenFlushed(c, func() { unix.Shutdown(c.fd, unix.SHUT_WR) })
 }
 
-// remoteIP is the address a request came from (section 7.4: accept's).
+// remoteIP is the address a request came from (accept's).
 func remoteIP(c *Conn) netip.Addr {
 	ap, err := netip.ParseAddrPort(c.remote)
 	if err != nil {

@@ -1,10 +1,10 @@
-// Seed 003's request decoder: an operation name and its arguments, each a NUL-terminated string.
+// The message service's request decoder: an operation name and its arguments, each a NUL-terminated string.
 package server
 
 import "bytes"
 
 const (
-	// svcFieldMax is the longest field, its NUL included (seed 003, 8.5: a
+	// svcFieldMax is the longest field, its NUL included (docs/DIALECTS.md: a
 	// message has at most 255 characters).
 	svcFieldMax = 256
 	// svcSkipMax is how much of an over-long argument is skipped, looking for
@@ -14,7 +14,7 @@ const (
 	svcOpMax = len("CONNECTEDUSERS") + 1
 )
 
-// svcOp is a request of the message service (seed 003, section 8).
+// svcOp is a request of the message service .
 type svcOp uint8
 
 const (

@@ -1,4 +1,4 @@
-// Dialect 001 by hand: the line splitter, a session over socketpairs, malformed input, and its fuzz target.
+// Line chat by hand: the line splitter, a session over socketpairs, malformed input, and its fuzz target.
 package server
 
 import (
@@ -54,7 +54,7 @@ func attach(tb testing.TB, l *Loop, typ int, mk func(*Conn) handler) *plainPeer 
 	return p
 }
 
-func attach001(tb testing.TB, l *Loop) *plainPeer {
+func attachLineChat(tb testing.TB, l *Loop) *plainPeer {
 	return attach(tb, l, unix.SOCK_STREAM, func(c *Conn) handler { return newLineChat(l.hub, c) })
 }
 
@@ -171,17 +171,17 @@ func TestLineSplitterByteAtATime(t *testing.T) {
 	assert.Equal(t, []string{"first", "second line", "third é ünïcode", "", "last"}, got)
 }
 
-func TestDialect001Session(t *testing.T) {
-	l, logs := plainLoop(t, Config{Listen001: "127.0.0.1:0"})
+func TestLineChatSession(t *testing.T) {
+	l, logs := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0"})
 	l.hub.acct.byName["carol"] = &User{Name: "carol"} // a provisioned native user
 
-	a := attach001(t, l)
+	a := attachLineChat(t, l)
 	l.beforeSleep()
 	assert.Equal(t, "Welcome to the best chat in the universe!\n", a.recv())
-	a.send("alice") // the seed's clients send without a newline
+	a.send("alice") // line-chat clients send without a newline
 	assert.Equal(t, "[SERVER] Connected as alice. Type :q to quit.\n", a.recv())
 
-	b := attach001(t, l)
+	b := attachLineChat(t, l)
 	l.beforeSleep()
 	b.recv()
 	b.send("alice\n")
@@ -222,9 +222,9 @@ func TestDialect001Session(t *testing.T) {
 	assert.Len(t, l.hub.rooms["lobby"].members, 1)
 }
 
-func TestDialect001Malformed(t *testing.T) {
-	l, _ := plainLoop(t, Config{Listen001: "127.0.0.1:0"})
-	bystander := attach001(t, l)
+func TestLineChatMalformed(t *testing.T) {
+	l, _ := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0"})
+	bystander := attachLineChat(t, l)
 	bystander.send("watcher\n")
 	bystander.recv()
 	for _, tc := range []struct {
@@ -236,7 +236,7 @@ func TestDialect001Malformed(t *testing.T) {
 		{"long line", strings.Repeat("y", 60000), "[SERVER] Line too long: closing.\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := attach001(t, l)
+			p := attachLineChat(t, l)
 			p.send(tc.input)
 			assert.True(t, p.c.closed, "closed")
 			assert.True(t, strings.HasSuffix(p.recv(), tc.last))
@@ -247,10 +247,10 @@ func TestDialect001Malformed(t *testing.T) {
 	assert.False(t, bystander.c.closed)
 }
 
-func TestDialect001Timeouts(t *testing.T) {
-	l, _ := plainLoop(t, Config{Listen001: "127.0.0.1:0", AuthTimeout: time.Second, IdleTimeout: time.Minute})
-	silent := attach001(t, l)
-	talker := attach001(t, l)
+func TestLineChatTimeouts(t *testing.T) {
+	l, _ := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0", AuthTimeout: time.Second, IdleTimeout: time.Minute})
+	silent := attachLineChat(t, l)
+	talker := attachLineChat(t, l)
 	talker.send("talker\n")
 	l.now += int64(2 * time.Second)
 	l.tick()
@@ -274,20 +274,20 @@ func checkPlainOutput(t *testing.T, out string) {
 	}
 }
 
-func FuzzDialect001(f *testing.F) {
+func FuzzLineChat(f *testing.F) {
 	f.Add([]byte("alice"), []byte(":q"), uint8(0))
 	f.Add([]byte("bob\nhello\r\nworld"), []byte("\n"), uint8(3))
 	f.Add([]byte("watcher\n"), []byte("x"), uint8(1))
 	f.Add([]byte("\x00\xff\n"), []byte("y\n"), uint8(7))
 	f.Add([]byte("n\n"+strings.Repeat("z", 5000)), []byte("\n"), uint8(200))
-	l, _ := plainLoop(f, Config{Listen001: "127.0.0.1:0"})
+	l, _ := plainLoop(f, Config{ListenLineChat: "127.0.0.1:0"})
 	l.hub.store.histN = 0 // keeps beforeSleep from committing (and fsyncing) per input
 	l.log = zerolog.Nop()
-	w := attach001(f, l)
+	w := attachLineChat(f, l)
 	w.send("watcher\n")
 	w.recv()
 	f.Fuzz(func(t *testing.T, first, second []byte, cut uint8) {
-		p := attach001(t, l)
+		p := attachLineChat(t, l)
 		// The first input arrives in reads of cut+1 bytes (64 reads at most), the second whole.
 		for step := max(int(cut)+1, len(first)/64); len(first) > 0 && !p.c.closed && !p.c.dying; {
 			n := min(step, len(first))

@@ -1,4 +1,4 @@
-// Seed 002 "Wassop" rooms, end to end: its client's commands, each reply read with one recv of 1024 bytes.
+// The rooms protocol ("Wassop"), end to end: its client's commands, each reply read with one recv of 1024 bytes.
 package tests
 
 import (
@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// wassop sends a command as the seed's client does ("cmd\n") and reads the
+// wassop sends a command as its client does ("cmd\n") and reads the
 // reply as it does: one recv of up to 1024 bytes.
 func wassop(lc *lineClient, cmd string) string {
 	lc.t.Helper()
@@ -19,17 +19,17 @@ func wassop(lc *lineClient, cmd string) string {
 	return lc.recv1024()
 }
 
-func login002(t *testing.T, addr, user string) *lineClient {
+func loginRooms(t *testing.T, addr, user string) *lineClient {
 	t.Helper()
 	lc := dialLine(t, addr)
 	require.Equal(t, "OK\n", wassop(lc, "JOIN "+user))
 	return lc
 }
 
-func TestDialect002Session(t *testing.T) {
-	d := startServer(t, "--listen-002", "127.0.0.1:0")
+func TestRoomsSession(t *testing.T) {
+	d := startServer(t, "--listen-rooms", "127.0.0.1:0")
 	d.addUser("carol", 0)
-	addr := dialectAddr(t, d, "002")
+	addr := dialectAddr(t, d, "rooms")
 
 	ana := dialLine(t, addr)
 	assert.Equal(t, "ERROR: Primero envía JOIN <usuario>\n", wassop(ana, "ROOM Sala1"))
@@ -73,7 +73,7 @@ func TestDialect002Session(t *testing.T) {
 	assert.Equal(t, "ana ha salido del chat.", beto.line())
 
 	// Closing the socket is a quit too.
-	cleo := login002(t, addr, "cleo")
+	cleo := loginRooms(t, addr, "cleo")
 	assert.Equal(t, "Te has unido a la sala Sala1.\n", wassop(cleo, "ROOM Sala1"))
 	assert.Equal(t, "cleo se ha unido a la sala.", beto.line())
 	cleo.c.Close()
@@ -82,10 +82,10 @@ func TestDialect002Session(t *testing.T) {
 	assert.Equal(t, "Salas disponibles:\nlobby (0)\n", wassop(beto, "LIST_ROOMS"), "an empty room goes away")
 }
 
-func TestDialect002MalformedInput(t *testing.T) {
-	d := startServer(t, "--listen-002", "127.0.0.1:0", "--auth-timeout", "1s")
-	addr := dialectAddr(t, d, "002")
-	a, b := login002(t, addr, "steady_a"), login002(t, addr, "steady_b")
+func TestRoomsMalformedInput(t *testing.T) {
+	d := startServer(t, "--listen-rooms", "127.0.0.1:0", "--auth-timeout", "1s")
+	addr := dialectAddr(t, d, "rooms")
+	a, b := loginRooms(t, addr, "steady_a"), loginRooms(t, addr, "steady_b")
 	wassop(a, "ROOM lobby")
 	wassop(b, "ROOM lobby")
 	a.line()

@@ -1,4 +1,4 @@
-// Seed 003's pushes (8.6): the server connects back to a user's listening thread, one message at a time.
+// The message service's pushes: the server connects back to a user's listening thread, one message at a time.
 package server
 
 import (
@@ -59,7 +59,7 @@ func (v *svc) oldestMail(u *svcUser, p *svcPush) bool {
 		for k, val := c.First(); k != nil; k, val = c.Next() {
 			from, id, text, ok := decodeSvcMail(val)
 			if !ok || len(k) != 8 {
-				v.l.log.Error().Str("dialect", "003").Str("user", u.alias).Msg("corrupt stored message dropped")
+				v.l.log.Error().Str("dialect", "msgsvc").Str("user", u.alias).Msg("corrupt stored message dropped")
 				v.dropMail(u.alias, append([]byte(nil), k...))
 				continue
 			}
@@ -149,7 +149,7 @@ func (p *svcPush) failed(err error, offline bool) {
 	if u.push == p {
 		u.push = nil
 	}
-	ev := v.l.log.Warn().Str("dialect", "003").Str("user", u.alias).Str("addr", u.addr.String()).Err(err)
+	ev := v.l.log.Warn().Str("dialect", "msgsvc").Str("user", u.alias).Str("addr", u.addr.String()).Err(err)
 	if p.ack {
 		ev.Uint32("ack", p.id).Msg("delivery ack not sent")
 	} else {
