@@ -212,10 +212,10 @@ func (h *Hub) queueReserve(u *User) {
 	}
 }
 
-// reservePads makes this iteration's pad use durable before anything is
-// written, the state writes of all pads running at once (otp.ReserveAll). A
-// user whose reservation fails loses the session, not the pad: the frames
-// sealed past the old mark are dropped unsent.
+// reservePads is the loop's reserve hook: it makes this iteration's pad use
+// durable, the state writes of all pads running at once (otp.ReserveAll). A
+// user whose reservation fails loses the session, not the pad: the gate
+// (Conn.flush) never lets the frames sealed past the old mark out.
 func (h *Hub) reservePads() {
 	if len(h.reserve) == 0 {
 		return
@@ -233,7 +233,6 @@ func (h *Hub) reservePads() {
 		}
 		h.l.log.Error().Err(err).Str("user", u.Name).Msg("cannot reserve pad: closing session")
 		if s := u.session; s != nil {
-			s.c.out = s.c.out[:s.c.outPos]
 			s.c.kill(ReasonStoreError)
 		}
 	}
