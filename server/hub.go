@@ -19,8 +19,10 @@ type Hub struct {
 	online  map[string]member
 	rooms   map[string]*Room
 	enc     []byte
-	plain   []byte  // scratch for the plaintext of the frame being handled
-	reserve []*User // senders sealed past their durable mark this iteration
+	plain   []byte   // scratch for the plaintext of the frame being handled
+	msg     wire.Msg // scratch for the event of a say
+	name    []byte   // scratch for the sender's name in msg
+	reserve []*User  // senders sealed past their durable mark this iteration
 	senders []*otp.Sender
 }
 
@@ -146,10 +148,14 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 		return 0, ErrNotInRoom
 	}
 	r.seq = nextID(r.seq)
-	msg := wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
-		User: []byte(m.name()), Text: text}
-	h.notify(r, &msg, m)
-	h.store.appendHistory(r.name, &msg)
+	// The event and the sender's name live in hub scratch: deliveries go
+	// through an interface, so a local Msg would move to the heap every time.
+	h.name = append(h.name[:0], m.name()...)
+	msg := &h.msg
+	*msg = wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
+		User: h.name, Text: text}
+	h.notify(r, msg, m)
+	h.store.appendHistory(r.name, msg)
 	if h.cfg.LogMessages {
 		h.l.log.Info().Str("room", r.name).Msgf("<%s>: %s", m.name(), text)
 	}
