@@ -59,8 +59,9 @@ func TestCrashPointEveryPoint(t *testing.T) {
 	runs := crashRuns(t)
 	d := startServer(t, "--pad-reserve", "64KiB")
 	dirs := map[string]string{}
-	for _, u := range []string{"alice", "bob", "carol", "dave"} {
-		dirs[u] = d.addUser(u, 32<<20)
+	// alice sends as fast as the server takes it: her pads are the big ones.
+	for u, size := range map[string]int64{"alice": 128 << 20, "bob": 32 << 20, "carol": 32 << 20, "dave": 32 << 20} {
+		dirs[u] = d.addUser(u, size)
 	}
 	require.NoError(t, d.stop())
 	ledger := &padLedger{ranges: map[string][][2]int64{}}
@@ -90,19 +91,24 @@ func TestCrashPointEveryPoint(t *testing.T) {
 		if who == "bob" {
 			got = map[uint32]bool{}
 		}
-		c.SetReadDeadline(time.Now().Add(20 * time.Second))
-		for countMissing(acked.ids[who], got) > 0 {
+		missing := countMissing(acked.ids[who], got)
+		for missing > 0 {
 			var m wire.Msg
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
 			if err := c.Recv(&m); err != nil {
+				t.Errorf("%s: %d acknowledged DMs not delivered: %v", who, missing, err)
 				break
 			}
 			if m.Op != wire.OpDirect {
 				continue
 			}
-			got[m.ID] = true
 			if text, ok := acked.ids[who][m.ID]; ok {
 				assert.Equal(t, text, string(m.Text))
+				if !got[m.ID] {
+					missing--
+				}
 			}
+			got[m.ID] = true
 			_, err := c.Send(&wire.Msg{Op: wire.OpAck, User: m.User, ID: m.ID})
 			require.NoError(t, err)
 		}
