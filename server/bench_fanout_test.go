@@ -45,8 +45,10 @@ func newFanoutBench(b *testing.B, history bool) *fanoutBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if !history {
-		l.hub.store.histN = 0 // appendHistory returns at once
+	// Config's zero HistorySize means none (the daemon's flag sets the default).
+	l.hub.store.histN = 0 // appendHistory returns at once
+	if history {
+		l.hub.store.histN = DefaultHistorySize
 	}
 	fb := &fanoutBench{l: l, dir: dir}
 	b.Cleanup(fb.close)
