@@ -167,3 +167,41 @@ func TestGateHoldsWithoutReservation(t *testing.T) {
 		assert.LessOrEqual(t, e, mark)
 	}
 }
+
+// TestFrameCarriesSeveralMessages is protocol v2 both ways: one client frame
+// with three requests is handled whole, and the three replies of that loop
+// iteration come back sealed as one frame.
+func TestFrameCarriesSeveralMessages(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	alice := gateLogin(t, l, "alice")
+	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, "alice"), bundle.RecvPad))
+	require.NoError(t, err)
+	rcv, err := otp.OpenReceiver(pad, pad.Path()+bundle.StateSuffix, otp.ReceiverOptions{NoLock: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { rcv.Close(); pad.Close() })
+	alice.n.p.recv() // the welcome: the receiver allows the gap
+
+	var plain []byte
+	for i, m := range []wire.Msg{{Op: wire.OpJoin, Room: []byte("r")}, {Op: wire.OpSay, Room: []byte("r"), Text: []byte("hi")}, {Op: wire.OpPing}} {
+		m.Seq = uint32(10 + i)
+		plain = wire.Append(plain, &m)
+	}
+	_, err = unix.Write(alice.n.p.fd, alice.n.frame(t, plain))
+	require.NoError(t, err)
+	alice.n.p.c.read()
+	l.beforeSleep()
+
+	out := []byte(alice.n.p.recv())
+	require.Len(t, frameEnds(t, out), 1, "one frame for the iteration's replies")
+	opened, err := rcv.Open(nil, out, otp.ToClient, &alice.n.sess)
+	require.NoError(t, err)
+	var seqs []uint32
+	var m wire.Msg
+	for rest := opened; len(rest) > 0; {
+		rest, err = wire.DecodeNext(rest, &m)
+		require.NoError(t, err)
+		assert.Equal(t, wire.OpOK, m.Op, "reply to %d: %s", m.Seq, m.Text)
+		seqs = append(seqs, m.Seq)
+	}
+	assert.Equal(t, []uint32{10, 11, 12}, seqs)
+}

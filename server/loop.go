@@ -242,7 +242,9 @@ const flushRounds = 4
 func (l *Loop) sealAll() {
 	sealed := false
 	for _, c := range l.dirty {
-		if c.held > 0 && !c.closed {
+		// A slow consumer's backlog is dropped, not sealed: that would spend
+		// its pad on bytes nobody reads.
+		if c.held > 0 && !c.closed && c.reason != ReasonSlowConsumer {
 			c.s.seal(c)
 			sealed = true
 		}
