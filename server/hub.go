@@ -12,18 +12,22 @@ import (
 
 // Hub holds the chat state. It runs on the loop goroutine only.
 type Hub struct {
-	l       *Loop
-	cfg     *Config
-	acct    *Accounts
-	store   *Store
-	online  map[string]member
-	rooms   map[string]*Room
-	enc     []byte
-	plain   []byte   // scratch for the plaintext of the frame being handled
-	msg     wire.Msg // scratch for the event of a say
-	name    []byte   // scratch for the sender's name in msg
-	reserve []*User  // senders sealed past their durable mark this iteration
-	senders []*otp.Sender
+	l      *Loop
+	cfg    *Config
+	acct   *Accounts
+	store  *Store
+	online map[string]member
+	rooms  map[string]*Room
+	enc    []byte
+	plain  []byte   // scratch for the plaintext of the frame being handled
+	msg    wire.Msg // scratch for the event of a say
+	// event numbers the notify in progress (0: none), so a plain-text dialect
+	// formats it once for all its members (plain.go, shared).
+	event, events uint64
+	formatted     [sharedKinds]sharedEvent
+	name          []byte  // scratch for the sender's name in msg
+	reserve       []*User // senders sealed past their durable mark this iteration
+	senders       []*otp.Sender
 }
 
 func newHub(l *Loop) (*Hub, error) {
@@ -118,11 +122,16 @@ func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) {
 		msg.Flags |= wire.FlagPlain
 	}
 	enc := h.encode(msg)
+	h.events++
+	h.event = h.events
 	for _, x := range r.members {
 		if x != skip {
 			x.deliver(msg, enc)
 		}
 	}
+	// A deliver can close a connection and so notify again: that inner
+	// notify ends with event 0, and the rest of this one formats each time.
+	h.event = 0
 }
 
 // encode puts m in the hub's scratch buffer, which keeps its capacity: the
