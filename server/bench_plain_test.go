@@ -5,16 +5,18 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // BenchmarkFanoutPlain100 relays Says of 100 bytes to 100 line-chat members
 // (socketpairs; output queues are emptied, not written, after each batch of
 // 64): hub.say, the line format and UTF-8 cleaning, and the queue per member.
 func BenchmarkFanoutPlain100(b *testing.B) {
-	l, _ := plainLoop(b, Config{Listen001: "127.0.0.1:0"})
+	l, _ := plainLoop(b, Config{})
 	var peers []*plainPeer
 	for i := range benchMembers + 1 {
-		p := attach001(b, l)
+		p := attach(b, l, unix.SOCK_STREAM, func(c *Conn) handler { return newLineChat(l.hub, c) })
 		p.send(fmt.Sprintf("m%d\n", i))
 		p.recv()
 		peers = append(peers, p)

@@ -5,24 +5,24 @@ import "time"
 
 // Config is what padchatd runs with. Zero values take the defaults below.
 type Config struct {
-	Listen         string        // native OTP listener, host:port
-	DataDir        string        // users, pads, store
-	MaxMessage     int           // bytes of text in one chat message
-	MaxFrame       int           // bytes of plaintext in one native frame
-	OutLimit       int           // bytes queued for one connection before it is cut off
-	MaxConns       int           // connections at once; accept pauses past it
-	MaxPerIP       int           // connections from one IP (0: no limit)
-	PerIPLoopback  bool          // apply MaxPerIP to loopback peers too
-	IdleTimeout    time.Duration // no bytes from a peer for this long: close (pinged at half)
-	AuthTimeout    time.Duration // a native peer must authenticate within this
-	HistorySize    int           // room messages kept for replay on join (0: none)
-	LogMessages    bool          // print every message as "<user>: text" (seed 001)
-	Welcome        string        // text of the welcome event
-	ReserveStep    int64         // minimum pad reserve-ahead step
-	MaxReserveStep int64         // largest pad reserve-ahead step (0: otp's default)
-	BurnPads       bool          // zero consumed pad ranges
-	MailBatch      int           // mailbox messages pushed per refill
-	SelectBackend  bool          // use the portable select(2) poller
+	Listen        string        // native OTP listener, host:port
+	DataDir       string        // users, pads, store
+	MaxMessage    int           // bytes of text in one chat message
+	MaxFrame      int           // bytes of plaintext in one native frame
+	OutLimit      int           // bytes queued for one connection before it is cut off
+	MaxConns      int           // connections at once; accept pauses past it
+	MaxPerIP      int           // connections from one IP (0: no limit)
+	PerIPLoopback bool          // apply MaxPerIP to loopback peers too
+	IdleTimeout   time.Duration // no bytes from a peer for this long: close (pinged at half)
+	AuthTimeout   time.Duration // a native peer must authenticate within this
+	HistorySize   int           // room messages kept for replay on join (0: none)
+	LogMessages   bool          // print every message as "<user>: text" (seed 001)
+	Welcome       string        // text of the welcome event
+	ReserveStep   int64         // minimum pad reserve-ahead step
+	ReserveMax    int64         // largest pad reserve-ahead step (0: otp's default)
+	BurnPads      bool          // zero consumed pad ranges
+	MailBatch     int           // mailbox messages pushed per refill
+	SelectBackend bool          // use the portable select(2) poller
 
 	// Plain-text classroom dialects (off unless an address is set) and HTTP.
 	Listen001 string // seed 001 line chat

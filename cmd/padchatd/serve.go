@@ -64,7 +64,7 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (did you mean `padchatd user …`?)", fs.Arg(0))
 	}
-	if cfg.MaxReserveStep, err = parseSize(*reserveMax); err != nil {
+	if cfg.ReserveMax, err = parseSize(*reserveMax); err != nil {
 		return nil, fmt.Errorf("--pad-reserve-max: %w", err)
 	}
 	if cfg.ReserveStep, err = parseSize(*reserve); err != nil {
