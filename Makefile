@@ -4,7 +4,7 @@ BIN      := bin
 DATA     ?= var
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit lint cross fuzz-smoke fuzz bench bench-smoke bench-compare clean
+.PHONY: all build run test unit lint cross fuzz-smoke fuzz soak bench bench-smoke bench-compare clean
 
 all: build
 
@@ -39,6 +39,11 @@ fuzz-smoke:
 
 fuzz:
 	FUZZTIME=5m .ci/fuzz
+
+# The crash-point test with many runs of every point (make test runs each twice).
+CRASH_RUNS ?= 20
+soak:
+	PADCHAT_CRASH_RUNS=$(CRASH_RUNS) $(GO) test -race -count=1 -timeout 60m -run 'TestCrashPoint' -v ./tests/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -59,12 +59,15 @@ func (c *client) onFrame(frame []byte) {
 		c.warnedRecv = true
 		c.scr.println(c.r.alert("warning: receive pad running low: %d bytes left; ask the operator for a new bundle soon", c.recv.Remaining()))
 	}
+	// A frame carries one or more messages back to back (protocol v2).
 	var m wire.Msg
-	if err := wire.Decode(plain, &m); err != nil {
-		c.fail(fmt.Errorf("bad message from server: %w", err))
-		return
+	for rest := plain; len(rest) > 0 && !c.done; {
+		if rest, err = wire.DecodeNext(rest, &m); err != nil {
+			c.fail(fmt.Errorf("bad message from server: %w", err))
+			return
+		}
+		c.handle(&m)
 	}
-	c.handle(&m)
 }
 
 // send seals m with the next sequence number and queues it. Running out of

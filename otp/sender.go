@@ -166,6 +166,10 @@ func (s *Sender) Low() bool { return s.Remaining() < s.lowWater }
 // Next is the pad offset the next frame will start at.
 func (s *Sender) Next() int64 { return s.next }
 
+// Durable is the reserved mark as last written durably: a frame whose pad use
+// ends at or below it may leave the process, one that ends past it may not.
+func (s *Sender) Durable() int64 { return s.reserved }
+
 // Close records next as the durable mark, so a clean shutdown wastes no pad, and
 // releases the lock. Nothing sealed lies at or past next, so lowering the mark to
 // it is as safe as keeping it; every frame sealed so far may leave afterwards.

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"padchat/internal/crashpoint"
 )
 
 // stateFile is a locked state file and the record last made durable in it.
@@ -129,6 +131,7 @@ func (sf *stateFile) write(mark, burned int64) error {
 	if _, err := sf.f.WriteAt(b[:], int64(st.seq%2)*slotSize); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.ReserveSync)
 	if err := syncData(sf.f); err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func openAccounts(dataDir string, cfg *Config) (*Accounts, error) {
 		// The store's lock on the data dir keeps other daemons out, so the pads'
 		// state files need no flock of their own and stay closed while idle:
 		// an online user then costs one descriptor, its socket.
-		opts:  otp.SenderOptions{ReserveStep: cfg.ReserveStep, Burn: cfg.BurnPads, MaxFrame: cfg.MaxFrame, NoLock: true},
+		opts:  otp.SenderOptions{ReserveStep: cfg.ReserveStep, MaxReserveStep: cfg.ReserveMax, Burn: cfg.BurnPads, MaxFrame: cfg.MaxFrame, NoLock: true},
 		maxFr: cfg.MaxFrame}
 	if err := os.MkdirAll(a.dir, 0o700); err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-// Micro-benchmark of the fan-out hot path: one sealed Say in, one sealed Message out per member.
+// Micro-benchmark of the fan-out hot path: sealed Says in, per member one sealed frame per iteration out.
 package server
 
 import (
@@ -45,8 +45,10 @@ func newFanoutBench(b *testing.B, history bool) *fanoutBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if !history {
-		l.hub.store.histN = 0 // appendHistory returns at once
+	// Config's zero HistorySize means none (the daemon's flag sets the default).
+	l.hub.store.histN = 0 // appendHistory returns at once
+	if history {
+		l.hub.store.histN = DefaultHistorySize
 	}
 	fb := &fanoutBench{l: l, dir: dir}
 	b.Cleanup(fb.close)
@@ -82,7 +84,8 @@ func (fb *fanoutBench) member(b *testing.B, name string) *native {
 	u := &User{Name: name}
 	n := &native{h: l.hub, c: c, st: stFrames, user: u, inflight: map[mailRef]uint64{}}
 	n.sess.Client[0], n.sess.Server[0] = 1, 2
-	c.h = n
+	c.h, c.s = n, n
+	n.pad = u
 	u.session = n
 	u.sender = fb.sender(b, otp.RoleSend)
 	l.hub.online[name] = n
@@ -154,10 +157,12 @@ func (fb *fanoutBench) seal(b *testing.B, n int) {
 	}
 }
 
-// drain empties every output queue as a flush would, without writing.
+// drain seals and reserves as a flush would, then empties every output
+// queue without writing.
 func (fb *fanoutBench) drain() {
+	fb.l.sealAll()
 	for _, c := range fb.l.dirty {
-		c.out, c.outPos, c.dirty = c.out[:0], 0, false
+		c.out, c.outPos, c.held, c.dirty = c.out[:0], 0, 0, false
 	}
 	fb.l.dirty = fb.l.dirty[:0]
 	fb.l.hub.store.ops = fb.l.hub.store.ops[:0]
@@ -189,9 +194,10 @@ func (fb *fanoutBench) close() {
 }
 
 // BenchmarkFanout100 measures one Say relayed to 100 members: open + decode,
-// hub.say, wire encode once, seal per member, queue per member.
+// hub.say, wire encode once, queue per member, and at the end of each batch
+// one seal per member (protocol v2: one frame per member per iteration).
 //
-//   - queue: output queues are emptied (not written) after each batch.
+//   - queue: batches of 64, sealed and reserved, then emptied (not written).
 //   - flush/batch=N: N Says per loop iteration, then the loop's beforeSleep:
 //     pad reservation check and one write per member conn (to /dev/null), with
 //     the real output-buffer policy.

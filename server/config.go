@@ -19,6 +19,7 @@ type Config struct {
 	LogMessages   bool          // print every message as "<user>: text" (the line-chat console format)
 	Welcome       string        // text of the welcome event
 	ReserveStep   int64         // minimum pad reserve-ahead step
+	ReserveMax    int64         // largest pad reserve-ahead step (0: otp's default)
 	BurnPads      bool          // zero consumed pad ranges
 	MailBatch     int           // mailbox messages pushed per refill
 	SelectBackend bool          // use the portable select(2) poller

@@ -16,6 +16,18 @@ type handler interface {
 	onClose(c *Conn)
 }
 
+// sealer is a handler whose output is held back and sealed at flush (the
+// native dialect). Its bytes sit at the end of Conn.out, counted by held, and
+// only the gate (flush) lets them join the writable part, once durable says so.
+type sealer interface {
+	// seal turns the held plaintext into frames in place. The pad it uses may
+	// lie past the durable mark until the loop's reserve hook has run.
+	seal(c *Conn)
+	// durable reports whether every held byte is sealed and the pad under it
+	// durably reserved, so it may leave the process.
+	durable(c *Conn) bool
+}
+
 // Conn is a client connection. Its fields belong to the loop goroutine.
 type Conn struct {
 	l        *Loop
@@ -25,9 +37,11 @@ type Conn struct {
 	ip       string // counted in l.perIP while open
 	h        handler
 	in       []byte // unconsumed input from earlier reads
-	out      []byte // queued output; out[outPos:] is unsent
+	out      []byte // queued output; out[outPos:len(out)-held] may be written now
 	outPos   int
-	lastRead int64 // unix nanos of the last byte received
+	held     int    // bytes at the end of out that may not leave yet (see flush)
+	s        sealer // h, when its output is sealed at flush; else nil
+	lastRead int64  // unix nanos of the last byte received
 	created  int64
 	dirty    bool // in l.dirty: has output to flush
 	writable bool // registered for Writable: the kernel buffer was full
@@ -38,10 +52,12 @@ type Conn struct {
 	maxIn    int // input bytes one message may need
 }
 
-// pending is the number of queued, unsent output bytes.
+// pending is the number of queued, unsent output bytes, held ones included.
 func (c *Conn) pending() int { return len(c.out) - c.outPos }
 
-// queue appends b to the output and schedules a flush.
+// queue appends b, which needs no sealing, to the output and schedules a
+// flush. A sealer queues clear bytes (greeting, refusal) only while it holds
+// nothing back.
 func (c *Conn) queue(b []byte) {
 	if c.dying {
 		return
@@ -55,9 +71,12 @@ func (c *Conn) queue(b []byte) {
 func (c *Conn) queued() {
 	if c.pending() > c.l.cfg.OutLimit && !c.writable {
 		// One big iteration may queue more than the limit for a healthy reader:
-		// write early, and cut off only if the kernel will not take it either.
-		// That write must not carry pad past its durable mark.
-		c.l.hub.reservePads()
+		// seal and write early, and cut off only if the kernel will not take it
+		// either. The gate holds back whatever the reservation does not cover.
+		if c.s != nil && c.held > 0 {
+			c.s.seal(c)
+			c.l.reserve()
+		}
 		c.flush()
 	}
 	if c.pending() > c.l.cfg.OutLimit {
@@ -81,10 +100,19 @@ func (c *Conn) kill(r Reason) {
 	c.l.dying = append(c.l.dying, c)
 }
 
-// flush writes as much queued output as the kernel takes, in one write.
+// flush is the one gate for bytes leaving the process: every write of a
+// connection's output, on every path (end of iteration, Writable, the early
+// write of a big iteration, the last words of a dying connection, shutdown),
+// is this function. It writes out[outPos:len(out)-held] and never a held byte;
+// held bytes join the writable part only when the sealer reports them sealed
+// with pad that is durably reserved. So no pad byte reaches the wire before a
+// crash could no longer make the daemon use it again (docs/PROTOCOL.md).
 func (c *Conn) flush() {
-	for c.pending() > 0 {
-		n, err := unix.Write(c.fd, c.out[c.outPos:])
+	if c.held > 0 && c.s.durable(c) {
+		c.held = 0
+	}
+	for c.outPos < len(c.out)-c.held {
+		n, err := unix.Write(c.fd, c.out[c.outPos:len(c.out)-c.held])
 		if err == unix.EINTR {
 			continue
 		}
@@ -100,6 +128,9 @@ func (c *Conn) flush() {
 		c.l.stats.bytesOut += uint64(n)
 	}
 	c.wantWritable(false)
+	if c.held > 0 {
+		return // sealed at the end of the iteration, then flushed again
+	}
 	// An idle connection keeps no buffer: that is what lets 10,000 of them fit.
 	c.l.putBuf(c.out)
 	c.out, c.outPos = nil, 0
@@ -126,7 +157,8 @@ func (c *Conn) wantWritable(on bool) {
 		return
 	}
 	c.writable = on
-	if on && c.outPos > 0 && c.outPos > cap(c.out)/2 {
+	// Held bytes stay where they are: a sealer keeps offsets into them.
+	if on && c.held == 0 && c.outPos > 0 && c.outPos > cap(c.out)/2 {
 		c.out = append(c.out[:0], c.out[c.outPos:]...)
 		c.outPos = 0
 	}

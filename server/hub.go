@@ -12,16 +12,22 @@ import (
 
 // Hub holds the chat state. It runs on the loop goroutine only.
 type Hub struct {
-	l       *Loop
-	cfg     *Config
-	acct    *Accounts
-	store   *Store
-	online  map[string]member
-	rooms   map[string]*Room
-	enc     []byte
-	plain   []byte  // scratch for the plaintext of the frame being handled
-	reserve []*User // senders sealed past their durable mark this iteration
-	senders []*otp.Sender
+	l      *Loop
+	cfg    *Config
+	acct   *Accounts
+	store  *Store
+	online map[string]member
+	rooms  map[string]*Room
+	enc    []byte
+	plain  []byte   // scratch for the plaintext of the frame being handled
+	msg    wire.Msg // scratch for the event of a say
+	// event numbers the notify in progress (0: none), so a plain-text dialect
+	// formats it once for all its members (plain.go, shared).
+	event, events uint64
+	formatted     [sharedKinds]sharedEvent
+	name          []byte  // scratch for the sender's name in msg
+	reserve       []*User // senders sealed past their durable mark this iteration
+	senders       []*otp.Sender
 }
 
 func newHub(l *Loop) (*Hub, error) {
@@ -116,11 +122,16 @@ func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) {
 		msg.Flags |= wire.FlagPlain
 	}
 	enc := h.encode(msg)
+	h.events++
+	h.event = h.events
 	for _, x := range r.members {
 		if x != skip {
 			x.deliver(msg, enc)
 		}
 	}
+	// A deliver can close a connection and so notify again: that inner
+	// notify ends with event 0, and the rest of this one formats each time.
+	h.event = 0
 }
 
 // encode puts m in the hub's scratch buffer, which keeps its capacity: the
@@ -146,10 +157,14 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 		return 0, ErrNotInRoom
 	}
 	r.seq = nextID(r.seq)
-	msg := wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
-		User: []byte(m.name()), Text: text}
-	h.notify(r, &msg, m)
-	h.store.appendHistory(r.name, &msg)
+	// The event and the sender's name live in hub scratch: deliveries go
+	// through an interface, so a local Msg would move to the heap every time.
+	h.name = append(h.name[:0], m.name()...)
+	msg := &h.msg
+	*msg = wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
+		User: h.name, Text: text}
+	h.notify(r, msg, m)
+	h.store.appendHistory(r.name, msg)
 	if h.cfg.LogMessages {
 		h.l.log.Info().Str("room", r.name).Msgf("<%s>: %s", m.name(), text)
 	}
@@ -212,10 +227,10 @@ func (h *Hub) queueReserve(u *User) {
 	}
 }
 
-// reservePads makes this iteration's pad use durable before anything is
-// written, the state writes of all pads running at once (otp.ReserveAll). A
-// user whose reservation fails loses the session, not the pad: the frames
-// sealed past the old mark are dropped unsent.
+// reservePads is the loop's reserve hook: it makes this iteration's pad use
+// durable, the state writes of all pads running at once (otp.ReserveAll). A
+// user whose reservation fails loses the session, not the pad: the gate
+// (Conn.flush) never lets the frames sealed past the old mark out.
 func (h *Hub) reservePads() {
 	if len(h.reserve) == 0 {
 		return
@@ -233,7 +248,6 @@ func (h *Hub) reservePads() {
 		}
 		h.l.log.Error().Err(err).Str("user", u.Name).Msg("cannot reserve pad: closing session")
 		if s := u.session; s != nil {
-			s.c.out = s.c.out[:s.c.outPos]
 			s.c.kill(ReasonStoreError)
 		}
 	}

@@ -122,6 +122,10 @@ func (lc *lineChat) deliver(m *wire.Msg, _ []byte) {
 	if c.dying || c.closed {
 		return
 	}
+	if b, ok := lc.h.shared(sharedLineChat); ok {
+		c.queue(b)
+		return
+	}
 	b := lc.buf[:0]
 	switch m.Op {
 	case wire.OpMessage:
@@ -142,6 +146,7 @@ func (lc *lineChat) deliver(m *wire.Msg, _ []byte) {
 	default:
 		return
 	}
+	lc.h.share(sharedLineChat, b)
 	c.queue(b)
 	lc.buf = b[:0]
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
+	"padchat/internal/crashpoint"
 	"padchat/poller"
 )
 
@@ -48,8 +49,13 @@ type Loop struct {
 	now      int64
 	rbuf     []byte
 	dirty    []*Conn
+	spare    []*Conn // the other of two dirty lists (flushAll swaps them)
 	dying    []*Conn
 	before   []func() // beforeSleep hooks of the dialects
+	// reserve is the hook that makes the pad of every seal so far durable,
+	// with one write for all pads. The loop runs it after sealing and before
+	// any flush; the gate (Conn.flush) holds back what it did not cover.
+	reserve  func()
 	nextTick int64
 	resumeAt int64 // accept is paused until then (out of fds)
 	stopping atomic.Bool
@@ -82,6 +88,7 @@ func New(cfg Config, log zerolog.Logger) (*Loop, error) {
 		p.Close()
 		return nil, err
 	}
+	l.reserve = l.hub.reservePads
 	if l.native, err = l.listen(cfg.Listen, func(c *Conn) handler { return newNative(l.hub, c) }); err != nil {
 		l.hub.close()
 		p.Close()
@@ -197,20 +204,55 @@ func (l *Loop) beforeSleep() {
 	}
 }
 
-// flushAll reserves pad for what was sealed, closes what must close, and
-// writes every connection with pending output, one write each.
+// flushAll seals and reserves what is held back, closes what must close, and
+// writes every connection with pending output, one write each. Closing a
+// connection can queue more (its rooms hear it leave): that is sealed and
+// written in another round, up to flushRounds, else in the next iteration.
 func (l *Loop) flushAll() {
-	l.hub.reservePads()
-	l.reap()
-	for i, c := range l.dirty {
-		l.dirty[i] = nil
-		c.dirty = false
-		if !c.closed && !c.dying {
+	for round := 0; round < flushRounds && (len(l.dirty) > 0 || len(l.dying) > 0); round++ {
+		l.sealAll()
+		l.reap()
+		batch := l.dirty
+		l.dirty = l.spare[:0]
+		for i, c := range batch {
+			batch[i] = nil
+			c.dirty = false
+			if c.closed || c.dying {
+				continue
+			}
 			c.flush()
+			crashpoint.Hit(crashpoint.Flush)
+			if c.held > 0 && !c.closed && !c.dirty {
+				// Queued after this round's seal: the next round seals it.
+				c.dirty = true
+				l.dirty = append(l.dirty, c)
+			}
+		}
+		l.spare = batch[:0]
+	}
+	l.reap()
+}
+
+// flushRounds bounds the seal, close and write rounds of one flushAll.
+const flushRounds = 4
+
+// sealAll seals the held output of every connection that has some (one frame
+// per connection, or a few at the frame limit), then runs the reserve hook
+// once: one durable write for every pad the iteration used.
+func (l *Loop) sealAll() {
+	sealed := false
+	for _, c := range l.dirty {
+		// A slow consumer's backlog is dropped, not sealed: that would spend
+		// its pad on bytes nobody reads.
+		if c.held > 0 && !c.closed && c.reason != ReasonSlowConsumer {
+			c.s.seal(c)
+			sealed = true
 		}
 	}
-	l.dirty = l.dirty[:0]
-	l.reap()
+	if sealed {
+		crashpoint.Hit(crashpoint.Sealed)
+	}
+	l.reserve()
 }
 
 func (l *Loop) reap() {
@@ -219,9 +261,9 @@ func (l *Loop) reap() {
 		l.dying = nil
 		for _, c := range batch {
 			if !c.closed {
-				// Best effort: what is already queued (a Bye, an error) goes out.
+				// Best effort, through the gate: what is queued (a Bye, an error) goes out.
 				if c.pending() > 0 && c.reason != ReasonSlowConsumer {
-					unix.Write(c.fd, c.out[c.outPos:])
+					c.flush()
 				}
 				l.closeConn(c, c.reason, nil)
 			}
@@ -247,6 +289,7 @@ func (l *Loop) addConn(fd int, remote string, mk func(*Conn) handler) *Conn {
 	c := &Conn{l: l, fd: fd, gen: l.gen, remote: remote, lastRead: l.now, created: l.now,
 		maxIn: l.cfg.MaxFrame + 1024}
 	c.h = mk(c)
+	c.s, _ = c.h.(sealer)
 	for fd >= len(l.conns) {
 		l.conns = append(l.conns, make([]*Conn, len(l.conns)+64)...)
 	}
@@ -296,12 +339,15 @@ func (l *Loop) shutdown() {
 	l.watchers = map[int]watcher{}
 	l.hub.goodbye()
 	l.hub.commit()
-	l.hub.reservePads()
+	l.sealAll()
 	deadline := time.Now().Add(2 * time.Second)
 	for _, c := range l.conns {
 		if c != nil && !c.closed {
 			for c.pending() > 0 && !c.closed && time.Now().Before(deadline) {
 				c.flush()
+				if c.held > 0 {
+					break // not durable: it never leaves
+				}
 				if c.pending() > 0 {
 					l.p.Wait(l.events, 10*time.Millisecond)
 				}

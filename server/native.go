@@ -3,6 +3,7 @@ package server
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 
 	"padchat/otp"
@@ -29,7 +30,19 @@ type native struct {
 	mailNext uint64 // mailbox key of the last message pushed
 	pinged   bool
 	lowSent  bool
+
+	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
+	pad      *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
+	from     int   // offset in c.out of the first unsealed frame
+	openAt   int   // offset in c.out of the open frame, which takes more messages
+	open     bool  // a frame is open
+	unsealed bool  // c.out[from:] holds plaintext frames
+	broken   bool  // a seal failed: nothing held may ever leave
+	end      int64 // pad offset the last sealed frame ends at
 }
+
+// frameRoom is the zeroed room for a header or a tag around a frame's plaintext.
+var frameRoom [otp.HeaderSize]byte
 
 func newNative(h *Hub, c *Conn) handler {
 	n := &native{h: h, c: c}
@@ -100,13 +113,16 @@ func (n *native) frame(f []byte) {
 		return
 	}
 	n.user.touch(h.l.now)
+	// A frame carries one or more messages back to back (protocol v2).
 	var m wire.Msg
-	if err := wire.Decode(h.plain, &m); err != nil {
-		n.fail(ReasonProtocol, err)
-		return
+	for rest := h.plain; len(rest) > 0 && !n.c.dying && !n.c.closed; {
+		if rest, err = wire.DecodeNext(rest, &m); err != nil {
+			n.fail(ReasonProtocol, err)
+			return
+		}
+		h.l.stats.msgsIn++
+		n.command(&m)
 	}
-	n.h.l.stats.msgsIn++
-	n.command(&m)
 }
 
 func (n *native) authenticate(f []byte) {
@@ -150,6 +166,7 @@ func (n *native) authenticate(f []byte) {
 		n.refuse(wire.RefuseBadFrame, "authentication failed: first frame did not verify", ReasonAuthFailed, err)
 		return
 	}
+	n.pad = u
 	if old := u.session; old != nil {
 		old.bye("replaced by a newer session")
 		old.c.kill(ReasonReplaced)
@@ -203,12 +220,12 @@ func (n *native) fail(r Reason, err error) {
 	n.c.kill(r)
 }
 
-// deliver seals an event for this session with the user's recv pad.
+// deliver queues an event for this session; it is sealed at flush.
 func (n *native) deliver(m *wire.Msg, enc []byte) {
 	if enc == nil {
 		enc = n.h.encode(m)
 	}
-	n.seal(enc)
+	n.push(enc)
 }
 
 func (n *native) send(m *wire.Msg) {
@@ -216,31 +233,93 @@ func (n *native) send(m *wire.Msg) {
 	n.deliver(m, nil)
 }
 
-func (n *native) seal(plain []byte) {
-	c, u := n.c, n.user
-	if c.dying || u == nil {
+// push appends one wire message to the open frame, opening one (its header
+// room first) when there is none or the message would take it past the frame
+// limit. The bytes are held back by the gate until seal and the reservation.
+func (n *native) push(msg []byte) {
+	c, u := n.c, n.pad
+	if c.dying || c.closed || u == nil || n.broken {
 		return
 	}
-	var err error
-	c.out, err = u.sender.Seal(c.outBuf(), plain, otp.ToClient, &n.sess)
-	if err != nil {
-		n.fail(ReasonPadExhausted, err)
-		return
+	out := c.outBuf()
+	if n.open && len(out)-n.openAt-otp.HeaderSize+len(msg) > n.h.cfg.MaxFrame {
+		out = n.closeFrame(out)
 	}
+	if !n.open {
+		if !n.unsealed {
+			n.from, n.unsealed = len(out), true
+		}
+		n.openAt, n.open = len(out), true
+		out = append(out, frameRoom[:otp.HeaderSize]...)
+		c.held += otp.HeaderSize
+	}
+	c.out = append(out, msg...)
+	c.held += len(msg)
 	n.h.l.stats.msgsOut++
 	u.touch(n.h.l.now)
-	if u.sender.Pending() {
-		n.h.queueReserve(u)
-	}
-	if !u.warned && u.sender.Low() {
-		u.warned = true
-		n.h.l.log.Warn().Str("user", u.Name).Int64("left", u.sender.Remaining()).Msg("recv pad running low: re-provision the user")
-	}
 	c.queued()
 }
 
+// closeFrame ends the open frame: its plaintext length goes where the header
+// will be, and room for the tag follows, so each frame seals in place.
+func (n *native) closeFrame(out []byte) []byte {
+	binary.BigEndian.PutUint32(out[n.openAt+otp.HeaderSize-4:], uint32(len(out)-n.openAt-otp.HeaderSize))
+	n.open = false
+	n.c.held += otp.TagSize
+	return append(out, frameRoom[:otp.TagSize]...)
+}
+
+// seal turns the held plaintext frames into sealed ones in place, one pass
+// over the pad per connection per iteration, and notes the pad for the
+// loop's reserve hook. A seal that fails (pad exhausted) closes the session;
+// its plaintext never leaves.
+func (n *native) seal(c *Conn) {
+	if !n.unsealed || n.broken {
+		return
+	}
+	if n.open {
+		c.out = n.closeFrame(c.out)
+	}
+	n.unsealed = false
+	u := n.pad
+	snd := u.sender
+	for p := n.from; p < len(c.out); {
+		size := int(binary.BigEndian.Uint32(c.out[p+otp.HeaderSize-4:]))
+		body := c.out[p+otp.HeaderSize : p+otp.HeaderSize+size]
+		var err error
+		if snd == nil {
+			err = otp.ErrClosed
+		} else {
+			_, err = snd.Seal(c.out[:p], body, otp.ToClient, &n.sess)
+		}
+		if err != nil {
+			n.broken = true
+			n.fail(ReasonPadExhausted, err)
+			return
+		}
+		p += otp.HeaderSize + size + otp.TagSize
+	}
+	n.end = snd.Next()
+	if snd.Pending() {
+		n.h.queueReserve(u)
+	}
+	if !u.warned && snd.Low() {
+		u.warned = true
+		n.h.l.log.Warn().Str("user", u.Name).Int64("left", snd.Remaining()).Msg("recv pad running low: re-provision the user")
+	}
+}
+
+// durable is the gate's question: may the held bytes leave? Only when all
+// are sealed and the pad under the last frame is durably reserved.
+func (n *native) durable(c *Conn) bool {
+	if n.unsealed || n.broken || n.pad == nil || n.pad.sender == nil {
+		return false
+	}
+	return n.end <= n.pad.sender.Durable()
+}
+
 func (n *native) bye(why string) {
-	if n.user != nil {
+	if n.user != nil && n.pad != nil {
 		n.send(&wire.Msg{Op: wire.OpBye, Text: []byte(why)})
 	}
 }

@@ -20,6 +20,35 @@ func (p *plainUser) name() string     { return p.nick }
 func (p *plainUser) plain() bool      { return true }
 func (p *plainUser) joined() *[]*Room { return &p.rooms }
 
+// One notify reaches many members of a plain-text dialect with the same
+// bytes: the first member's deliver formats them (fmt and UTF-8 cleaning),
+// the others queue a copy of those. Deliveries outside a notify (history
+// replay) are formatted each time.
+const (
+	sharedLineChat = iota
+	sharedWassop
+	sharedKinds
+)
+
+type sharedEvent struct {
+	event uint64
+	b     []byte
+}
+
+// shared returns the bytes a dialect of kind formatted for the notify in progress.
+func (h *Hub) shared(kind int) ([]byte, bool) {
+	s := &h.formatted[kind]
+	return s.b, h.event != 0 && s.event == h.event
+}
+
+// share keeps b as kind's bytes for the notify in progress.
+func (h *Hub) share(kind int, b []byte) {
+	if h.event != 0 {
+		s := &h.formatted[kind]
+		s.event, s.b = h.event, append(s.b[:0], b...)
+	}
+}
+
 // Why a plain-text client cannot have the name it asked for.
 var (
 	errNameInvalid = errors.New("invalid name")

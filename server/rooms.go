@@ -224,6 +224,10 @@ func (w *wassop) deliver(m *wire.Msg, _ []byte) {
 	if c.dying || c.closed {
 		return
 	}
+	if b, ok := w.h.shared(sharedWassop); ok {
+		c.queue(b)
+		return
+	}
 	b := w.buf[:0]
 	switch m.Op {
 	case wire.OpMessage:
@@ -247,6 +251,7 @@ func (w *wassop) deliver(m *wire.Msg, _ []byte) {
 	default:
 		return
 	}
+	w.h.share(sharedWassop, b)
 	c.queue(b)
 	w.buf = b[:0]
 }

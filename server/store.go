@@ -11,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"padchat/internal/crashpoint"
 	"padchat/wire"
 )
 
@@ -91,6 +92,7 @@ func (s *Store) commit() bool {
 	err := s.broken
 	if err == nil && len(ops) > 0 {
 		start := time.Now()
+		crashpoint.Hit(crashpoint.CommitBefore)
 		err = s.db.Update(func(tx *bolt.Tx) error {
 			for _, op := range ops {
 				if err := op(tx); err != nil {
@@ -99,6 +101,7 @@ func (s *Store) commit() bool {
 			}
 			return nil
 		})
+		crashpoint.Hit(crashpoint.CommitAfter)
 		s.lastSync = time.Since(start)
 		s.commits++
 		s.commitNs += uint64(s.lastSync)

@@ -77,7 +77,9 @@ type daemon struct {
 	logFile string
 	// nofile, when set, is the daemon's RLIMIT_NOFILE (set by a shell before exec).
 	nofile int
-	done   chan error
+	// env is added to the daemon's environment at the next start.
+	env  []string
+	done chan error
 }
 
 // startServer runs padchatd on 127.0.0.1:0 with a fresh data dir.
@@ -112,6 +114,9 @@ func (d *daemon) start() {
 	if d.nofile > 0 {
 		sh := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, d.nofile)
 		d.cmd = exec.Command("sh", append([]string{"-c", sh, filepath.Join(binDir, "padchatd")}, args...)...)
+	}
+	if len(d.env) > 0 {
+		d.cmd.Env = append(os.Environ(), d.env...)
 	}
 	d.logs = &lockedBuffer{}
 	pr, pw := io.Pipe()

@@ -1,6 +1,7 @@
 // Package wire encodes the plaintext messages carried inside padchat's OTP frames.
 //
-// One message per frame, all integers big-endian:
+// One or more messages per frame (protocol version 2), back to back, each
+// delimited by its own lengths; all integers big-endian:
 //
 //	op u8 | flags u8 | seq u32 | id u32 | time i64 |
 //	room_len u8 | room | user_len u8 | user | text_len u32 | text
@@ -14,7 +15,7 @@ package wire
 import "encoding/binary"
 
 // ProtocolVersion is the version of this encoding; Hello carries it.
-const ProtocolVersion = 1
+const ProtocolVersion = 2
 
 // Op says what a message is.
 type Op uint8
@@ -140,35 +141,43 @@ func appendShort(dst, b []byte) []byte {
 
 // Decode parses exactly one message from b into m without allocating.
 func Decode(b []byte, m *Msg) error {
+	rest, err := DecodeNext(b, m)
+	if err == nil && len(rest) > 0 {
+		err = ErrTrailing
+	}
+	return err
+}
+
+// DecodeNext parses the first message of b into m without allocating and
+// returns the bytes after it: a frame's plaintext is one or more messages
+// back to back, and a message's own lengths say where it ends.
+func DecodeNext(b []byte, m *Msg) (rest []byte, err error) {
 	if len(b) < HeaderSize {
-		return ErrTruncated
+		return nil, ErrTruncated
 	}
 	m.Op = Op(b[0])
 	m.Flags = b[1]
 	m.Seq = binary.BigEndian.Uint32(b[2:])
 	m.ID = binary.BigEndian.Uint32(b[6:])
 	m.Time = int64(binary.BigEndian.Uint64(b[10:]))
-	rest := b[18:]
+	rest = b[18:]
 	var ok bool
 	if m.Room, rest, ok = takeShort(rest); !ok {
-		return ErrTruncated
+		return nil, ErrTruncated
 	}
 	if m.User, rest, ok = takeShort(rest); !ok {
-		return ErrTruncated
+		return nil, ErrTruncated
 	}
 	if len(rest) < 4 {
-		return ErrTruncated
+		return nil, ErrTruncated
 	}
 	n := binary.BigEndian.Uint32(rest)
 	rest = rest[4:]
-	if uint64(n) != uint64(len(rest)) {
-		if uint64(n) > uint64(len(rest)) {
-			return ErrTruncated
-		}
-		return ErrTrailing
+	if uint64(n) > uint64(len(rest)) {
+		return nil, ErrTruncated
 	}
-	m.Text = rest
-	return nil
+	m.Text = rest[:n:n]
+	return rest[n:], nil
 }
 
 func takeShort(b []byte) (field, rest []byte, ok bool) {

@@ -36,6 +36,39 @@ func TestDecodeRejectsEveryTruncationAndTrailingBytes(t *testing.T) {
 	assert.ErrorIs(t, Decode(append(b, 0), &m), ErrTrailing)
 }
 
+// TestDecodeNextSeveralPerFrame: a v2 frame's plaintext is messages back to
+// back; DecodeNext walks them, and a cut anywhere inside the last is an error.
+func TestDecodeNextSeveralPerFrame(t *testing.T) {
+	msgs := []Msg{
+		{Op: OpMessage, Room: []byte("r"), User: []byte("a"), Text: []byte("one")},
+		{Op: OpJoined, Room: []byte("r"), User: []byte("b")},
+		{Op: OpMessage, Room: []byte("r"), User: []byte("b"), Text: []byte("three")},
+	}
+	var frame []byte
+	for i := range msgs {
+		frame = Append(frame, &msgs[i])
+	}
+	var got []string
+	var m Msg
+	for rest := frame; len(rest) > 0; {
+		var err error
+		rest, err = DecodeNext(rest, &m)
+		require.NoError(t, err)
+		got = append(got, string(m.User)+":"+string(m.Text))
+		assert.Equal(t, len(m.Text), cap(m.Text), "text does not reach into the next message")
+	}
+	assert.Equal(t, []string{"a:one", "b:", "b:three"}, got)
+	last := len(Append(nil, &msgs[2]))
+	for cut := 1; cut < last; cut++ {
+		rest := frame[:len(frame)-cut]
+		var err error
+		for len(rest) > 0 && err == nil {
+			rest, err = DecodeNext(rest, &m)
+		}
+		assert.ErrorIs(t, err, ErrTruncated, "cut %d", cut)
+	}
+}
+
 func TestNames(t *testing.T) {
 	for name, ok := range map[string]bool{"alice": true, "a.b-c_d9": true, "": false, ".x": false, "-x": false,
 		"has space": false, "ü": false, "x/y": false, string(bytes.Repeat([]byte("a"), 33)): false} {

@@ -54,6 +54,7 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	fs.StringVar(&cfg.PlainRoom, "plain-room", server.DefaultPlainRoom, "room the plain-text dialects put their users in")
 	fs.BoolVar(&cfg.OpenPlain, "open-plain", false, "let native (encrypted) clients join the plain-text room")
 	reserve := fs.String("pad-reserve", "1MiB", "minimum pad reserve-ahead step")
+	reserveMax := fs.String("pad-reserve-max", "256MiB", "largest pad reserve-ahead step (a crash wastes at most one)")
 	fs.BoolVar(&o.demo, "demo", false, "on first run, create users alice and bob and print how to chat")
 	fs.StringVar(&o.level, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFile, "log-file", "", "append logs to this file (reopened on SIGHUP) instead of stderr")
@@ -62,6 +63,9 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (did you mean `padchatd user …`?)", fs.Arg(0))
+	}
+	if cfg.ReserveMax, err = parseSize(*reserveMax); err != nil {
+		return nil, fmt.Errorf("--pad-reserve-max: %w", err)
 	}
 	if cfg.ReserveStep, err = parseSize(*reserve); err != nil {
 		return nil, fmt.Errorf("--pad-reserve: %w", err)

@@ -34,6 +34,7 @@ type Client struct {
 	enc   []byte
 	frame []byte
 	plain []byte
+	rest  []byte // messages of the last frame not yet returned by Recv
 	// OnFrame, when set, sees the pad range of every frame sent or received:
 	// tests use it to prove no pad byte is ever used twice.
 	OnFrame func(dir otp.Direction, offset int64, length int)
@@ -151,9 +152,18 @@ func (c *Client) Seal(m *wire.Msg) ([]byte, error) {
 	return f, err
 }
 
-// Recv reads and opens the next message; m aliases an internal buffer until
-// the next Recv.
+// Recv returns the next message, reading and opening a frame when the last
+// one's messages are used up (a frame carries one or more: protocol v2); m
+// aliases an internal buffer until the next Recv.
 func (c *Client) Recv(m *wire.Msg) error {
+	if len(c.rest) > 0 {
+		var err error
+		if c.rest, err = wire.DecodeNext(c.rest, m); err != nil {
+			c.rest = nil
+			return err
+		}
+		return nil
+	}
 	hdr, err := c.br.Peek(2)
 	if err != nil {
 		return err
@@ -185,7 +195,11 @@ func (c *Client) Recv(m *wire.Msg) error {
 		return err
 	}
 	c.record(otp.ToClient, c.frame)
-	return wire.Decode(c.plain, m)
+	c.rest, err = wire.DecodeNext(c.plain, m)
+	if err != nil {
+		c.rest = nil
+	}
+	return err
 }
 
 func (c *Client) record(dir otp.Direction, frame []byte) {
