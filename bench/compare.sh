@@ -11,6 +11,7 @@
 #     line-before), e.g. the build of main before a change; BASELINE_BENCH=path: the padchat-bench
 #     that speaks its protocol version (default BENCH). Ratios and goals stay relative to PADCHATD.
 #   OUT=bench/results/<date>: where the results go (without extension)
+#   PADCHATD_REV, BASELINE_REV: what to call the two builds in the report (default: their vcs stamp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -114,10 +115,17 @@ for t in $TARGETS; do
 	case $t in irc | line*) ;; *) bench dm "$t" --pubs 4 --msgs 10000 --recipients 10 --window 128 --size 100 ;; esac
 done
 
+# Which commit a padchatd was built from: $2 if given (PADCHATD_REV, BASELINE_REV), else what
+# go build stamped (nothing under -buildvcs=false), else HEAD for the default bin/padchatd.
+rev() {
+	[ -n "${2:-}" ] && { echo "$2"; return; }
+	[ "$1" = bin/padchatd ] && { git rev-parse --short HEAD 2>/dev/null || echo "?"; return; }
+	go version -m "$1" 2>/dev/null | awk '$2 == "vcs.revision" { r = substr($3, 1, 7) } $2 == "vcs.modified" && $3 == "true" { d = "+dirty" } END { print (r ? r d : "?") }'
+}
 baseline_note=()
-[ -n "$BASELINE" ] && baseline_note=(--note "native-before, line-before: the baseline padchatd $BASELINE (sha256 $(sha256sum "$BASELINE" | cut -c1-12)); native, line: $PADCHATD (sha256 $(sha256sum "$PADCHATD" | cut -c1-12))")
+[ -n "$BASELINE" ] && baseline_note=(--note "native-before, line-before: the baseline padchatd $BASELINE ($(rev "$BASELINE" "${BASELINE_REV:-}"), sha256 $(sha256sum "$BASELINE" | cut -c1-12)); native, line: $PADCHATD ($(rev "$PADCHATD" "${PADCHATD_REV:-}"), sha256 $(sha256sum "$PADCHATD" | cut -c1-12))")
 "$BENCH" report --in "$json" --md "$out.md" --svg "$out.svg" "${baseline_note[@]}" \
-	--note "servers: padchatd ($(git rev-parse --short HEAD 2>/dev/null || echo '?')), $(ngircd --version 2>/dev/null | head -1 | cut -d- -f1), $(redis-server --version | cut -d' ' -f1-3), $(nats-server --version)" \
+	--note "servers: padchatd ($(rev "$PADCHATD" "${PADCHATD_REV:-}")), $(ngircd --version 2>/dev/null | head -1 | cut -d- -f1), $(redis-server --version | cut -d' ' -f1-3), $(nats-server --version)" \
 	--note "fan-out: $PUBS publishers, 100-byte messages, $DELIVERIES deliveries per run; flood: publishers send as fast as the server reads them (padchatd, Redis and NATS cut a client off at 256 MB queued); window: publishers at most $WINDOW messages ahead of the slowest subscriber; chat servers (padchatd, ngircd) need publishers in the room, so they also relay to the other publishers" \
 	--note "pad B/delivery (native): the server's recv-pad bytes spent on the subscribers (padchatd /metrics, padchat_pad_bytes_left, before and after the measured phase) per delivered message" \
 	--note "padchatd pads on ${pads[1]:-the disk of the data dir} (provisioning is not measured), store (bbolt, fsync per loop iteration) on $(df --output=source "${TMPDIR:-/tmp}" | tail -1); Redis DMs use appendfsync always; NATS JetStream 2.9 acks before fsync" \
