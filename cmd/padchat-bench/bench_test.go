@@ -90,8 +90,8 @@ func TestReportAndChart(t *testing.T) {
 	b, err := os.ReadFile(md)
 	require.NoError(t, err)
 	report := string(b)
-	assert.Contains(t, report, "| redis | 500000 | 0.50 |")     // throughput ratio
-	assert.Contains(t, report, "| 300 | 3.00 |")                // CPU ratio
+	assert.Contains(t, report, "| redis | 500000 | 0.50 |") // throughput ratio
+	assert.Contains(t, report, "| 300 | 3.00 |")            // CPU ratio
 	assert.Contains(t, report, "window 256: native 100 ns CPU/delivery; below every peer: met")
 	assert.Contains(t, report, "window 256: native 150 ns CPU/delivery; below every peer: **not met** (not below redis 100 ns)")
 	assert.Contains(t, report, "≤ 1 KiB: met")
