@@ -49,9 +49,14 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # padchatd side by side with ngircd, Redis and NATS (installs them with apt if
-# missing); writes bench/results/<date>.md and .svg.
+# missing); writes bench/results/<date>.md and .svg. PADCHATD=path measures
+# another padchatd build; BASELINE=path runs a second one in the same rounds
+# (before/after), with BASELINE_BENCH=path if it speaks another protocol version.
+PADCHATD       ?= $(BIN)/padchatd
+BASELINE       ?=
+BASELINE_BENCH ?= $(BIN)/padchat-bench
 bench-compare: build
-	bench/compare.sh
+	PADCHATD=$(PADCHATD) BASELINE=$(BASELINE) BASELINE_BENCH=$(BASELINE_BENCH) bench/compare.sh
 
 # A small padchatd-only run so the load generator keeps working (CI runs it).
 bench-smoke: build

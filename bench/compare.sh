@@ -5,23 +5,41 @@
 # fresh on 127.0.0.1 for each run (configs in bench/) and stops it after, so the
 # table's ratios are measured minutes apart on the same machine. Writes
 # bench/results/<date>.{jsonl,md,svg}. Knobs (environment):
-#   TARGETS="native irc redis nats"  SUBS="10 100 200 1000"  REPEAT=3 (median of repeats)
-#   BENCH=bin/padchat-bench  PADCHATD=bin/padchatd  PERF=1 (perf profile of padchatd at 200 subs)
+#   TARGETS="native irc redis nats"  SUBS="10 100 200 1000"  MODES="flood window"  REPEAT=3 (median of repeats)
+#   BENCH=bin/padchat-bench  PADCHATD=bin/padchatd  PERF=1 (perf profile of padchatd, flood at 200 subs)
+#   BASELINE=path/to/padchatd: a second padchatd measured in the same rounds (labels native-before,
+#     line-before), e.g. the build of main before a change; BASELINE_BENCH=path: the padchat-bench
+#     that speaks its protocol version (default BENCH). Ratios and goals stay relative to PADCHATD.
+#   OUT=bench/results/<date>: where the results go (without extension)
+#   PADCHATD_REV, BASELINE_REV: what to call the two builds in the report (default: their vcs stamp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BENCH=${BENCH:-bin/padchat-bench}
 PADCHATD=${PADCHATD:-bin/padchatd}
+BASELINE=${BASELINE:-}
+BASELINE_BENCH=${BASELINE_BENCH:-$BENCH}
 TARGETS=${TARGETS:-native irc redis nats}
 SUBS=${SUBS:-10 100 200 1000}
+MODES=${MODES:-flood window}
 REPEAT=${REPEAT:-3}
 PUBS=4
-DELIVERIES=1000000 # per fan-out run: messages per publisher = DELIVERIES / (subs × PUBS)
+WINDOW=256
+DELIVERIES=${DELIVERIES:-1000000} # per fan-out run: messages per publisher = DELIVERIES / (subs × PUBS)
 export PATH="$PATH:/usr/sbin:/sbin"
 
-for b in "$BENCH" "$PADCHATD"; do
+for b in "$BENCH" "$PADCHATD" ${BASELINE:+"$BASELINE" "$BASELINE_BENCH"}; do
 	[ -x "$b" ] || { echo "compare.sh: $b missing: run make build" >&2; exit 1; }
 done
+
+# Each run holds subscribers + publishers connections in padchat-bench and as many in the server.
+maxsubs=0
+for s in $SUBS; do ((s > maxsubs)) && maxsubs=$s; done
+need=$((2 * maxsubs + 256))
+if (($(ulimit -n) < need)); then
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+	(($(ulimit -n) >= need)) || { echo "compare.sh: ulimit -n is $(ulimit -n), $need needed for $maxsubs subscribers" >&2; exit 1; }
+fi
 
 missing=()
 command -v ngircd >/dev/null || missing+=(ngircd)
@@ -37,7 +55,8 @@ fi
 
 mkdir -p bench/results
 date=$(date -u +%Y-%m-%d)
-json=bench/results/$date.jsonl
+out=${OUT:-bench/results/$date}
+json=$out.jsonl
 : >"$json"
 pads=()
 [ -d /dev/shm ] && [ -w /dev/shm ] && pads=(--pad-dir /dev/shm) # pads only; the store stays on disk
@@ -47,39 +66,69 @@ if [[ " $TARGETS " != *" line "* ]] &&
 	"$BENCH" fanout --target line --padchatd "$PADCHATD" --subs 2 --pubs 1 --msgs 10 --stall 3s --quiet >/dev/null 2>&1; then
 	TARGETS="$TARGETS line"
 fi
+# The baseline padchatd runs beside the measured one, as native-before and line-before.
+if [ -n "$BASELINE" ]; then
+	for t in $TARGETS; do
+		case $t in native | line) TARGETS="$TARGETS $t-before" ;; esac
+	done
+fi
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$SECONDS
+# bench SCENARIO TARGET FLAGS...: one run; TARGET-before is the baseline padchatd.
 # A long --stall tells a slow run (it catches up) from a lossy one.
-bench() { "$BENCH" "$@" --padchatd "$PADCHATD" --conf bench --json "$json" --stall 15s "${pads[@]}" || echo "compare.sh: run failed: $*" >&2; }
+bench() {
+	local scenario=$1 t=$2
+	shift 2
+	local bin=$BENCH padchatd=$PADCHATD label=()
+	if [[ $t == *-before ]]; then
+		bin=$BASELINE_BENCH padchatd=$BASELINE label=(--label "$t") t=${t%-before}
+	fi
+	"$bin" "$scenario" --target "$t" "${label[@]}" "$@" --padchatd "$padchatd" --conf bench --json "$json" --stall 15s "${pads[@]}" ||
+		echo "compare.sh: run failed: $scenario $t $*" >&2
+}
 
 for ((rep = 1; rep <= REPEAT; rep++)); do
 	for s in $SUBS; do
 		msgs=$((DELIVERIES / (s * PUBS)))
-		for t in $TARGETS; do
-			perf=()
-			if [ "${PERF:-}" = 1 ] && [ "$t" = native ] && [ "$s" = 200 ] && [ "$rep" = 1 ]; then
-				perf=(--perf "bench/results/$date-native-fanout200.perf")
-			fi
-			bench fanout --target "$t" --subs "$s" --pubs "$PUBS" --msgs "$msgs" --size 100 "${perf[@]}"
+		for mode in $MODES; do
+			window=(--window "$WINDOW")
+			[ "$mode" = flood ] && window=(--flood)
+			for t in $TARGETS; do
+				perf=()
+				if [ "${PERF:-}" = 1 ] && [ "$mode" = flood ] && [[ $t == native* ]] && [ "$s" = 200 ] && [ "$rep" = 1 ]; then
+					perf=(--perf "$out-$t-flood200.perf")
+				fi
+				bench fanout "$t" --subs "$s" --pubs "$PUBS" --msgs "$msgs" --size 100 "${window[@]}" "${perf[@]}"
+			done
 		done
 	done
 	for t in $TARGETS; do
-		bench latency --target "$t" --subs 100 --pubs 1 --rate 1000 --msgs 5000 --size 100
+		bench latency "$t" --subs 100 --pubs 1 --rate 1000 --msgs 5000 --size 100
 	done
 	# The same with padchatd's store on tmpfs: what the per-iteration fsync costs in latency.
 	[ -d /dev/shm ] && [[ " $TARGETS " == *" native "* ]] &&
-		bench latency --target native --label native-store-on-tmpfs --tmp /dev/shm --subs 100 --pubs 1 --rate 1000 --msgs 5000 --size 100
+		bench latency native --label native-store-on-tmpfs --tmp /dev/shm --subs 100 --pubs 1 --rate 1000 --msgs 5000 --size 100
 done
 for t in $TARGETS; do
-	bench idle --target "$t" --conns 1000
-	case $t in irc | line) ;; *) bench dm --target "$t" --pubs 4 --msgs 10000 --recipients 10 --window 128 --size 100 ;; esac
+	bench idle "$t" --conns 1000
+	case $t in irc | line*) ;; *) bench dm "$t" --pubs 4 --msgs 10000 --recipients 10 --window 128 --size 100 ;; esac
 done
 
-"$BENCH" report --in "$json" --md "bench/results/$date.md" --svg "bench/results/$date.svg" \
-	--note "servers: padchatd ($(git rev-parse --short HEAD 2>/dev/null || echo '?')), $(ngircd --version 2>/dev/null | head -1 | cut -d- -f1), $(redis-server --version | cut -d' ' -f1-3), $(nats-server --version)" \
-	--note "fan-out: $PUBS publishers, 100-byte messages, $DELIVERIES deliveries per run, publishers at most 256 messages ahead of the slowest subscriber; chat servers (padchatd, ngircd) need publishers in the room, so they also relay to the other publishers" \
+# Which commit a padchatd was built from: $2 if given (PADCHATD_REV, BASELINE_REV), else what
+# go build stamped (nothing under -buildvcs=false), else HEAD for the default bin/padchatd.
+rev() {
+	[ -n "${2:-}" ] && { echo "$2"; return; }
+	[ "$1" = bin/padchatd ] && { git rev-parse --short HEAD 2>/dev/null || echo "?"; return; }
+	go version -m "$1" 2>/dev/null | awk '$2 == "vcs.revision" { r = substr($3, 1, 7) } $2 == "vcs.modified" && $3 == "true" { d = "+dirty" } END { print (r ? r d : "?") }'
+}
+baseline_note=()
+[ -n "$BASELINE" ] && baseline_note=(--note "native-before, line-before: the baseline padchatd $BASELINE ($(rev "$BASELINE" "${BASELINE_REV:-}"), sha256 $(sha256sum "$BASELINE" | cut -c1-12)); native, line: $PADCHATD ($(rev "$PADCHATD" "${PADCHATD_REV:-}"), sha256 $(sha256sum "$PADCHATD" | cut -c1-12))")
+"$BENCH" report --in "$json" --md "$out.md" --svg "$out.svg" "${baseline_note[@]}" \
+	--note "servers: padchatd ($(rev "$PADCHATD" "${PADCHATD_REV:-}")), $(ngircd --version 2>/dev/null | head -1 | cut -d- -f1), $(redis-server --version | cut -d' ' -f1-3), $(nats-server --version)" \
+	--note "fan-out: $PUBS publishers, 100-byte messages, $DELIVERIES deliveries per run; flood: publishers send as fast as the server reads them (padchatd, Redis and NATS cut a client off at 256 MB queued); window: publishers at most $WINDOW messages ahead of the slowest subscriber; chat servers (padchatd, ngircd) need publishers in the room, so they also relay to the other publishers" \
+	--note "pad B/delivery (native): the server's recv-pad bytes spent on the subscribers (padchatd /metrics, padchat_pad_bytes_left, before and after the measured phase) per delivered message" \
 	--note "padchatd pads on ${pads[1]:-the disk of the data dir} (provisioning is not measured), store (bbolt, fsync per loop iteration) on $(df --output=source "${TMPDIR:-/tmp}" | tail -1); Redis DMs use appendfsync always; NATS JetStream 2.9 acks before fsync" \
 	--note "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs shared with other work: expect ±30% between runs, compare ratios" \
 	--note "each figure is the median of $REPEAT runs (fan-out, latency; lost: the worst run); whole comparison: $((SECONDS - start)) s"
-echo "wrote bench/results/$date.md and bench/results/$date.svg" >&2
+echo "wrote $out.md and $out.svg" >&2

@@ -73,8 +73,14 @@ func TestReportAndChart(t *testing.T) {
 		{Scenario: "fanout", Target: "redis", Label: "redis", Subs: 10, Pubs: 4, Msgs: 100, Size: 100, Window: 256, PerSec: 5e5, CPUNsPerMsg: 300},
 		{Scenario: "fanout", Target: "native", Label: "native", Subs: 100, Pubs: 4, Msgs: 10, Size: 100, Window: 256, PerSec: 2e6, CPUNsPerMsg: 150},
 		{Scenario: "fanout", Target: "redis", Label: "redis", Subs: 100, Pubs: 4, Msgs: 10, Size: 100, Window: 256, PerSec: 1e6, CPUNsPerMsg: 100},
+		{Scenario: "fanout", Target: "native", Label: "native", Subs: 200, Pubs: 4, Msgs: 10, Size: 100, PerSec: 2e6, CPUNsPerMsg: 180, PadPerMsg: 132.5, P99us: 777777},
+		{Scenario: "fanout", Target: "line", Label: "line", Subs: 200, Pubs: 4, Msgs: 10, Size: 100, PerSec: 2e6, CPUNsPerMsg: 160},
+		{Scenario: "fanout", Target: "redis", Label: "redis", Subs: 200, Pubs: 4, Msgs: 10, Size: 100, PerSec: 3e6, CPUNsPerMsg: 250},
 		{Scenario: "idle", Target: "native", Label: "native", Conns: 1000, RSSPerConn: 900},
 		{Scenario: "latency", Target: "native", Label: "native", Subs: 100, Pubs: 1, Rate: 1000, Msgs: 5, Size: 100, P99us: 800},
+		{Scenario: "latency", Target: "redis", Label: "redis", Subs: 100, Pubs: 1, Rate: 1000, Msgs: 5, Size: 100, P99us: 900},
+		{Scenario: "dm", Target: "native", Label: "native", Pubs: 4, Msgs: 10, Size: 100, Recipients: 10, Window: 128, PerSec: 5e4},
+		{Scenario: "dm", Target: "redis", Label: "redis", Pubs: 4, Msgs: 10, Size: 100, Recipients: 10, Window: 128, PerSec: 1e5},
 	} {
 		require.NoError(t, r.Append(in))
 	}
@@ -84,12 +90,21 @@ func TestReportAndChart(t *testing.T) {
 	b, err := os.ReadFile(md)
 	require.NoError(t, err)
 	report := string(b)
-	assert.Contains(t, report, "| redis | 500000 | 0.50 |")     // throughput ratio
-	assert.Contains(t, report, "| 300 | 3.00 |")                // CPU ratio
-	assert.Contains(t, report, "below every peer: met")         // 10 subs
-	assert.Contains(t, report, "below every peer: **not met**") // 100 subs
+	assert.Contains(t, report, "| redis | 500000 | 0.50 |") // throughput ratio
+	assert.Contains(t, report, "| 300 | 3.00 |")            // CPU ratio
+	assert.Contains(t, report, "window 256: native 100 ns CPU/delivery; below every peer: met")
+	assert.Contains(t, report, "window 256: native 150 ns CPU/delivery; below every peer: **not met** (not below redis 100 ns)")
 	assert.Contains(t, report, "≤ 1 KiB: met")
-	assert.Contains(t, report, "under 1 ms: met")
+	assert.Contains(t, report, "p99 800 µs ≤ Redis's 900 µs: met")
+	assert.Contains(t, report, "50000 acked/s ≥ Redis (appendfsync always) 100000: **not met**")
+	// Flood: its own table, no latency columns, the pad column, and its goals.
+	assert.Contains(t, report, "## Fan-out, flood")
+	assert.NotContains(t, report, "777777")
+	assert.Contains(t, report, "| 132.5 |")
+	assert.Contains(t, report, "flood: native 180 ns CPU/delivery; below every peer: met; ≤ 200 ns: met")
+	assert.Contains(t, report, "delivered msg/s 2000000 ≥ Redis's 3000000: **not met**")
+	assert.Contains(t, report, "plain listener (line) 160 ns ≤ 150 ns: **not met**")
+	assert.Contains(t, report, "pad 132.5 B per delivered 100-byte message ≤ 140 B: met")
 	chart, err := os.ReadFile(svg)
 	require.NoError(t, err)
 	d := xml.NewDecoder(bytes.NewReader(chart))
@@ -100,7 +115,8 @@ func TestReportAndChart(t *testing.T) {
 			break
 		}
 	}
-	assert.Equal(t, 4, strings.Count(string(chart), "<polyline"))
+	// The chart draws the flood runs when there are any: native, line and redis, one point each, in two panels.
+	assert.Equal(t, 6, strings.Count(string(chart), "<polyline"))
 }
 
 func TestFlagErrors(t *testing.T) {
@@ -125,6 +141,7 @@ func TestScenariosNative(t *testing.T) {
 	results := filepath.Join(t.TempDir(), "r.jsonl")
 	for _, args := range [][]string{
 		{"fanout", "--subs", "3", "--pubs", "2", "--msgs", "50"},
+		{"fanout", "--subs", "3", "--pubs", "2", "--msgs", "50", "--flood"},
 		{"latency", "--subs", "3", "--pubs", "1", "--msgs", "20", "--rate", "500"},
 		{"idle", "--conns", "5", "--settle", "10ms"},
 		{"dm", "--pubs", "2", "--msgs", "20", "--recipients", "2"},
@@ -138,11 +155,16 @@ func TestScenariosNative(t *testing.T) {
 	}
 	rs, err := readResults(results)
 	require.NoError(t, err)
-	require.Len(t, rs, 4)
+	require.Len(t, rs, 5)
 	assert.Equal(t, int64(300), rs[0].Delivered)
-	assert.Equal(t, int64(60), rs[1].Delivered)
-	assert.Equal(t, int64(5), rs[2].Delivered)
-	assert.Equal(t, int64(40), rs[3].Delivered)
+	assert.Equal(t, int64(300), rs[1].Delivered)
+	assert.Equal(t, 0, rs[1].Window, "flood")
+	// Each delivery costs the pad of one sealed message at least: a frame header and tag (32+16) plus the text.
+	assert.Greater(t, rs[1].PadPerMsg, 100.0)
+	assert.Less(t, rs[1].PadPerMsg, 400.0)
+	assert.Equal(t, int64(60), rs[2].Delivered)
+	assert.Equal(t, int64(5), rs[3].Delivered)
+	assert.Equal(t, int64(40), rs[4].Delivered)
 	for _, r := range rs {
 		assert.Zero(t, r.Lost, r.Scenario)
 		assert.Positive(t, r.RSSEnd, r.Scenario)

@@ -46,14 +46,19 @@ type series struct {
 
 var palette = map[string]string{"native": "#d62728", "line": "#ff7f0e", "irc": "#1f77b4", "redis": "#2ca02c", "nats": "#9467bd"}
 
-// chartSeries takes the flood fan-out runs (no pacing), one per label and
-// subscriber count: the median by CPU per delivery when repeated.
+// chartSeries takes the unpaced fan-out runs, one per label and subscriber
+// count (the median when repeated): the flood runs (no window) when there
+// are any, else the windowed ones.
 func chartSeries(rs []Result) ([]series, []int) {
 	var ss []series
 	subsSet := map[int]bool{}
+	flood := false
+	for _, r := range rs {
+		flood = flood || (r.Scenario == "fanout" && r.Rate == 0 && r.Window == 0)
+	}
 	for _, g := range groupResults(rs, "fanout", "native") {
 		for _, r := range g.rows {
-			if r.Rate > 0 || r.PerSec == 0 {
+			if r.Rate > 0 || r.PerSec == 0 || (r.Window == 0) != flood {
 				continue
 			}
 			var s *series

@@ -59,7 +59,9 @@ func (s *subscriber) read(clk clock) {
 
 // flow keeps publishers at most window messages ahead of the slowest live
 // subscriber, so "as fast as possible" measures what the server sustains
-// instead of how big its buffers are before it cuts a reader off.
+// instead of how big its buffers are before it cuts a reader off. Window 0 is
+// flood: publishers send as fast as the server reads them, and the server
+// batches what its subscribers have not yet taken.
 type flow struct {
 	sent   atomic.Int64
 	minRcv atomic.Int64
@@ -85,7 +87,7 @@ func (f *flow) slowest() int64 {
 
 // wait blocks while the window is full; flush sends what is buffered first.
 func (f *flow) wait(stop *atomic.Bool, flush func() error) error {
-	if f.sent.Load()-f.minRcv.Load() < f.window {
+	if f.window == 0 || f.sent.Load()-f.minRcv.Load() < f.window {
 		return nil
 	}
 	if err := flush(); err != nil {
@@ -192,8 +194,11 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 		return nil, err
 	}
 	defer e.stop()
-	pace := "as fast as the window allows"
-	if o.rate > 0 {
+	pace := fmt.Sprintf("as fast as a window of %d allows", o.window)
+	switch {
+	case o.window == 0:
+		pace = "flood (no window)"
+	case o.rate > 0:
 		pace = fmt.Sprintf("paced at %.0f msg/s each", o.rate)
 	}
 	fmt.Fprintf(stderr, "%s %s: %d subscribers, %d publishers × %d messages of %d B, %s (server pid %d)\n",
@@ -229,6 +234,8 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	if err := warmUp(ctx, o, clk, subs, pubs); err != nil {
 		return nil, err
 	}
+	pad := &padProbe{url: e.metrics}
+	pad.start()
 
 	r := &Result{Scenario: o.scenario, Target: o.target, Label: o.label, When: time.Now().UTC(),
 		Subs: o.subs, Pubs: o.pubs, Msgs: o.msgs, Size: o.size, Rate: o.rate, Window: o.window,
@@ -258,6 +265,13 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 		return nil, err
 	}
 	stopPerf()
+	var delivered int64
+	for _, s := range subs {
+		delivered += s.recv.Load()
+	}
+	var padNote string
+	r.PadPerMsg, padNote = pad.perDelivery(delivered)
+	r.Note = joinNote(r.Note, padNote)
 	closing.Store(true)
 	closeAll(subConns)
 	closeAll(pubConns)
@@ -301,8 +315,8 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 }
 
 func joinNote(a, b string) string {
-	if a == "" {
-		return b
+	if a == "" || b == "" {
+		return a + b
 	}
 	return a + "; " + b
 }

@@ -36,6 +36,9 @@ type Result struct {
 	P99us float64 `json:"p99_us,omitempty"`
 	MaxUs float64 `json:"max_us,omitempty"`
 
+	// PadPerMsg is native fan-out's server pad spent on the subscribers per delivered message, bytes.
+	PadPerMsg float64 `json:"pad_per_msg,omitempty"`
+
 	ServerCPUs  float64 `json:"server_cpu_s"`
 	CPUNsPerMsg float64 `json:"cpu_ns_per_msg"`
 	ClientCPUs  float64 `json:"client_cpu_s"`
@@ -83,6 +86,9 @@ func (r *Result) Line() string {
 		fmt.Fprintf(&b, " %s %d/%d in %.2fs = %.0f msg/s, lost %d, errors %d, latency p50 %.0fµs p99 %.0fµs max %.0fµs, server CPU %.2fs = %.0f ns/msg, client CPU %.2fs, RSS %s→%s",
 			what, r.Delivered, r.Expected, r.Seconds, r.PerSec, r.Lost, r.Errors, r.P50us, r.P99us, r.MaxUs,
 			r.ServerCPUs, r.CPUNsPerMsg, r.ClientCPUs, mib(r.RSSStart), mib(r.RSSEnd))
+		if r.PadPerMsg > 0 {
+			fmt.Fprintf(&b, ", pad %.1f B/delivery", r.PadPerMsg)
+		}
 	}
 	if r.ProvisionS >= 0.05 {
 		fmt.Fprintf(&b, " (provisioning %.1fs, not measured)", r.ProvisionS)

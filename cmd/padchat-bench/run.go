@@ -153,7 +153,8 @@ func parseScenario(name string, args []string, stderr io.Writer) (*options, erro
 	fs.IntVar(&o.msgs, "msgs", msgs, "messages per publisher")
 	fs.IntVar(&o.size, "size", 100, "message bytes (at least 32)")
 	fs.Float64Var(&o.rate, "rate", rate, "messages per second per publisher; 0 = as fast as the window allows")
-	fs.IntVar(&o.window, "window", window, "fan-out: messages a subscriber may lag behind; dm: unacknowledged per sender")
+	fs.IntVar(&o.window, "window", window, "fan-out: messages a subscriber may lag behind, 0 = flood (no window); dm: unacknowledged per sender")
+	flood := fs.Bool("flood", false, "fan-out: same as --window 0")
 	fs.IntVar(&o.conns, "conns", 1000, "idle: connections to hold")
 	fs.IntVar(&o.recipients, "recipients", 10, "dm: offline recipients")
 	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait this long before sampling RSS (padchatd releases idle pads' pages after 2 s)")
@@ -166,11 +167,16 @@ func parseScenario(name string, args []string, stderr io.Writer) (*options, erro
 	if o.label == "" {
 		o.label = o.target
 	}
+	if *flood {
+		o.window = 0
+	}
 	switch {
 	case o.size < payloadHeader:
 		return nil, fmt.Errorf("--size must be at least %d (the timestamp header)", payloadHeader)
-	case o.subs < 1 || o.pubs < 1 || o.msgs < 1 || o.window < 1 || o.conns < 1 || o.recipients < 1:
+	case o.subs < 1 || o.pubs < 1 || o.msgs < 1 || o.window < 0 || o.conns < 1 || o.recipients < 1:
 		return nil, errors.New("counts must be positive")
+	case o.window == 0 && o.scenario == "dm":
+		return nil, errors.New("dm needs a --window of at least 1")
 	case o.target == "native" && o.addr != "" && o.dataDir == "":
 		return nil, errors.New("native with --addr needs --data (the server's data dir) to provision bench users")
 	}

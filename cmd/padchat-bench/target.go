@@ -42,6 +42,7 @@ type env struct {
 	pid       int
 	addr      string
 	provision time.Duration // native: creating the users' pads, not measured
+	metrics   string        // native, started by the bench: padchatd's /metrics URL
 	stop      func()
 }
 
@@ -92,7 +93,7 @@ func startTarget(ctx context.Context, o *options, p plan, stderr io.Writer) (*en
 		cleanup()
 		return nil, err
 	}
-	e.pid, e.addr = s.cmd.Process.Pid, s.addr
+	e.pid, e.addr, e.metrics = s.cmd.Process.Pid, s.addr, s.metrics
 	var once sync.Once
 	e.stop = func() { once.Do(func() { s.stop(); cleanup() }) }
 	// Interrupted: stopping the server ends every blocked read of the run.
@@ -194,10 +195,11 @@ func cmp(a, b error) error {
 
 // spawned is a server process this run started.
 type spawned struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-	log  *os.File
+	cmd     *exec.Cmd
+	addr    string
+	metrics string // padchatd: its /metrics URL
+	done    chan struct{}
+	log     *os.File
 }
 
 // start runs the server with its output in dir/server.log; the process gets
@@ -280,8 +282,19 @@ func spawnPadchatd(ctx context.Context, o *options, dir string, p plan) (*spawne
 		}
 		reserve = strconv.FormatInt(big, 10)
 	}
+	// The output limit matches Redis's and NATS's in bench/: a flood run
+	// measures the server's pace, not how soon it cuts off a reader that lags.
 	args := []string{"--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"),
-		"--pad-reserve", reserve, "--max-conns", strconv.Itoa(p.conns + 100), "--log-level", "info"}
+		"--pad-reserve", reserve, "--max-conns", strconv.Itoa(p.conns + 100), "--log-level", "info",
+		"--out-limit", strconv.Itoa(benchOutLimit)}
+	var httpAddr string
+	if o.target == "native" {
+		var err error
+		if httpAddr, err = freePort(); err != nil {
+			return nil, err
+		}
+		args = append(args, "--http", httpAddr)
+	}
 	var plainAddr string
 	if o.target == "line" {
 		var err error
@@ -308,8 +321,14 @@ func spawnPadchatd(ctx context.Context, o *options, dir string, p plan) (*spawne
 	if err != nil {
 		return nil, s.fail(err)
 	}
+	if httpAddr != "" {
+		s.metrics = "http://" + httpAddr + "/metrics"
+	}
 	return s, nil
 }
+
+// benchOutLimit is the per-client output limit of every started server (bench/redis.conf, bench/nats.conf).
+const benchOutLimit = 256 << 20
 
 // listeningAddr reads the server log until padchatd says where it listens.
 func listeningAddr(ctx context.Context, s *spawned) (string, error) {
