@@ -5,9 +5,17 @@ import "padchat/wire"
 
 // onLine parses and carries out one input line.
 func (c *client) onLine(line string) {
+	if !c.welcomed && c.link.everUp {
+		// Disconnected: the line waits for the rejoin, in order.
+		if len(c.link.queued) == 0 {
+			c.scr.println(c.r.notice("not connected: the line will be sent after reconnecting"))
+		}
+		c.link.queued = append(c.link.queued, line)
+		return
+	}
 	cmd, err := parseCommand(line)
 	if err != nil {
-		c.scr.println(c.r.alert("%v", err))
+		c.warn("%v", err)
 		return
 	}
 	switch cmd.kind {
@@ -21,7 +29,7 @@ func (c *client) onLine(line string) {
 			room = c.room
 		}
 		if room == "" {
-			c.scr.println(c.r.alert("not in a room"))
+			c.warn("not in a room")
 			return
 		}
 		// Like /join, /part moves on at once, so the next lines go where the user expects.
@@ -32,8 +40,8 @@ func (c *client) onLine(line string) {
 			}
 		}
 	case cmdMsg:
-		if c.request(&wire.Msg{Op: wire.OpDM, User: []byte(cmd.name), Text: []byte(cmd.text)}, request{kind: cmdMsg, name: cmd.name}) && c.tty != nil {
-			c.scr.println(c.r.sentDirect(c.user, cmd.name, cmd.text))
+		if c.request(&wire.Msg{Op: wire.OpDM, User: []byte(cmd.name), Text: []byte(cmd.text)}, request{kind: cmdMsg, name: cmd.name, text: cmd.text}) {
+			c.track(c.seq, true, line)
 		}
 	case cmdList:
 		c.send(&wire.Msg{Op: wire.OpList})
@@ -41,7 +49,7 @@ func (c *client) onLine(line string) {
 		c.send(&wire.Msg{Op: wire.OpWho, Room: []byte(cmd.name)})
 	case cmdHistory:
 		if c.room == "" {
-			c.scr.println(c.r.alert("not in a room: /join ROOM first"))
+			c.warn("not in a room: /join ROOM first")
 			return
 		}
 		c.send(&wire.Msg{Op: wire.OpHistory, Room: []byte(c.room), ID: cmd.n})
@@ -56,14 +64,19 @@ func (c *client) onLine(line string) {
 // server does not echo it back, so on a TTY the client shows it itself.
 func (c *client) say(cmd command) {
 	if c.room == "" {
-		c.scr.println(c.r.alert("not in a room: /join ROOM first"))
+		c.warn("not in a room: /join ROOM first")
 		return
 	}
 	m := wire.Msg{Op: wire.OpSay, Room: []byte(c.room), Text: []byte(cmd.text)}
 	if cmd.kind == cmdMe {
 		m.Flags = wire.FlagMe
 	}
-	if _, ok := c.send(&m); ok && c.tty != nil {
+	seq, ok := c.send(&m)
+	if !ok {
+		return
+	}
+	c.track(seq, false, cmd.text)
+	if c.tty != nil {
 		m.User = []byte(c.user)
 		c.scr.println(c.r.roomMessage(&m))
 	}

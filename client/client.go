@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"padchat/internal/bundle"
@@ -33,6 +32,7 @@ type Config struct {
 	Room   string    // joined on connect; empty means DefaultRoom
 	Stdin  io.Reader // an *os.File is polled; any other reader must not block
 	Stdout io.Writer
+	Stderr io.Writer // warnings and errors when stdout is not a terminal; nil: stdout
 }
 
 const (
@@ -78,10 +78,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer c.p.Close()
 	stopWatch := c.watch(ctx)
 	defer stopWatch()
-	if c.sock, err = dial(ctx, c.p, cfg.Server, connectTimeout, c.interrupted.Load); err != nil {
+	if c.sock, c.link.addr, err = dial(ctx, c.p, cfg.Server, connectTimeout, c.interrupted.Load); err != nil {
 		return err
 	}
-	defer unix.Close(c.sock)
+	defer func() { c.closeSocket() }()
 	defer c.restoreTerminal()
 	return c.run()
 }
@@ -99,6 +99,7 @@ func newClient(cfg Config, user string) *client {
 		r:         renderer{now: time.Now},
 	}
 	c.stdinFd = -1
+	c.errOut = cfg.Stderr
 	out := bufio.NewWriterSize(cfg.Stdout, 32<<10)
 	in, inIsFile := cfg.Stdin.(*os.File)
 	if inIsFile {
@@ -191,4 +192,14 @@ func (c *client) watch(ctx context.Context) (stop func()) {
 		}
 	})
 	return func() { close(done); wg.Wait() }
+}
+
+// warn shows a warning or error: in the stream on a terminal, on stderr for a
+// script, so its stdout carries only events.
+func (c *client) warn(format string, args ...any) {
+	if c.tty != nil || c.errOut == nil {
+		c.scr.println(c.r.alert(format, args...))
+		return
+	}
+	fmt.Fprintln(c.errOut, c.r.alert(format, args...))
 }

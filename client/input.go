@@ -124,7 +124,7 @@ func (c *client) onText(p []byte) {
 				c.partial = append(c.partial, p...)
 			}
 			if len(c.partial) > maxLineBytes {
-				c.scr.println(c.r.alert("line too long (over %d bytes), not sent", maxLineBytes))
+				c.warn("line too long (over %d bytes), not sent", maxLineBytes)
 				c.partial, c.discarding = c.partial[:0], true
 			}
 			return

@@ -4,6 +4,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -11,7 +12,6 @@ import (
 
 	"padchat/otp"
 	"padchat/poller"
-	"padchat/wire"
 )
 
 // outHigh is how much sealed output may wait for the kernel before the client
@@ -36,6 +36,10 @@ type client struct {
 	pending          map[uint32]request // requests whose replies need their context
 	seen             *seenDMs
 
+	link                   link
+	dlv                    delivery
+	errOut                 io.Writer
+	inputOn                bool // stdin is being used (raw mode on a TTY) since the first welcome
 	greeted, welcomed      bool
 	room                   string          // where plain lines go; "" when in none
 	joined                 []string        // rooms joined, oldest first
@@ -63,13 +67,7 @@ type client struct {
 
 // run is the loop proper; Run has connected the socket.
 func (c *client) run() error {
-	var nonce [otp.NonceSize]byte
-	randomNonce(&nonce)
-	c.sess.Client = nonce
-	c.out = wire.AppendGreeting(c.out, nonce)
-	if err := c.p.Add(c.sock, poller.Readable, tagSocket); err != nil {
-		return err
-	}
+	c.connected(false) // dial connected it and took it off the poller
 	for !c.done {
 		if c.interrupted.Load() {
 			c.quit()
@@ -91,6 +89,10 @@ func (c *client) run() error {
 			}
 			switch ev.Tag {
 			case tagSocket:
+				if c.link.state == linkConnecting {
+					c.connectDone()
+					continue
+				}
 				if ev.Mask&poller.Writable != 0 && len(c.out) > 0 {
 					c.flushSocket()
 				}
@@ -104,6 +106,7 @@ func (c *client) run() error {
 		if c.alwaysReadable() && !c.done {
 			c.readStdin()
 		}
+		c.retryDue()
 		if c.quitting && !time.Now().Before(c.quitDeadline) {
 			c.done = true
 		}
@@ -116,8 +119,12 @@ func (c *client) run() error {
 // pad reservation it depends on), then the screen; and it decides whether
 // stdin is worth reading.
 func (c *client) beforeSleep() {
+	c.askConfirm()
 	c.flushSocket()
-	c.updateStdin(c.welcomed && !c.quitting && !c.done && len(c.out) < outHigh)
+	// A terminal keeps taking keys while disconnected (lines are queued); a
+	// script's lines wait in the pipe until the session is back.
+	up := c.welcomed || (c.tty != nil && c.inputOn)
+	c.updateStdin(up && c.inputOn && !c.quitting && !c.done && len(c.out) < outHigh)
 	c.scr.flush()
 }
 
@@ -127,6 +134,8 @@ func (c *client) timeout() time.Duration {
 		return 0
 	case c.quitting:
 		return max(time.Until(c.quitDeadline), 0)
+	case c.link.state == linkWait:
+		return max(time.Until(c.link.retryAt), 0)
 	}
 	return -1
 }
@@ -138,7 +147,11 @@ func (c *client) finish() {
 	if c.tty != nil {
 		c.tty.hide()
 	}
+	c.lostUnconfirmed()
 	c.scr.flush()
+	if c.err == nil && c.tty == nil && (c.dlv.lost > 0 || len(c.link.queued) > 0) {
+		c.err = fmt.Errorf("%d of %d lines not delivered", c.dlv.lost+len(c.link.queued), c.dlv.lost+len(c.link.queued)+c.dlv.delivered)
+	}
 }
 
 // fail ends the session with err (the first reason wins).
@@ -179,6 +192,10 @@ func (c *client) connLost(err error) {
 	switch {
 	case c.quitting:
 		c.done = true
+	case c.link.everUp && err != nil:
+		c.drop(err.Error())
+	case c.link.everUp:
+		c.drop("server closed the connection")
 	case !c.greeted:
 		c.fail(errors.New("server closed the connection before its greeting (is it a padchat server?)"))
 	case err != nil:
@@ -191,7 +208,7 @@ func (c *client) connLost(err error) {
 // flushSocket writes queued output until done or the kernel buffer is full;
 // only then does it ask the poller for Writable.
 func (c *client) flushSocket() {
-	if len(c.out) == 0 || c.sock < 0 {
+	if len(c.out) == 0 || c.sock < 0 || c.link.state != linkUp {
 		return
 	}
 	// The durable no-reuse mark must cover every frame before it leaves.

@@ -17,6 +17,9 @@ type request struct {
 	kind cmdKind
 	name string // the room or user it was about
 	prev string // join: the room to fall back to if the join fails
+	text string // msg: what was sent, echoed once the server has it
+
+	rejoin bool // join: back into a room after a reconnect, said once for all
 }
 
 func randomNonce(n *[otp.NonceSize]byte) { rand.Read(n[:]) } // crypto/rand never fails; it aborts instead
@@ -29,6 +32,11 @@ func (c *client) onItem(it item) {
 		c.sess.Server = it.nonce
 		c.send(&wire.Msg{Op: wire.OpHello, Text: []byte(HelloText)})
 	case itemRefusal:
+		// Busy or shutting down: come back later. Refused credentials are final.
+		if c.link.everUp && (it.code == wire.RefuseBusy || it.code == wire.RefuseShutdown) {
+			c.drop(refusalError(it.code, it.text).Error())
+			return
+		}
 		c.fail(refusalError(it.code, it.text))
 	case itemFrame:
 		c.onFrame(it.frame)
@@ -79,7 +87,7 @@ func (c *client) send(m *wire.Msg) (seq uint32, ok bool) {
 	out, err := c.sender.Seal(c.out, c.plain, otp.ToServer, &c.sess)
 	if err != nil {
 		if ex, isEx := errors.AsType[*otp.ExhaustedError](err); isEx {
-			c.scr.println(c.r.alert("send pad exhausted: %d bytes left; ask the operator for a new bundle (padchatd user add ...)", ex.Left))
+			c.warn("send pad exhausted: %d bytes left; ask the operator for a new bundle (padchatd user add ...)", ex.Left)
 			c.fail(fmt.Errorf("send pad exhausted: %w", err))
 			return 0, false
 		}
@@ -89,7 +97,7 @@ func (c *client) send(m *wire.Msg) (seq uint32, ok bool) {
 	c.out = out
 	if !c.warnedSend && c.sender.Low() {
 		c.warnedSend = true
-		c.scr.println(c.r.alert("warning: send pad running low: %d bytes left; ask the operator for a new bundle soon", c.sender.Remaining()))
+		c.warn("warning: send pad running low: %d bytes left; ask the operator for a new bundle soon", c.sender.Remaining())
 	}
 	return m.Seq, true
 }
@@ -101,9 +109,14 @@ func (c *client) quit() {
 		return
 	}
 	if !c.welcomed {
+		if c.link.everUp { // between sessions: nothing to say goodbye to
+			c.done = true
+			return
+		}
 		c.fail(errInterrupted)
 		return
 	}
+	c.askConfirm() // the reply to it tells the exit status that the last lines arrived
 	c.quitting = true
 	c.quitDeadline = time.Now().Add(quitWait)
 	c.send(&wire.Msg{Op: wire.OpQuit})
@@ -133,16 +146,22 @@ func (c *client) handle(m *wire.Msg) {
 			c.scr.println(c.partedLine(m))
 		}
 	case wire.OpRooms:
+		c.confirmBefore(m.Seq, true)
 		c.scr.println(c.r.rooms(m.Text))
 	case wire.OpUsers:
+		c.confirmBefore(m.Seq, true)
 		c.scr.println(c.r.users(m.Room, m.Text))
 	case wire.OpDelivered:
 		c.scr.println(c.r.notice("delivered to %s (id %d)", c.r.name(m.User), m.ID))
 	case wire.OpSrvPing:
 		c.send(&wire.Msg{Op: wire.OpPong, ID: m.ID})
 	case wire.OpBye:
+		if reason := wire.ByeReason(m.ID); reason.Final() || !c.link.everUp {
+			c.fail(byeError(reason, clean(m.Text)))
+			return
+		}
+		// Not final: the server closes next, and the client reconnects.
 		c.scr.println(c.r.notice("server closing: %s", clean(m.Text)))
-		c.quitting, c.done = true, true
 	}
 	// Other ops are from a newer server; ignoring them keeps old clients working.
 }
@@ -166,15 +185,22 @@ func (c *client) onWelcome(m *wire.Msg) {
 	if len(m.User) > 0 {
 		c.user = string(m.User)
 	}
+	if c.link.everUp {
+		c.rejoined()
+		return
+	}
+	c.link.everUp = true
 	c.scr.println(c.r.notice("%s", clean(m.Text)))
 	if err := c.startInput(); err != nil {
 		c.fail(fmt.Errorf("terminal: %w", err))
 		return
 	}
+	c.inputOn = true
 	c.join(c.cfg.Room)
 }
 
 func (c *client) onOK(m *wire.Msg) {
+	c.confirmBefore(m.Seq, true)
 	req, ok := c.pending[m.Seq]
 	if !ok {
 		return
@@ -182,23 +208,30 @@ func (c *client) onOK(m *wire.Msg) {
 	delete(c.pending, m.Seq)
 	switch req.kind {
 	case cmdJoin:
-		c.scr.println(c.r.notice("joined %s", req.name))
+		if !req.rejoin {
+			c.scr.println(c.r.notice("joined %s", req.name))
+		}
 		c.notePlain(req.name, m.Flags)
 	case cmdPart:
 		c.scr.println(c.r.notice("left %s", req.name))
 	case cmdMsg:
+		// Echoed only now: a DM to a user who does not exist gets an error instead.
+		if c.tty != nil {
+			c.scr.println(c.r.sentDirect(c.user, req.name, req.text))
+		}
 		c.scr.println(c.r.notice("sent to %s (id %d)", c.r.name([]byte(req.name)), m.ID))
 	}
 }
 
 func (c *client) onError(m *wire.Msg) {
+	c.confirmBefore(m.Seq, false)
 	req := c.pending[m.Seq]
 	delete(c.pending, m.Seq)
 	text := clean(m.Text)
 	if text == "" {
 		text = fmt.Sprintf("error %d", m.ID)
 	}
-	c.scr.println(c.r.alert("%s", text))
+	c.warn("%s", text)
 	// A failed join leaves the user where they were.
 	if req.kind == cmdJoin {
 		c.joined = remove(c.joined, req.name)
@@ -224,7 +257,7 @@ func (c *client) onDirect(m *wire.Msg) {
 	if c.seen.fresh(sender, m.ID) {
 		c.scr.println(c.r.direct(m))
 		if err := c.seen.mark(sender, m.ID); err != nil {
-			c.scr.println(c.r.alert("warning: %v", err))
+			c.warn("warning: %v", err)
 		}
 	}
 	c.send(&wire.Msg{Op: wire.OpAck, User: m.User, ID: m.ID})
@@ -236,6 +269,9 @@ func (c *client) setRoom(room string) {
 		c.tty.prompt = "> "
 		if room != "" {
 			c.tty.prompt = "[" + room + "]> "
+		}
+		if c.link.everUp && !c.welcomed {
+			c.tty.prompt = "(offline) " + c.tty.prompt
 		}
 		c.tty.edited()
 	}

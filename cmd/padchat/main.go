@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fs.Usage()
 		return errUsage
 	}
-	cfg.Stdin, cfg.Stdout = stdin, stdout
+	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
 	if err := client.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "padchat: %v\n", err)
 		return err
