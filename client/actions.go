@@ -3,16 +3,36 @@ package client
 
 import "padchat/wire"
 
-// onLine parses and carries out one input line.
-func (c *client) onLine(line string) {
+// maxMessageBytes is the server's default limit on one message's text; a
+// longer line is refused here, with a message, and never cut.
+const maxMessageBytes = 4096
+
+// queuedLine is a line typed while disconnected.
+type queuedLine struct {
+	text     string
+	verbatim bool // pasted: a message whatever it starts with
+}
+
+// input carries out one finished line. A verbatim line (one that starts with
+// pasted text) is a message for the room even if it reads like a command.
+func (c *client) input(line string, verbatim bool) {
 	if !c.welcomed && c.link.everUp {
 		// Disconnected: the line waits for the rejoin, in order.
 		if len(c.link.queued) == 0 {
 			c.scr.println(c.r.notice("not connected: the line will be sent after reconnecting"))
 		}
-		c.link.queued = append(c.link.queued, line)
+		c.link.queued = append(c.link.queued, queuedLine{line, verbatim})
 		return
 	}
+	if verbatim {
+		c.say(command{kind: cmdSay, text: line})
+		return
+	}
+	c.onLine(line)
+}
+
+// onLine parses and carries out one typed input line.
+func (c *client) onLine(line string) {
 	cmd, err := parseCommand(line)
 	if err != nil {
 		c.warn("%v", err)
@@ -65,6 +85,11 @@ func (c *client) onLine(line string) {
 func (c *client) say(cmd command) {
 	if c.room == "" {
 		c.warn("not in a room: /join ROOM first")
+		return
+	}
+	if n := len(cmd.text); n > maxMessageBytes {
+		c.warn("message too long: %d bytes, the limit is %d; not sent", n, maxMessageBytes)
+		c.dlv.lost++
 		return
 	}
 	m := wire.Msg{Op: wire.OpSay, Room: []byte(c.room), Text: []byte(cmd.text)}

@@ -39,6 +39,7 @@ type client struct {
 	link                   link
 	dlv                    delivery
 	errOut                 io.Writer
+	confirm                *pendingLine // a long message waiting for y/n
 	inputOn                bool // stdin is being used (raw mode on a TTY) since the first welcome
 	greeted, welcomed      bool
 	room                   string          // where plain lines go; "" when in none

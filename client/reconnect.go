@@ -36,7 +36,7 @@ type link struct {
 	attempt int       // failed attempts since the last session came up
 	retryAt time.Time // linkWait: when to try again
 	everUp  bool      // a session has been welcomed once: later drops reconnect
-	queued  []string  // lines typed while disconnected, sent after the rejoin
+	queued  []queuedLine // lines typed while disconnected, sent after the rejoin
 }
 
 // backoff is the wait before retry number attempt (0-based): 100-250 ms
@@ -164,8 +164,8 @@ func (c *client) rejoined() {
 	c.setPromptState()
 	queued := c.link.queued
 	c.link.queued = nil
-	for _, line := range queued {
-		c.onLine(line)
+	for _, l := range queued {
+		c.input(l.text, l.verbatim)
 	}
 }
 

@@ -2,6 +2,7 @@
 package client
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -54,21 +55,21 @@ func (r *renderer) roomMessage(m *wire.Msg) string {
 		b.WriteString("(history) ")
 	}
 	if m.Flags&wire.FlagMe != 0 {
-		b.WriteString("* " + r.name(m.User) + " " + clean(m.Text))
+		b.WriteString("* " + r.name(m.User) + " " + body(m.Text))
 	} else {
-		b.WriteString(r.name(m.User) + ": " + clean(m.Text))
+		b.WriteString(r.name(m.User) + ": " + body(m.Text))
 	}
 	return b.String()
 }
 
 // direct: "[dm] alice: hi".
 func (r *renderer) direct(m *wire.Msg) string {
-	return r.stamp(m.Time) + "[dm] " + r.name(m.User) + ": " + clean(m.Text)
+	return r.stamp(m.Time) + "[dm] " + r.name(m.User) + ": " + body(m.Text)
 }
 
 // sentDirect echoes, on a TTY only, a direct message the user just typed.
 func (r *renderer) sentDirect(me, to, text string) string {
-	return r.stamp(0) + "[dm to " + r.name([]byte(to)) + "] " + r.name([]byte(me)) + ": " + clean([]byte(text))
+	return r.stamp(0) + "[dm to " + r.name([]byte(to)) + "] " + r.name([]byte(me)) + ": " + body([]byte(text))
 }
 
 // notice: "-- …". Arguments are cleaned by the caller (names via r.name).
@@ -122,6 +123,23 @@ func (r *renderer) users(room, text []byte) string {
 		return r.notice("online: %s", list)
 	}
 	return r.notice("in %s: %s", clean(room), list)
+}
+
+// continuation starts each further line of a multi-line message.
+const continuation = "\n    "
+
+// body is a message's text made safe to print; a multi-line message (a
+// paste, or alt-enter) continues on lines indented by four spaces.
+func body(b []byte) string {
+	if !bytes.ContainsRune(b, '\n') {
+		return clean(b)
+	}
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte{'\n'})
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = clean(bytes.TrimSuffix(l, []byte{'\r'}))
+	}
+	return strings.Join(out, continuation)
 }
 
 // clean makes text from the network safe to print: control characters (which

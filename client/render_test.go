@@ -65,7 +65,8 @@ func TestRenderEvents(t *testing.T) {
 		{"plain room message, again", nil, "", wire.Msg{Op: wire.OpMessage, Flags: wire.FlagPlain, Room: b("dev"), User: b("dan"), Text: b("hi")},
 			[]string{"[dev] dan: hi"}},
 		{"escape codes defused", nil, "", wire.Msg{Op: wire.OpMessage, Room: b("lobby"), User: b("eve"), Text: b("a\x1b[2Jb\r\nc\u202ed")},
-			[]string{"[lobby] eve: a?[2Jb??c?d"}},
+			// A newline continues the message indented, so it can never start a line of its own.
+			[]string{"[lobby] eve: a?[2Jb", "    c?d"}},
 		{"direct", nil, "", wire.Msg{Op: wire.OpDirect, User: b("alice"), Text: b("hi"), ID: 5}, []string{"[dm] alice: hi"}},
 		{"direct again", nil, "", wire.Msg{Op: wire.OpDirect, User: b("alice"), Text: b("hi"), ID: 5}, nil},
 		{"direct, older id", nil, "", wire.Msg{Op: wire.OpDirect, User: b("alice"), Text: b("old"), ID: 4}, nil},

@@ -3,7 +3,9 @@ package client
 
 import (
 	"bufio"
+	"fmt"
 	"strconv"
+	"strings"
 	"unicode"
 
 	"golang.org/x/term"
@@ -42,12 +44,18 @@ type ttyScreen struct {
 	stale  bool // the prompt row on screen no longer matches prompt and buffer
 }
 
+// Bracketed paste: the terminal marks pasted text, so it is never taken for keys.
+const (
+	pasteOn  = "\x1b[?2004h"
+	pasteOff = "\x1b[?2004l"
+)
+
 func (s *ttyScreen) println(line string) {
 	if s.drawn {
 		s.w.WriteString("\r\x1b[K")
 		s.drawn = false
 	}
-	s.w.WriteString(line)
+	s.w.WriteString(strings.ReplaceAll(line, "\n", "\r\n"))
 	s.w.WriteString("\r\n")
 }
 
@@ -66,6 +74,9 @@ func (s *ttyScreen) hide() {
 	if s.drawn {
 		s.w.WriteString("\r\x1b[K")
 	}
+	if s.active {
+		s.w.WriteString(pasteOff)
+	}
 	s.active, s.drawn = false, false
 	_ = s.w.Flush()
 }
@@ -78,7 +89,16 @@ func (s *ttyScreen) redraw() {
 	if err != nil || cols <= 0 {
 		cols = 80
 	}
-	avail := max(cols-textWidth([]rune(s.prompt))-1, 8)
+	// The limit is visible before it is reached, and red past it.
+	counter, counterW := "", 0
+	if n := len(string(s.ed.buf)); n > maxMessageBytes*3/4 {
+		counter = fmt.Sprintf("(%d/%d) ", n, maxMessageBytes)
+		counterW = len(counter)
+		if n > maxMessageBytes {
+			counter = "\x1b[1;31m" + counter + "\x1b[0m"
+		}
+	}
+	avail := max(cols-textWidth([]rune(s.prompt))-counterW-1, 8)
 	buf, cur := s.ed.buf, s.ed.cur
 	start, w := 0, textWidth(buf[:cur])
 	for w > avail {
@@ -92,7 +112,9 @@ func (s *ttyScreen) redraw() {
 	}
 	s.w.WriteString("\r\x1b[K")
 	s.w.WriteString(s.prompt)
-	s.w.WriteString(string(buf[start:end]))
+	s.w.WriteString(counter)
+	// A newline in the message shows as ↵: the row must never wrap.
+	s.w.WriteString(strings.ReplaceAll(string(buf[start:end]), "\n", "↵"))
 	if back := textWidth(buf[cur:end]); back > 0 {
 		s.w.WriteString("\x1b[" + strconv.Itoa(back) + "D")
 	}
