@@ -40,7 +40,7 @@ type client struct {
 	dlv                    delivery
 	errOut                 io.Writer
 	confirm                *pendingLine // a long message waiting for y/n
-	inputOn                bool // stdin is being used (raw mode on a TTY) since the first welcome
+	inputOn                bool         // stdin is being used (raw mode on a TTY) since the first welcome
 	greeted, welcomed      bool
 	room                   string          // where plain lines go; "" when in none
 	joined                 []string        // rooms joined, oldest first

@@ -33,9 +33,9 @@ const (
 type link struct {
 	addr    netip.AddrPort // the address the first dial reached; reconnects go back to it
 	state   linkState
-	attempt int       // failed attempts since the last session came up
-	retryAt time.Time // linkWait: when to try again
-	everUp  bool      // a session has been welcomed once: later drops reconnect
+	attempt int          // failed attempts since the last session came up
+	retryAt time.Time    // linkWait: when to try again
+	everUp  bool         // a session has been welcomed once: later drops reconnect
 	queued  []queuedLine // lines typed while disconnected, sent after the rejoin
 }
 
