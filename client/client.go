@@ -33,6 +33,7 @@ type Config struct {
 	Stdin  io.Reader // an *os.File is polled; any other reader must not block
 	Stdout io.Writer
 	Stderr io.Writer // warnings and errors when stdout is not a terminal; nil: stdout
+	NoBell bool      // never ring the terminal bell (DMs, mentions, failed completion)
 }
 
 const (
@@ -45,6 +46,7 @@ const (
 const (
 	tagSocket uint64 = iota + 1
 	tagStdin
+	tagSignal
 )
 
 // Run runs one session until the user quits, the server ends it, or ctx is
@@ -72,6 +74,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if c.seen, err = loadSeen(cfg.Bundle); err != nil {
 		return err
 	}
+	if c.tty != nil {
+		if c.ed.hist, err = loadHistory(cfg.Bundle); err != nil {
+			return err
+		}
+	}
 	if c.p, err = poller.New(); err != nil {
 		return err
 	}
@@ -82,23 +89,32 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	defer func() { c.closeSocket() }()
+	if c.tty != nil {
+		stopSignals, err := c.watchSignals()
+		if err != nil {
+			return err
+		}
+		defer stopSignals()
+	}
 	defer c.restoreTerminal()
 	return c.run()
 }
 
 func newClient(cfg Config, user string) *client {
 	c := &client{
-		cfg:       cfg,
-		user:      user,
-		sock:      -1,
-		events:    make([]poller.Event, 8),
-		dec:       newDecoder(otp.DefaultMaxFrame),
-		pending:   map[uint32]request{},
-		plainSeen: map[string]bool{},
-		readBuf:   make([]byte, 64<<10),
-		r:         renderer{now: time.Now},
+		cfg:        cfg,
+		user:       user,
+		sock:       -1,
+		events:     make([]poller.Event, 8),
+		dec:        newDecoder(otp.DefaultMaxFrame),
+		pending:    map[uint32]request{},
+		plainSeen:  map[string]bool{},
+		nicks:      map[string]bool{},
+		knownRooms: map[string]bool{},
+		readBuf:    make([]byte, 64<<10),
+		r:          renderer{now: time.Now},
 	}
-	c.stdinFd = -1
+	c.stdinFd, c.sigFd = -1, -1
 	c.errOut = cfg.Stderr
 	out := bufio.NewWriterSize(cfg.Stdout, 32<<10)
 	in, inIsFile := cfg.Stdin.(*os.File)

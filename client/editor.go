@@ -10,10 +10,13 @@ import (
 type keyAction uint8
 
 const (
-	keyNone   keyAction = iota // nothing visible changed (or the key is not complete yet)
-	keyEdit                    // the buffer or cursor changed: redraw the prompt line
-	keySubmit                  // enter: the line is handed back and the buffer cleared
-	keyQuit                    // ctrl-C, or ctrl-D on an empty line
+	keyNone     keyAction = iota // nothing visible changed (or the key is not complete yet)
+	keyEdit                      // the buffer or cursor changed: redraw the prompt line
+	keySubmit                    // enter: the line is handed back and the buffer cleared
+	keyQuit                      // ctrl-C, or ctrl-D on an empty line
+	keyRedraw                    // ctrl-L: clear the screen and draw the prompt again
+	keyComplete                  // tab: the client completes the word before the cursor
+	keySuspend                   // ctrl-Z: stop the process as a shell would
 )
 
 // escState tracks an escape sequence that may arrive split over reads.
@@ -36,8 +39,9 @@ type editor struct {
 	buf    []rune
 	cur    int // cursor, in runes from the start of buf
 	esc    escState
-	params []byte // CSI parameter bytes gathered so far
-	utf    []byte // a UTF-8 sequence gathered so far
+	params []byte   // CSI parameter bytes gathered so far
+	utf    []byte   // a UTF-8 sequence gathered so far
+	hist   *history // Up/Down; nil: none
 
 	// Bracketed paste (ESC[200~ … ESC[201~): pasted bytes are text, never keys.
 	pasting     bool
@@ -114,7 +118,11 @@ func (e *editor) key(b byte) (act keyAction, line string) {
 	case 0x06: // ctrl-F
 		return e.move(e.cur + 1), ""
 	case 0x0c: // ctrl-L: redraw
-		return keyEdit, ""
+		return keyRedraw, ""
+	case '\t':
+		return keyComplete, ""
+	case 0x1a: // ctrl-Z (raw mode delivers it as a byte, not as SIGTSTP)
+		return keySuspend, ""
 	case 0x1b:
 		e.esc = escStart
 		return keyNone, ""
@@ -128,6 +136,10 @@ func (e *editor) key(b byte) (act keyAction, line string) {
 // csi handles the final byte of ESC [ … or ESC O ….
 func (e *editor) csi(final byte, params string) keyAction {
 	switch final {
+	case 'A':
+		return e.browse(-1)
+	case 'B':
+		return e.browse(+1)
 	case 'C':
 		return e.move(e.cur + 1)
 	case 'D':
@@ -187,6 +199,27 @@ func (e *editor) pasteByte(b byte) keyAction {
 		return keyNone
 	}
 	return e.insert(rune(b))
+}
+
+// browse shows an older (-1) or newer (+1) history entry.
+func (e *editor) browse(delta int) keyAction {
+	if e.hist == nil {
+		return keyNone
+	}
+	buf, ok := e.hist.move(delta, e.buf)
+	if !ok {
+		return keyNone
+	}
+	e.buf = append(e.buf[:0], buf...)
+	e.cur, e.firstPasted = len(e.buf), false
+	return keyEdit
+}
+
+// replaceWord replaces buf[from:cur] with s (tab completion).
+func (e *editor) replaceWord(from int, s string) {
+	rest := append([]rune(s), e.buf[e.cur:]...)
+	e.buf = append(e.buf[:from], rest...)
+	e.cur = from + len([]rune(s))
 }
 
 // restore puts a line that was not sent back into the buffer, cursor at the end.

@@ -157,7 +157,20 @@ func (c *client) onKeys(p []byte) {
 			c.tty.edited()
 		case keySubmit:
 			c.tty.edited()
+			if c.ed.hist != nil {
+				if err := c.ed.hist.add(line); err != nil {
+					c.warn("warning: %v", err)
+				}
+			}
 			c.submit(line, c.ed.submitted)
+		case keyRedraw:
+			c.tty.w.WriteString("\x1b[H\x1b[2J") // clear the screen; the prompt follows
+			c.tty.drawn = false
+			c.tty.edited()
+		case keyComplete:
+			c.complete()
+		case keySuspend:
+			c.suspend()
 		case keyQuit:
 			c.quit()
 		}

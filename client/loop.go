@@ -39,8 +39,11 @@ type client struct {
 	link                   link
 	dlv                    delivery
 	errOut                 io.Writer
-	confirm                *pendingLine // a long message waiting for y/n
-	inputOn                bool         // stdin is being used (raw mode on a TTY) since the first welcome
+	sigFd                  int             // read end of the signal self-pipe; -1 without a terminal
+	nicks                  map[string]bool // users seen this session, for completion
+	knownRooms             map[string]bool // rooms seen in a List reply, for completion
+	confirm                *pendingLine    // a long message waiting for y/n
+	inputOn                bool            // stdin is being used (raw mode on a TTY) since the first welcome
 	greeted, welcomed      bool
 	room                   string          // where plain lines go; "" when in none
 	joined                 []string        // rooms joined, oldest first
@@ -102,6 +105,8 @@ func (c *client) run() error {
 				}
 			case tagStdin:
 				c.readStdin()
+			case tagSignal:
+				c.readSignals()
 			}
 		}
 		if c.alwaysReadable() && !c.done {

@@ -132,6 +132,7 @@ func (c *client) handle(m *wire.Msg) {
 	case wire.OpError:
 		c.onError(m)
 	case wire.OpMessage:
+		c.noteNick(string(m.User))
 		c.notePlain(string(m.Room), m.Flags)
 		c.scr.println(c.r.roomMessage(m))
 	case wire.OpDirect:
@@ -139,6 +140,7 @@ func (c *client) handle(m *wire.Msg) {
 	case wire.OpJoined:
 		// Our own joins and parts are reported from the OK replies.
 		if string(m.User) != c.user {
+			c.noteNick(string(m.User))
 			c.scr.println(c.r.notice("%s joined %s", c.r.name(m.User), clean(m.Room)))
 		}
 	case wire.OpParted:
@@ -147,9 +149,17 @@ func (c *client) handle(m *wire.Msg) {
 		}
 	case wire.OpRooms:
 		c.confirmBefore(m.Seq, true)
+		for line := range strings.SplitSeq(string(m.Text), "\n") {
+			if room, _, _ := strings.Cut(line, "\t"); wire.CheckName(room) == nil {
+				c.knownRooms[room] = true
+			}
+		}
 		c.scr.println(c.r.rooms(m.Text))
 	case wire.OpUsers:
 		c.confirmBefore(m.Seq, true)
+		for n := range strings.SplitSeq(string(m.Text), "\n") {
+			c.noteNick(n)
+		}
 		c.scr.println(c.r.users(m.Room, m.Text))
 	case wire.OpDelivered:
 		c.scr.println(c.r.notice("delivered to %s (id %d)", c.r.name(m.User), m.ID))
@@ -254,6 +264,7 @@ func (c *client) notePlain(room string, flags uint8) {
 // redelivers until it sees our ack), records it, and always acks it.
 func (c *client) onDirect(m *wire.Msg) {
 	sender := string(m.User)
+	c.noteNick(sender)
 	if c.seen.fresh(sender, m.ID) {
 		c.scr.println(c.r.direct(m))
 		if err := c.seen.mark(sender, m.ID); err != nil {
