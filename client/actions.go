@@ -40,6 +40,10 @@ func (c *client) onLine(line string) {
 	}
 	switch cmd.kind {
 	case cmdSay, cmdMe:
+		if c.query != "" && cmd.kind == cmdSay {
+			c.directMsg(c.query, cmd.text, line)
+			return
+		}
 		c.say(cmd)
 	case cmdJoin:
 		c.join(cmd.name)
@@ -56,13 +60,36 @@ func (c *client) onLine(line string) {
 		if c.request(&wire.Msg{Op: wire.OpPart, Room: []byte(room)}, request{kind: cmdPart, name: room}) {
 			c.joined = remove(c.joined, room)
 			if room == c.room {
-				c.setRoom(lastOr(c.joined, ""))
+				c.switchRoom(lastOr(c.joined, ""))
+				if c.room == "" {
+					c.scr.println(c.r.notice("not in a room now: /join ROOM"))
+				} else {
+					c.scr.println(c.r.notice("current room is now %s", c.room))
+				}
 			}
 		}
 	case cmdMsg:
-		if c.request(&wire.Msg{Op: wire.OpDM, User: []byte(cmd.name), Text: []byte(cmd.text)}, request{kind: cmdMsg, name: cmd.name, text: cmd.text}) {
-			c.track(c.seq, true, line)
+		c.directMsg(cmd.name, cmd.text, line)
+	case cmdNames:
+		if c.room == "" {
+			c.warn("not in a room: /join ROOM first")
+			return
 		}
+		c.send(&wire.Msg{Op: wire.OpWho, Room: []byte(c.room)})
+	case cmdClear:
+		if c.tty != nil {
+			c.tty.w.WriteString("\x1b[H\x1b[2J")
+			c.tty.drawn = false
+			c.tty.edited()
+		}
+	case cmdQuery:
+		c.query = cmd.name
+		if c.query == "" {
+			c.scr.println(c.r.notice("lines go to %s again", orNone(c.room)))
+		} else {
+			c.scr.println(c.r.notice("lines go to %s as direct messages; /query alone to return to %s", cmd.name, orNone(c.room)))
+		}
+		c.setRoom(c.room)
 	case cmdList:
 		c.send(&wire.Msg{Op: wire.OpList})
 	case cmdWho:
@@ -74,9 +101,29 @@ func (c *client) onLine(line string) {
 		}
 		c.send(&wire.Msg{Op: wire.OpHistory, Room: []byte(c.room), ID: cmd.n})
 	case cmdHelp:
-		c.scr.println(c.r.notice("%s", helpText))
+		c.scr.println(c.r.notice("%s", helpText()))
 	case cmdQuit:
 		c.quit()
+	}
+}
+
+func orNone(room string) string {
+	if room == "" {
+		return "no room"
+	}
+	return room
+}
+
+// directMsg sends a DM; it is echoed when the server has taken it (onOK),
+// so a DM to a user who does not exist shows only the error.
+func (c *client) directMsg(user, text, line string) {
+	if n := len(text); n > maxMessageBytes {
+		c.warn("message too long: %d bytes, the limit is %d; not sent", n, maxMessageBytes)
+		c.dlv.lost++
+		return
+	}
+	if c.request(&wire.Msg{Op: wire.OpDM, User: []byte(user), Text: []byte(text)}, request{kind: cmdMsg, name: user, text: text}) {
+		c.track(c.seq, true, line)
 	}
 }
 
@@ -112,7 +159,7 @@ func (c *client) say(cmd command) {
 func (c *client) join(room string) {
 	if c.request(&wire.Msg{Op: wire.OpJoin, Room: []byte(room)}, request{kind: cmdJoin, name: room, prev: c.room}) {
 		c.joined = append(remove(c.joined, room), room)
-		c.setRoom(room)
+		c.switchRoom(room)
 	}
 }
 

@@ -111,6 +111,7 @@ func newClient(cfg Config, user string) *client {
 		plainSeen:  map[string]bool{},
 		nicks:      map[string]bool{},
 		knownRooms: map[string]bool{},
+		unread:     map[string]int{},
 		readBuf:    make([]byte, 64<<10),
 		r:          renderer{now: time.Now},
 	}
@@ -122,9 +123,13 @@ func newClient(cfg Config, user string) *client {
 		c.stdinFd = int(in.Fd())
 	}
 	outFile, outIsFile := cfg.Stdout.(*os.File)
-	if inIsFile && outIsFile && term.IsTerminal(c.stdinFd) && term.IsTerminal(int(outFile.Fd())) {
+	// TERM=dumb cannot erase a row or move the cursor: it gets the plain
+	// line-at-a-time client, the kernel editing the line.
+	dumb := os.Getenv("TERM") == "dumb"
+	if inIsFile && outIsFile && !dumb && term.IsTerminal(c.stdinFd) && term.IsTerminal(int(outFile.Fd())) {
 		c.r.tty = true
-		c.tty = &ttyScreen{w: out, fd: int(outFile.Fd()), ed: &c.ed}
+		c.r.colour = os.Getenv("NO_COLOR") == "" // https://no-color.org: present and not empty
+		c.tty = &ttyScreen{w: out, fd: int(outFile.Fd()), ed: &c.ed, colour: c.r.colour}
 		c.scr = c.tty
 	} else {
 		c.scr = &plainScreen{w: out}

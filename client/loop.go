@@ -42,6 +42,8 @@ type client struct {
 	sigFd                  int             // read end of the signal self-pipe; -1 without a terminal
 	nicks                  map[string]bool // users seen this session, for completion
 	knownRooms             map[string]bool // rooms seen in a List reply, for completion
+	query                  string          // /query: plain lines go to this user as DMs
+	unread                 map[string]int  // terminal: messages per room since it was current
 	confirm                *pendingLine    // a long message waiting for y/n
 	inputOn                bool            // stdin is being used (raw mode on a TTY) since the first welcome
 	greeted, welcomed      bool

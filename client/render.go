@@ -15,8 +15,20 @@ import (
 // renderer formats lines without their line ending. With tty false the output
 // is exactly the documented plain format: no timestamps, no escape codes.
 type renderer struct {
-	tty bool
-	now func() time.Time
+	tty    bool
+	colour bool // escape codes for colour: a TTY, and neither NO_COLOR nor TERM=dumb
+	now    func() time.Time
+}
+
+// highlight marks a line that concerns the user (a DM, a mention).
+func (r *renderer) highlight(line string) string {
+	if !r.colour {
+		if r.tty {
+			return "** " + line
+		}
+		return line
+	}
+	return "\x1b[1;7m" + line + "\x1b[0m"
 }
 
 // nameColours are the ANSI foreground colours a name hashes onto; black,
@@ -26,7 +38,7 @@ var nameColours = [...]string{"31", "32", "33", "34", "35", "36", "91", "92", "9
 // name colours a user name on a TTY, the same colour for the same name.
 func (r *renderer) name(b []byte) string {
 	s := clean(b)
-	if !r.tty {
+	if !r.colour {
 		return s
 	}
 	h := fnv.New32a()
@@ -39,11 +51,15 @@ func (r *renderer) stamp(ns int64) string {
 	if !r.tty {
 		return ""
 	}
-	t := r.now()
+	now := r.now().Local()
+	t := now
 	if ns != 0 {
-		t = time.Unix(0, ns)
+		t = time.Unix(0, ns).Local()
 	}
-	return t.Local().Format("15:04") + " "
+	if y, m, d := t.Date(); y != now.Year() || m != now.Month() || d != now.Day() {
+		return t.Format("2006-01-02 15:04") + " " // history from another day says which
+	}
+	return t.Format("15:04") + " "
 }
 
 // roomMessage: "[lobby] alice: hi", "[lobby] * alice waves", "[lobby] (history) alice: hi".
@@ -80,7 +96,7 @@ func (r *renderer) notice(format string, args ...any) string {
 // alert: "!! …", for server errors, local errors and warnings.
 func (r *renderer) alert(format string, args ...any) string {
 	s := r.stamp(0) + "!! " + fmt.Sprintf(format, args...)
-	if r.tty {
+	if r.colour {
 		return "\x1b[1;31m" + s + "\x1b[0m"
 	}
 	return s

@@ -134,7 +134,7 @@ func (c *client) handle(m *wire.Msg) {
 	case wire.OpMessage:
 		c.noteNick(string(m.User))
 		c.notePlain(string(m.Room), m.Flags)
-		c.scr.println(c.r.roomMessage(m))
+		c.showRoomMessage(m)
 	case wire.OpDirect:
 		c.onDirect(m)
 	case wire.OpJoined:
@@ -222,6 +222,10 @@ func (c *client) onOK(m *wire.Msg) {
 			c.scr.println(c.r.notice("joined %s", req.name))
 		}
 		c.notePlain(req.name, m.Flags)
+		if !req.rejoin && c.tty != nil {
+			// Who is there, said once on arrival (scripts see joins as they happen).
+			c.send(&wire.Msg{Op: wire.OpWho, Room: []byte(req.name)})
+		}
 	case cmdPart:
 		c.scr.println(c.r.notice("left %s", req.name))
 	case cmdMsg:
@@ -266,7 +270,8 @@ func (c *client) onDirect(m *wire.Msg) {
 	sender := string(m.User)
 	c.noteNick(sender)
 	if c.seen.fresh(sender, m.ID) {
-		c.scr.println(c.r.direct(m))
+		c.scr.println(c.r.highlight(c.r.direct(m)))
+		c.bell()
 		if err := c.seen.mark(sender, m.ID); err != nil {
 			c.warn("warning: %v", err)
 		}
@@ -281,9 +286,13 @@ func (c *client) setRoom(room string) {
 		if room != "" {
 			c.tty.prompt = "[" + room + "]> "
 		}
+		if c.query != "" {
+			c.tty.prompt = "[→" + c.query + "]> "
+		}
 		if c.link.everUp && !c.welcomed {
 			c.tty.prompt = "(offline) " + c.tty.prompt
 		}
+		c.tty.status = c.statusLine()
 		c.tty.edited()
 	}
 }

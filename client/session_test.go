@@ -126,6 +126,7 @@ func TestSessionScriptFromFile(t *testing.T) {
 		"-- in dev: carol",
 		"[dev] (history) bob: old",
 		"-- left dev",
+		"-- current room is now lobby",
 	}, out.lines())
 }
 

@@ -6,6 +6,7 @@ package client
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,7 +57,8 @@ func TestTTYCompletion(t *testing.T) {
 func TestTTYRedraw(t *testing.T) {
 	s := startTTY(t, nil)
 	s.typeKeys("abc\x0c")
-	require.Eventually(t, func() bool { return strings.Contains(s.screen.String(), "\x1b[H\x1b[2J\r\x1b[K[lobby]> abc") },
+	cleared := regexp.MustCompile(`\x1b\[H\x1b\[2J[^\n]*online[^\n]*\n\r\x1b\[K\[lobby\]> abc`) // clear, status row, prompt
+	require.Eventually(t, func() bool { return cleared.MatchString(s.screen.String()) },
 		waitFor, tick, "ctrl-L clears and redraws; screen:\n%q", s.screen)
 
 	// A narrower terminal: the long line is scrolled to fit the new width on SIGWINCH.
@@ -102,7 +104,8 @@ func TestTTYSuspend(t *testing.T) {
 		t.Fatalf("ctrl-Z did not suspend; screen:\n%q", s.screen)
 	}
 	assert.NotZero(t, tio.Lflag&unix.ICANON, "cooked mode while stopped")
-	assert.Contains(t, s.screen.String(), pasteOff, "bracketed paste off while stopped")
+	require.Eventually(t, func() bool { return strings.Contains(s.screen.String(), pasteOff) }, waitFor, tick,
+		"bracketed paste off while stopped")
 	s.waitShown("[lobby]> typed") // redrawn after fg
 	require.Eventually(t, func() bool {
 		now, err := unix.IoctlGetTermios(slaveFd, unix.TCGETS)

@@ -52,8 +52,16 @@ func startTTY(t *testing.T, extra func(*Config)) *ttySession {
 	}
 	s.wait = startClient(t, cfg)
 	s.srv.login("carol", "lobby")
+	s.srv.answerWho("lobby", "carol")
 	s.waitShown("[lobby]> ")
 	return s
+}
+
+// answerWho reads the Who a terminal client sends after a join and answers it.
+func (s *fakeServer) answerWho(room string, names ...string) {
+	s.t.Helper()
+	who := s.expect(wire.OpWho, room, "", "")
+	s.send(wire.Msg{Op: wire.OpUsers, Seq: who.Seq, Room: []byte(room), Text: []byte(strings.Join(names, "\n"))})
 }
 
 // text is the screen so far without escape codes.

@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&cfg.Bundle, "bundle", "", "bundle `dir` written by padchatd user add (required)")
 	fs.StringVar(&cfg.Server, "server", "", "server `host:port` (default: the bundle profile's)")
 	fs.StringVar(&cfg.Room, "room", client.DefaultRoom, "`room` to join on connect")
+	bell := fs.Bool("bell", true, "ring the terminal bell on a direct message or a mention of your name")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -54,6 +55,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return errUsage
 	}
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
+	cfg.NoBell = !*bell
 	if err := client.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "padchat: %v\n", err)
 		return err
