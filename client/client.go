@@ -34,6 +34,7 @@ type Config struct {
 	Stdout io.Writer
 	Stderr io.Writer // warnings and errors when stdout is not a terminal; nil: stdout
 	NoBell bool      // never ring the terminal bell (DMs, mentions, failed completion)
+	JSON   bool      // one JSON object per event on stdout, even on a terminal
 }
 
 const (
@@ -126,7 +127,9 @@ func newClient(cfg Config, user string) *client {
 	// TERM=dumb cannot erase a row or move the cursor: it gets the plain
 	// line-at-a-time client, the kernel editing the line.
 	dumb := os.Getenv("TERM") == "dumb"
-	if inIsFile && outIsFile && !dumb && term.IsTerminal(c.stdinFd) && term.IsTerminal(int(outFile.Fd())) {
+	if cfg.JSON {
+		c.scr = &jsonScreen{w: out}
+	} else if inIsFile && outIsFile && !dumb && term.IsTerminal(c.stdinFd) && term.IsTerminal(int(outFile.Fd())) {
 		c.r.tty = true
 		c.r.colour = os.Getenv("NO_COLOR") == "" // https://no-color.org: present and not empty
 		c.tty = &ttyScreen{w: out, fd: int(outFile.Fd()), ed: &c.ed, colour: c.r.colour}

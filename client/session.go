@@ -134,17 +134,21 @@ func (c *client) handle(m *wire.Msg) {
 	case wire.OpMessage:
 		c.noteNick(string(m.User))
 		c.notePlain(string(m.Room), m.Flags)
-		c.showRoomMessage(m)
+		if !c.emit("message", m) {
+			c.showRoomMessage(m)
+		}
 	case wire.OpDirect:
 		c.onDirect(m)
 	case wire.OpJoined:
 		// Our own joins and parts are reported from the OK replies.
 		if string(m.User) != c.user {
 			c.noteNick(string(m.User))
-			c.scr.println(c.r.notice("%s joined %s", c.r.name(m.User), clean(m.Room)))
+			if !c.emit("joined", m) {
+				c.scr.println(c.r.notice("%s joined %s", c.r.name(m.User), clean(m.Room)))
+			}
 		}
 	case wire.OpParted:
-		if string(m.User) != c.user {
+		if string(m.User) != c.user && !c.emit("parted", m) {
 			c.scr.println(c.partedLine(m))
 		}
 	case wire.OpRooms:
@@ -154,14 +158,21 @@ func (c *client) handle(m *wire.Msg) {
 				c.knownRooms[room] = true
 			}
 		}
-		c.scr.println(c.r.rooms(m.Text))
+		if !c.emit("rooms", m) {
+			c.scr.println(c.r.rooms(m.Text))
+		}
 	case wire.OpUsers:
 		c.confirmBefore(m.Seq, true)
 		for n := range strings.SplitSeq(string(m.Text), "\n") {
 			c.noteNick(n)
 		}
-		c.scr.println(c.r.users(m.Room, m.Text))
+		if !c.emit("users", m) {
+			c.scr.println(c.r.users(m.Room, m.Text))
+		}
 	case wire.OpDelivered:
+		if c.emit("delivered", m) {
+			break
+		}
 		c.scr.println(c.r.notice("delivered to %s (id %d)", c.r.name(m.User), m.ID))
 	case wire.OpSrvPing:
 		c.send(&wire.Msg{Op: wire.OpPong, ID: m.ID})
@@ -233,7 +244,9 @@ func (c *client) onOK(m *wire.Msg) {
 		if c.tty != nil {
 			c.scr.println(c.r.sentDirect(c.user, req.name, req.text))
 		}
-		c.scr.println(c.r.notice("sent to %s (id %d)", c.r.name([]byte(req.name)), m.ID))
+		if !c.emit("sent", &wire.Msg{User: []byte(req.name), Text: []byte(req.text), ID: m.ID}) {
+			c.scr.println(c.r.notice("sent to %s (id %d)", c.r.name([]byte(req.name)), m.ID))
+		}
 	}
 }
 
@@ -270,8 +283,10 @@ func (c *client) onDirect(m *wire.Msg) {
 	sender := string(m.User)
 	c.noteNick(sender)
 	if c.seen.fresh(sender, m.ID) {
-		c.scr.println(c.r.highlight(c.r.direct(m)))
-		c.bell()
+		if !c.emit("direct", m) {
+			c.scr.println(c.r.highlight(c.r.direct(m)))
+			c.bell()
+		}
 		if err := c.seen.mark(sender, m.ID); err != nil {
 			c.warn("warning: %v", err)
 		}
