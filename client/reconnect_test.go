@@ -71,6 +71,9 @@ func TestReconnectPiped(t *testing.T) {
 	srv.relogin("carol", "lobby", "dev")
 	typed.WriteString("third\n")
 	srv.expect(wire.OpSay, "dev", "", "third")
+	// A receipt for a DM sent in an earlier session, kept for us while offline.
+	srv.send(wire.Msg{Op: wire.OpDelivered, User: []byte("bob"), ID: 12})
+	waitLine(t, out, "-- delivered to bob (id 12)")
 
 	typed.Close()
 	srv.expect(wire.OpQuit, "", "", "")
