@@ -113,6 +113,7 @@ func newClient(cfg Config, user string) *client {
 		nicks:      map[string]bool{},
 		knownRooms: map[string]bool{},
 		unread:     map[string]int{},
+		lastID:     map[string]uint32{},
 		readBuf:    make([]byte, 64<<10),
 		r:          renderer{now: time.Now},
 	}

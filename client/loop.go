@@ -39,13 +39,14 @@ type client struct {
 	link                   link
 	dlv                    delivery
 	errOut                 io.Writer
-	sigFd                  int             // read end of the signal self-pipe; -1 without a terminal
-	nicks                  map[string]bool // users seen this session, for completion
-	knownRooms             map[string]bool // rooms seen in a List reply, for completion
-	query                  string          // /query: plain lines go to this user as DMs
-	unread                 map[string]int  // terminal: messages per room since it was current
-	confirm                *pendingLine    // a long message waiting for y/n
-	inputOn                bool            // stdin is being used (raw mode on a TTY) since the first welcome
+	sigFd                  int               // read end of the signal self-pipe; -1 without a terminal
+	nicks                  map[string]bool   // users seen this session, for completion
+	knownRooms             map[string]bool   // rooms seen in a List reply, for completion
+	query                  string            // /query: plain lines go to this user as DMs
+	unread                 map[string]int    // terminal: messages per room since it was current
+	lastID                 map[string]uint32 // per room, the newest message id shown
+	confirm                *pendingLine      // a long message waiting for y/n
+	inputOn                bool              // stdin is being used (raw mode on a TTY) since the first welcome
 	greeted, welcomed      bool
 	room                   string          // where plain lines go; "" when in none
 	joined                 []string        // rooms joined, oldest first

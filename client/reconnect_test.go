@@ -59,8 +59,17 @@ func TestReconnectPiped(t *testing.T) {
 
 	srv.conn.Close() // a plain drop: not final
 	waitLine(t, out, "-- connection lost (server closed the connection); reconnecting…")
+	srv.relogin("carol", "lobby", "dev")
+	srv.send(wire.Msg{Op: wire.OpMessage, Room: []byte("dev"), User: []byte("bob"), Text: []byte("seen"), ID: 7})
+	waitLine(t, out, "[dev] bob: seen")
+	srv.conn.Close()
 	srv.relogin("carol", "lobby", "dev") // both rooms, the current one last
 	waitLine(t, out, "-- reconnected")
+	// The rejoin replays history: what was shown already is not shown again.
+	for i, text := range []string{"seen", "missed"} {
+		srv.send(wire.Msg{Op: wire.OpMessage, Flags: wire.FlagHistory, Room: []byte("dev"), User: []byte("bob"), Text: []byte(text), ID: uint32(7 + i)})
+	}
+	waitLine(t, out, "[dev] (history) bob: missed")
 	typed.WriteString("after\n")
 	srv.expect(wire.OpSay, "dev", "", "after")
 	srv.answerPing()
@@ -80,6 +89,7 @@ func TestReconnectPiped(t *testing.T) {
 	srv.conn.Close()
 	require.NoError(t, wait(), "every line was confirmed")
 	assert.NotContains(t, out.String(), "!!")
+	assert.NotContains(t, out.String(), "(history) bob: seen")
 }
 
 func TestReconnectLineInFlightIsReported(t *testing.T) {

@@ -124,3 +124,21 @@ func mentions(text []byte, user string) bool {
 func nameByte(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' || b == '-' || b == '.'
 }
+
+// shownBefore reports whether m is history this session has already shown:
+// a rejoin after a reconnect replays the room's recent messages, and only
+// the ones missed while offline are news. Room message ids grow per room.
+func (c *client) shownBefore(m *wire.Msg) bool {
+	room := string(m.Room)
+	last, known := c.lastID[room]
+	if m.ID == 0 {
+		return false
+	}
+	if m.Flags&wire.FlagHistory != 0 && known && !serialAfter(m.ID, last) {
+		return true
+	}
+	if !known || serialAfter(m.ID, last) {
+		c.lastID[room] = m.ID
+	}
+	return false
+}

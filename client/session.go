@@ -132,6 +132,9 @@ func (c *client) handle(m *wire.Msg) {
 	case wire.OpError:
 		c.onError(m)
 	case wire.OpMessage:
+		if c.shownBefore(m) {
+			break
+		}
 		c.noteNick(string(m.User))
 		c.notePlain(string(m.Room), m.Flags)
 		if !c.emit("message", m) {
