@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,26 +76,27 @@ func TestTTYRedraw(t *testing.T) {
 }
 
 func TestTTYSuspend(t *testing.T) {
-	s := startTTY(t, nil)
-	slaveFd := -1
+	var slaveFd atomic.Int32
 	stopped := make(chan unix.Termios, 1)
+	// Set before the client starts and put back after it ends (cleanups run last first).
 	old := suspendProcess
 	suspendProcess = func() error {
 		// What the shell sees at ctrl-Z: the terminal back in its own mode.
-		tio, err := unix.IoctlGetTermios(slaveFd, unix.TCGETS)
+		tio, err := unix.IoctlGetTermios(int(slaveFd.Load()), unix.TCGETS)
 		if err == nil {
 			stopped <- *tio
 		}
 		return err
 	}
 	t.Cleanup(func() { suspendProcess = old })
+	s := startTTY(t, nil)
 	// The pty's slave end, reopened by number to read its mode.
 	n, err := unix.IoctlGetInt(int(s.master.Fd()), unix.TIOCGPTN)
 	require.NoError(t, err)
 	f, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
 	require.NoError(t, err)
 	defer f.Close()
-	slaveFd = int(f.Fd())
+	slaveFd.Store(int32(f.Fd()))
 
 	s.typeKeys("typed\x1a")
 	var tio unix.Termios
@@ -108,7 +110,7 @@ func TestTTYSuspend(t *testing.T) {
 		"bracketed paste off while stopped")
 	s.waitShown("[lobby]> typed") // redrawn after fg
 	require.Eventually(t, func() bool {
-		now, err := unix.IoctlGetTermios(slaveFd, unix.TCGETS)
+		now, err := unix.IoctlGetTermios(int(slaveFd.Load()), unix.TCGETS)
 		return err == nil && now.Lflag&unix.ICANON == 0
 	}, waitFor, tick, "raw mode again after fg")
 	s.typeKeys("\r")
