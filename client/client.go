@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"padchat/internal/bundle"
@@ -33,6 +32,9 @@ type Config struct {
 	Room   string    // joined on connect; empty means DefaultRoom
 	Stdin  io.Reader // an *os.File is polled; any other reader must not block
 	Stdout io.Writer
+	Stderr io.Writer // warnings and errors when stdout is not a terminal; nil: stdout
+	NoBell bool      // never ring the terminal bell (DMs, mentions, failed completion)
+	JSON   bool      // one JSON object per event on stdout, even on a terminal
 }
 
 const (
@@ -45,6 +47,7 @@ const (
 const (
 	tagSocket uint64 = iota + 1
 	tagStdin
+	tagSignal
 )
 
 // Run runs one session until the user quits, the server ends it, or ctx is
@@ -72,42 +75,65 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if c.seen, err = loadSeen(cfg.Bundle); err != nil {
 		return err
 	}
+	if c.tty != nil {
+		if c.ed.hist, err = loadHistory(cfg.Bundle); err != nil {
+			return err
+		}
+	}
 	if c.p, err = poller.New(); err != nil {
 		return err
 	}
 	defer c.p.Close()
 	stopWatch := c.watch(ctx)
 	defer stopWatch()
-	if c.sock, err = dial(ctx, c.p, cfg.Server, connectTimeout, c.interrupted.Load); err != nil {
+	if c.sock, c.link.addr, err = dial(ctx, c.p, cfg.Server, connectTimeout, c.interrupted.Load); err != nil {
 		return err
 	}
-	defer unix.Close(c.sock)
+	defer func() { c.closeSocket() }()
+	if c.tty != nil {
+		stopSignals, err := c.watchSignals()
+		if err != nil {
+			return err
+		}
+		defer stopSignals()
+	}
 	defer c.restoreTerminal()
 	return c.run()
 }
 
 func newClient(cfg Config, user string) *client {
 	c := &client{
-		cfg:       cfg,
-		user:      user,
-		sock:      -1,
-		events:    make([]poller.Event, 8),
-		dec:       newDecoder(otp.DefaultMaxFrame),
-		pending:   map[uint32]request{},
-		plainSeen: map[string]bool{},
-		readBuf:   make([]byte, 64<<10),
-		r:         renderer{now: time.Now},
+		cfg:        cfg,
+		user:       user,
+		sock:       -1,
+		events:     make([]poller.Event, 8),
+		dec:        newDecoder(otp.DefaultMaxFrame),
+		pending:    map[uint32]request{},
+		plainSeen:  map[string]bool{},
+		nicks:      map[string]bool{},
+		knownRooms: map[string]bool{},
+		unread:     map[string]int{},
+		lastID:     map[string]uint32{},
+		readBuf:    make([]byte, 64<<10),
+		r:          renderer{now: time.Now},
 	}
-	c.stdinFd = -1
+	c.stdinFd, c.sigFd = -1, -1
+	c.errOut = cfg.Stderr
 	out := bufio.NewWriterSize(cfg.Stdout, 32<<10)
 	in, inIsFile := cfg.Stdin.(*os.File)
 	if inIsFile {
 		c.stdinFd = int(in.Fd())
 	}
 	outFile, outIsFile := cfg.Stdout.(*os.File)
-	if inIsFile && outIsFile && term.IsTerminal(c.stdinFd) && term.IsTerminal(int(outFile.Fd())) {
+	// TERM=dumb cannot erase a row or move the cursor: it gets the plain
+	// line-at-a-time client, the kernel editing the line.
+	dumb := os.Getenv("TERM") == "dumb"
+	if cfg.JSON {
+		c.scr = &jsonScreen{w: out}
+	} else if inIsFile && outIsFile && !dumb && term.IsTerminal(c.stdinFd) && term.IsTerminal(int(outFile.Fd())) {
 		c.r.tty = true
-		c.tty = &ttyScreen{w: out, fd: int(outFile.Fd()), ed: &c.ed}
+		c.r.colour = os.Getenv("NO_COLOR") == "" // https://no-color.org: present and not empty
+		c.tty = &ttyScreen{w: out, fd: int(outFile.Fd()), ed: &c.ed, colour: c.r.colour}
 		c.scr = c.tty
 	} else {
 		c.scr = &plainScreen{w: out}
@@ -191,4 +217,14 @@ func (c *client) watch(ctx context.Context) (stop func()) {
 		}
 	})
 	return func() { close(done); wg.Wait() }
+}
+
+// warn shows a warning or error: in the stream on a terminal, on stderr for a
+// script, so its stdout carries only events.
+func (c *client) warn(format string, args ...any) {
+	if c.tty != nil || c.errOut == nil {
+		c.scr.println(c.r.alert(format, args...))
+		return
+	}
+	fmt.Fprintln(c.errOut, c.r.alert(format, args...))
 }

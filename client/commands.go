@@ -24,6 +24,9 @@ const (
 	cmdHistory
 	cmdHelp
 	cmdQuit
+	cmdNames // who is in the current room
+	cmdClear // clear the screen
+	cmdQuery // plain lines go to a user as direct messages; no name: back to the room
 )
 
 // command is one parsed input line.
@@ -39,9 +42,38 @@ const defaultHistory = 20
 // The emoji shortcuts of the rooms protocol (LOVE, LIKE, DISLIKE).
 var emoji = map[string]string{"/love": "❤️", "/like": "👍", "/dislike": "👎"}
 
-const helpText = "commands: /join ROOM, /part [ROOM], /msg USER TEXT, /list, /who [ROOM], " +
-	"/me ACTION, /love, /like, /dislike, /history [N], /help, /quit (or :q); " +
-	"other lines go to the current room (start with // to send a leading /)"
+// helpRows is /help's table: usage, what it does.
+var helpRows = [][2]string{
+	{"/join ROOM", "join ROOM (or switch to it) and make it current"},
+	{"/part [ROOM]", "leave ROOM (default: the current one)"},
+	{"/msg USER TEXT", "send USER a direct message (kept for them if offline)"},
+	{"/query [USER]", "send plain lines to USER as direct messages; no USER: back to the room"},
+	{"/list", "rooms and their member counts"},
+	{"/who [ROOM]", "members of ROOM, or everyone online"},
+	{"/names", "members of the current room"},
+	{"/me ACTION", "an action: * you ACTION"},
+	{"/love /like /dislike", "send ❤️ 👍 👎"},
+	{"/history [N]", "the last N messages of the current room (default 20)"},
+	{"/clear", "clear the screen"},
+	{"/help", "this table"},
+	{"/quit, :q", "leave padchat"},
+	{"//text", "send a line that starts with /"},
+}
+
+// helpText is helpRows aligned in two columns.
+func helpText() string {
+	w := 0
+	for _, r := range helpRows {
+		w = max(w, len([]rune(r[0])))
+	}
+	var b strings.Builder
+	b.WriteString("commands (other lines go to the current room or /query user):")
+	for _, r := range helpRows {
+		fmt.Fprintf(&b, "\n  %s%s  %s", r[0], strings.Repeat(" ", w-len([]rune(r[0]))), r[1])
+	}
+	b.WriteString("\nkeys: Up/Down history, Tab completes, Alt-Enter newline, Ctrl-L redraw, Ctrl-Z suspend, Ctrl-D quit")
+	return b.String()
+}
 
 // parseCommand turns one input line into a command. Errors are meant for the
 // user, as they are: nothing is sent for a line that does not parse.
@@ -94,6 +126,18 @@ func parseCommand(line string) (command, error) {
 		return noArgs(word, rest, command{kind: cmdList})
 	case "/help":
 		return noArgs(word, rest, command{kind: cmdHelp})
+	case "/names":
+		return noArgs(word, rest, command{kind: cmdNames})
+	case "/clear":
+		return noArgs(word, rest, command{kind: cmdClear})
+	case "/query":
+		if rest == "" {
+			return command{kind: cmdQuery}, nil
+		}
+		if strings.ContainsAny(rest, " \t") || wire.CheckName(rest) != nil {
+			return command{}, errors.New("usage: /query [USER]")
+		}
+		return command{kind: cmdQuery, name: rest}, nil
 	case "/quit":
 		return command{kind: cmdQuit}, nil
 	}

@@ -2,9 +2,11 @@
 package client
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseCommand(t *testing.T) {
@@ -44,6 +46,11 @@ func TestParseCommand(t *testing.T) {
 		{"/history 0", command{}, "usage: /history [N] (N a positive number)"},
 		{"/history lots", command{}, "usage: /history [N] (N a positive number)"},
 		{"/help", command{kind: cmdHelp}, ""},
+		{"/names", command{kind: cmdNames}, ""},
+		{"/clear", command{kind: cmdClear}, ""},
+		{"/query bob", command{kind: cmdQuery, name: "bob"}, ""},
+		{"/query", command{kind: cmdQuery}, ""},
+		{"/query two words", command{}, "usage: /query [USER]"},
 		{"/frobnicate", command{}, "unknown command /frobnicate (try /help)"},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
@@ -55,5 +62,21 @@ func TestParseCommand(t *testing.T) {
 			assert.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
+	}
+}
+
+func TestHelpIsAnAlignedTable(t *testing.T) {
+	lines := strings.Split(helpText(), "\n")
+	require.Len(t, lines, len(helpRows)+2)
+	col := -1
+	for i, row := range helpRows {
+		l := lines[i+1]
+		at := strings.Index(l, row[1])
+		require.GreaterOrEqual(t, at, 0, "row %q", l)
+		c := len([]rune(l[:at])) // the description's column, in runes
+		if col < 0 {
+			col = c
+		}
+		assert.Equal(t, col, c, "row %q", l)
 	}
 }

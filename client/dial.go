@@ -25,31 +25,34 @@ var (
 // dial resolves addr and connects to each of its addresses in turn. The socket
 // stays raw (never a net.Conn) so the loop's reads and writes are the only
 // ones on it. stopped is polled between waits so a signal can end a slow connect.
-func dial(ctx context.Context, p poller.Poller, addr string, timeout time.Duration, stopped func() bool) (int, error) {
+// It also returns the address that answered: reconnects go back to it.
+func dial(ctx context.Context, p poller.Poller, addr string, timeout time.Duration, stopped func() bool) (int, netip.AddrPort, error) {
+	var none netip.AddrPort
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return -1, fmt.Errorf("bad server address %q: %w", addr, err)
+		return -1, none, fmt.Errorf("bad server address %q: %w", addr, err)
 	}
 	portNum, err := net.DefaultResolver.LookupPort(ctx, "tcp", port)
 	if err != nil {
-		return -1, fmt.Errorf("bad server address %q: %w", addr, err)
+		return -1, none, fmt.Errorf("bad server address %q: %w", addr, err)
 	}
 	if host == "" {
 		host = "localhost"
 	}
 	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return -1, fmt.Errorf("cannot connect to %s: %w", addr, err)
+		return -1, none, fmt.Errorf("cannot connect to %s: %w", addr, err)
 	}
 	deadline := time.Now().Add(timeout)
 	lastErr := errors.New("no addresses")
 	for _, ip := range ips {
-		fd, err := connectOne(p, netip.AddrPortFrom(ip.Unmap(), uint16(portNum)), deadline, stopped)
+		ap := netip.AddrPortFrom(ip.Unmap(), uint16(portNum))
+		fd, err := connectOne(p, ap, deadline, stopped)
 		if err == nil {
-			return fd, nil
+			return fd, ap, nil
 		}
 		if errors.Is(err, errInterrupted) {
-			return -1, err
+			return -1, none, err
 		}
 		lastErr = err
 		if time.Now().After(deadline) {
@@ -59,14 +62,34 @@ func dial(ctx context.Context, p poller.Poller, addr string, timeout time.Durati
 	if errors.Is(lastErr, unix.ECONNREFUSED) {
 		lastErr = fmt.Errorf("%w (is padchatd running?)", lastErr)
 	}
-	return -1, fmt.Errorf("cannot connect to %s: %w", addr, lastErr)
+	return -1, none, fmt.Errorf("cannot connect to %s: %w", addr, lastErr)
 }
 
 // connectOne starts a non-blocking connect to ap and waits for it to finish.
 func connectOne(p poller.Poller, ap netip.AddrPort, deadline time.Time, stopped func() bool) (int, error) {
-	family, sa := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()})
+	fd, err := newSocket(ap)
+	if err != nil {
+		return -1, err
+	}
+	if err := waitConnect(p, fd, sockaddr(ap), deadline, stopped); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+func sockaddr(ap netip.AddrPort) unix.Sockaddr {
 	if ap.Addr().Is6() {
-		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+		return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	}
+	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+}
+
+// newSocket makes a non-blocking TCP socket of ap's family.
+func newSocket(ap netip.AddrPort) (int, error) {
+	family := unix.AF_INET
+	if ap.Addr().Is6() {
+		family = unix.AF_INET6
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM, 0)
 	if err != nil {
@@ -79,10 +102,6 @@ func connectOne(p poller.Poller, ap netip.AddrPort, deadline time.Time, stopped 
 	}
 	// Chat messages are small and the loop already coalesces them per iteration.
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	if err := waitConnect(p, fd, sa, deadline, stopped); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
 	return fd, nil
 }
 

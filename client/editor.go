@@ -10,10 +10,13 @@ import (
 type keyAction uint8
 
 const (
-	keyNone   keyAction = iota // nothing visible changed (or the key is not complete yet)
-	keyEdit                    // the buffer or cursor changed: redraw the prompt line
-	keySubmit                  // enter: the line is handed back and the buffer cleared
-	keyQuit                    // ctrl-C, or ctrl-D on an empty line
+	keyNone     keyAction = iota // nothing visible changed (or the key is not complete yet)
+	keyEdit                      // the buffer or cursor changed: redraw the prompt line
+	keySubmit                    // enter: the line is handed back and the buffer cleared
+	keyQuit                      // ctrl-C, or ctrl-D on an empty line
+	keyRedraw                    // ctrl-L: clear the screen and draw the prompt again
+	keyComplete                  // tab: the client completes the word before the cursor
+	keySuspend                   // ctrl-Z: stop the process as a shell would
 )
 
 // escState tracks an escape sequence that may arrive split over reads.
@@ -26,7 +29,9 @@ const (
 	escSS3 // ESC O final
 )
 
-const maxLineRunes = 4096
+// maxLineRunes bounds the buffer's memory; what may be sent is bounded by
+// maxMessageBytes, checked on Enter with a visible counter before that.
+const maxLineRunes = 64 << 10
 
 // editor is a one-line editor fed one byte at a time, so a key split across
 // reads (UTF-8, escape sequences) decodes the same as one read whole.
@@ -34,8 +39,15 @@ type editor struct {
 	buf    []rune
 	cur    int // cursor, in runes from the start of buf
 	esc    escState
-	params []byte // CSI parameter bytes gathered so far
-	utf    []byte // a UTF-8 sequence gathered so far
+	params []byte   // CSI parameter bytes gathered so far
+	utf    []byte   // a UTF-8 sequence gathered so far
+	hist   *history // Up/Down; nil: none
+
+	// Bracketed paste (ESC[200~ … ESC[201~): pasted bytes are text, never keys.
+	pasting     bool
+	pastedCR    bool // the last pasted byte was \r: a following \n is the same line end
+	firstPasted bool // buf[0] came from a paste: the line is a message, not a command
+	submitted   bool // with keySubmit: firstPasted of the line handed back
 }
 
 // key applies one byte. On keySubmit, line is the finished line.
@@ -47,6 +59,9 @@ func (e *editor) key(b byte) (act keyAction, line string) {
 			e.esc, e.params = escCSI, e.params[:0]
 		case 'O':
 			e.esc = escSS3
+		case '\r', '\n': // alt-enter: a newline inside the message
+			e.esc = escNone
+			return e.insert('\n'), ""
 		default:
 			e.esc = escNone // alt+key: ignored
 		}
@@ -70,10 +85,14 @@ func (e *editor) key(b byte) (act keyAction, line string) {
 	if len(e.utf) > 0 || b >= utf8.RuneSelf {
 		return e.utf8Byte(b), ""
 	}
+	if e.pasting {
+		return e.pasteByte(b), ""
+	}
 	switch b {
 	case '\r', '\n':
 		line = string(e.buf)
-		e.buf, e.cur = e.buf[:0], 0
+		e.submitted = e.firstPasted
+		e.buf, e.cur, e.firstPasted = e.buf[:0], 0, false
 		return keySubmit, line
 	case 0x03: // ctrl-C
 		return keyQuit, ""
@@ -99,7 +118,11 @@ func (e *editor) key(b byte) (act keyAction, line string) {
 	case 0x06: // ctrl-F
 		return e.move(e.cur + 1), ""
 	case 0x0c: // ctrl-L: redraw
-		return keyEdit, ""
+		return keyRedraw, ""
+	case '\t':
+		return keyComplete, ""
+	case 0x1a: // ctrl-Z (raw mode delivers it as a byte, not as SIGTSTP)
+		return keySuspend, ""
 	case 0x1b:
 		e.esc = escStart
 		return keyNone, ""
@@ -113,6 +136,10 @@ func (e *editor) key(b byte) (act keyAction, line string) {
 // csi handles the final byte of ESC [ … or ESC O ….
 func (e *editor) csi(final byte, params string) keyAction {
 	switch final {
+	case 'A':
+		return e.browse(-1)
+	case 'B':
+		return e.browse(+1)
 	case 'C':
 		return e.move(e.cur + 1)
 	case 'D':
@@ -129,6 +156,12 @@ func (e *editor) csi(final byte, params string) keyAction {
 			return e.move(len(e.buf))
 		case "3":
 			return e.deleteRange(e.cur, e.cur+1)
+		case "200":
+			e.pasting, e.pastedCR = true, false
+			return keyNone
+		case "201":
+			e.pasting = false
+			return keyEdit
 		}
 	}
 	return keyNone
@@ -147,9 +180,60 @@ func (e *editor) utf8Byte(b byte) keyAction {
 	return e.insert(r)
 }
 
+// pasteByte takes one ASCII byte of a paste: line ends become newlines in
+// the message, tabs spaces, other control bytes nothing.
+func (e *editor) pasteByte(b byte) keyAction {
+	cr := e.pastedCR
+	e.pastedCR = b == '\r'
+	switch {
+	case b == 0x1b:
+		e.esc = escStart // only ESC[201~ ends the paste; other sequences are dropped
+		return keyNone
+	case b == '\n' && cr:
+		return keyNone
+	case b == '\r' || b == '\n':
+		return e.insert('\n')
+	case b == '\t':
+		return e.insert(' ')
+	case b < 0x20 || b == 0x7f:
+		return keyNone
+	}
+	return e.insert(rune(b))
+}
+
+// browse shows an older (-1) or newer (+1) history entry.
+func (e *editor) browse(delta int) keyAction {
+	if e.hist == nil {
+		return keyNone
+	}
+	buf, ok := e.hist.move(delta, e.buf)
+	if !ok {
+		return keyNone
+	}
+	e.buf = append(e.buf[:0], buf...)
+	e.cur, e.firstPasted = len(e.buf), false
+	return keyEdit
+}
+
+// replaceWord replaces buf[from:cur] with s (tab completion).
+func (e *editor) replaceWord(from int, s string) {
+	rest := append([]rune(s), e.buf[e.cur:]...)
+	e.buf = append(e.buf[:from], rest...)
+	e.cur = from + len([]rune(s))
+}
+
+// restore puts a line that was not sent back into the buffer, cursor at the end.
+func (e *editor) restore(line string, pasted bool) {
+	e.buf = append(e.buf[:0], []rune(line)...)
+	e.cur, e.firstPasted = len(e.buf), pasted
+}
+
 func (e *editor) insert(r rune) keyAction {
 	if len(e.buf) >= maxLineRunes {
 		return keyNone
+	}
+	if e.cur == 0 {
+		e.firstPasted = e.pasting
 	}
 	e.buf = append(e.buf, 0)
 	copy(e.buf[e.cur+1:], e.buf[e.cur:])

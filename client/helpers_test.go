@@ -123,8 +123,20 @@ func (s *fakeServer) accept() {
 	require.NoError(s.t, err)
 }
 
-// read returns the client's next message.
+// read returns the client's next message. Pings are answered as padchatd
+// does, in order (the client uses them to learn that its lines arrived).
 func (s *fakeServer) read() msg {
+	s.t.Helper()
+	for {
+		m := s.readAny()
+		if m.Op != wire.OpPing {
+			return m
+		}
+		s.send(wire.Msg{Op: wire.OpOK, Seq: m.Seq, Text: []byte("pong")})
+	}
+}
+
+func (s *fakeServer) readAny() msg {
 	s.t.Helper()
 	hdr := make([]byte, otp.HeaderSize)
 	_, err := io.ReadFull(s.conn, hdr)

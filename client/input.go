@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -38,6 +39,7 @@ func (c *client) startInput() error {
 		}
 		c.rawState = st
 		c.tty.active = true
+		c.tty.w.WriteString(pasteOn)
 		c.setRoom(c.room)
 	}
 	return nil
@@ -108,7 +110,7 @@ func (c *client) readStdin() {
 		c.stdinEOF = true
 		c.updateStdin(false)
 		if len(c.partial) > 0 && !c.discarding {
-			c.onLine(string(c.partial))
+			c.input(string(c.partial), false)
 		}
 		c.partial = c.partial[:0]
 		c.quit()
@@ -124,7 +126,7 @@ func (c *client) onText(p []byte) {
 				c.partial = append(c.partial, p...)
 			}
 			if len(c.partial) > maxLineBytes {
-				c.scr.println(c.r.alert("line too long (over %d bytes), not sent", maxLineBytes))
+				c.warn("line too long (over %d bytes), not sent", maxLineBytes)
 				c.partial, c.discarding = c.partial[:0], true
 			}
 			return
@@ -136,7 +138,7 @@ func (c *client) onText(p []byte) {
 			c.discarding = false
 			continue
 		}
-		c.onLine(string(bytes.TrimSuffix(line, []byte{'\r'})))
+		c.input(string(bytes.TrimSuffix(line, []byte{'\r'})), false)
 	}
 }
 
@@ -146,14 +148,71 @@ func (c *client) onKeys(p []byte) {
 		if c.quitting || c.done {
 			return
 		}
+		if c.confirm != nil {
+			c.confirmKey(b)
+			continue
+		}
 		switch act, line := c.ed.key(b); act {
 		case keyEdit:
 			c.tty.edited()
 		case keySubmit:
 			c.tty.edited()
-			c.onLine(line)
+			if c.ed.hist != nil {
+				if err := c.ed.hist.add(line); err != nil {
+					c.warn("warning: %v", err)
+				}
+			}
+			c.submit(line, c.ed.submitted)
+		case keyRedraw:
+			c.tty.w.WriteString("\x1b[H\x1b[2J") // clear the screen; the prompt follows
+			c.tty.drawn = false
+			c.tty.edited()
+		case keyComplete:
+			c.complete()
+		case keySuspend:
+			c.suspend()
 		case keyQuit:
 			c.quit()
 		}
+	}
+}
+
+// pasteConfirmLines: a message of more lines than this asks before it goes.
+const pasteConfirmLines = 5
+
+// pending is a long message waiting for its one-key confirmation.
+type pendingLine struct {
+	line   string
+	pasted bool
+}
+
+// submit checks a line from the editor before it goes: an over-long one is
+// refused and kept for editing, a long multi-line one asks first.
+func (c *client) submit(line string, pasted bool) {
+	if n := len(line); n > maxMessageBytes {
+		c.warn("message too long: %d bytes, the limit is %d; not sent (still in the input line)", n, maxMessageBytes)
+		c.ed.restore(line, pasted)
+		return
+	}
+	if n := strings.Count(line, "\n") + 1; n > pasteConfirmLines {
+		c.confirm = &pendingLine{line, pasted}
+		c.scr.println(c.r.notice("send these %d lines as one message? y: send, any other key: keep editing", n))
+		return
+	}
+	c.input(line, pasted)
+}
+
+func (c *client) confirmKey(b byte) {
+	p := c.confirm
+	c.confirm = nil
+	if b == 'y' || b == 'Y' {
+		c.input(p.line, p.pasted)
+		return
+	}
+	c.scr.println(c.r.notice("not sent"))
+	c.ed.restore(p.line, p.pasted)
+	c.tty.edited()
+	if b == 0x1b {
+		c.ed.esc = escStart // the key was an escape sequence: let the editor eat the rest
 	}
 }

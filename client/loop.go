@@ -4,6 +4,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"time"
 
@@ -11,7 +12,6 @@ import (
 
 	"padchat/otp"
 	"padchat/poller"
-	"padchat/wire"
 )
 
 // outHigh is how much sealed output may wait for the kernel before the client
@@ -36,6 +36,17 @@ type client struct {
 	pending          map[uint32]request // requests whose replies need their context
 	seen             *seenDMs
 
+	link                   link
+	dlv                    delivery
+	errOut                 io.Writer
+	sigFd                  int               // read end of the signal self-pipe; -1 without a terminal
+	nicks                  map[string]bool   // users seen this session, for completion
+	knownRooms             map[string]bool   // rooms seen in a List reply, for completion
+	query                  string            // /query: plain lines go to this user as DMs
+	unread                 map[string]int    // terminal: messages per room since it was current
+	lastID                 map[string]uint32 // per room, the newest message id shown
+	confirm                *pendingLine      // a long message waiting for y/n
+	inputOn                bool              // stdin is being used (raw mode on a TTY) since the first welcome
 	greeted, welcomed      bool
 	room                   string          // where plain lines go; "" when in none
 	joined                 []string        // rooms joined, oldest first
@@ -63,13 +74,7 @@ type client struct {
 
 // run is the loop proper; Run has connected the socket.
 func (c *client) run() error {
-	var nonce [otp.NonceSize]byte
-	randomNonce(&nonce)
-	c.sess.Client = nonce
-	c.out = wire.AppendGreeting(c.out, nonce)
-	if err := c.p.Add(c.sock, poller.Readable, tagSocket); err != nil {
-		return err
-	}
+	c.connected(false) // dial connected it and took it off the poller
 	for !c.done {
 		if c.interrupted.Load() {
 			c.quit()
@@ -91,6 +96,10 @@ func (c *client) run() error {
 			}
 			switch ev.Tag {
 			case tagSocket:
+				if c.link.state == linkConnecting {
+					c.connectDone()
+					continue
+				}
 				if ev.Mask&poller.Writable != 0 && len(c.out) > 0 {
 					c.flushSocket()
 				}
@@ -99,11 +108,14 @@ func (c *client) run() error {
 				}
 			case tagStdin:
 				c.readStdin()
+			case tagSignal:
+				c.readSignals()
 			}
 		}
 		if c.alwaysReadable() && !c.done {
 			c.readStdin()
 		}
+		c.retryDue()
 		if c.quitting && !time.Now().Before(c.quitDeadline) {
 			c.done = true
 		}
@@ -116,8 +128,12 @@ func (c *client) run() error {
 // pad reservation it depends on), then the screen; and it decides whether
 // stdin is worth reading.
 func (c *client) beforeSleep() {
+	c.askConfirm()
 	c.flushSocket()
-	c.updateStdin(c.welcomed && !c.quitting && !c.done && len(c.out) < outHigh)
+	// A terminal keeps taking keys while disconnected (lines are queued); a
+	// script's lines wait in the pipe until the session is back.
+	up := c.welcomed || (c.tty != nil && c.inputOn)
+	c.updateStdin(up && c.inputOn && !c.quitting && !c.done && len(c.out) < outHigh)
 	c.scr.flush()
 }
 
@@ -127,6 +143,8 @@ func (c *client) timeout() time.Duration {
 		return 0
 	case c.quitting:
 		return max(time.Until(c.quitDeadline), 0)
+	case c.link.state == linkWait:
+		return max(time.Until(c.link.retryAt), 0)
 	}
 	return -1
 }
@@ -138,7 +156,11 @@ func (c *client) finish() {
 	if c.tty != nil {
 		c.tty.hide()
 	}
+	c.lostUnconfirmed()
 	c.scr.flush()
+	if c.err == nil && c.tty == nil && (c.dlv.lost > 0 || len(c.link.queued) > 0) {
+		c.err = fmt.Errorf("%d of %d lines not delivered", c.dlv.lost+len(c.link.queued), c.dlv.lost+len(c.link.queued)+c.dlv.delivered)
+	}
 }
 
 // fail ends the session with err (the first reason wins).
@@ -179,6 +201,10 @@ func (c *client) connLost(err error) {
 	switch {
 	case c.quitting:
 		c.done = true
+	case c.link.everUp && err != nil:
+		c.drop(err.Error())
+	case c.link.everUp:
+		c.drop("server closed the connection")
 	case !c.greeted:
 		c.fail(errors.New("server closed the connection before its greeting (is it a padchat server?)"))
 	case err != nil:
@@ -191,7 +217,7 @@ func (c *client) connLost(err error) {
 // flushSocket writes queued output until done or the kernel buffer is full;
 // only then does it ask the poller for Writable.
 func (c *client) flushSocket() {
-	if len(c.out) == 0 || c.sock < 0 {
+	if len(c.out) == 0 || c.sock < 0 || c.link.state != linkUp {
 		return
 	}
 	// The durable no-reuse mark must cover every frame before it leaves.

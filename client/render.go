@@ -2,6 +2,7 @@
 package client
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -14,8 +15,20 @@ import (
 // renderer formats lines without their line ending. With tty false the output
 // is exactly the documented plain format: no timestamps, no escape codes.
 type renderer struct {
-	tty bool
-	now func() time.Time
+	tty    bool
+	colour bool // escape codes for colour: a TTY, and neither NO_COLOR nor TERM=dumb
+	now    func() time.Time
+}
+
+// highlight marks a line that concerns the user (a DM, a mention).
+func (r *renderer) highlight(line string) string {
+	if !r.colour {
+		if r.tty {
+			return "** " + line
+		}
+		return line
+	}
+	return "\x1b[1;7m" + line + "\x1b[0m"
 }
 
 // nameColours are the ANSI foreground colours a name hashes onto; black,
@@ -25,7 +38,7 @@ var nameColours = [...]string{"31", "32", "33", "34", "35", "36", "91", "92", "9
 // name colours a user name on a TTY, the same colour for the same name.
 func (r *renderer) name(b []byte) string {
 	s := clean(b)
-	if !r.tty {
+	if !r.colour {
 		return s
 	}
 	h := fnv.New32a()
@@ -38,11 +51,15 @@ func (r *renderer) stamp(ns int64) string {
 	if !r.tty {
 		return ""
 	}
-	t := r.now()
+	now := r.now().Local()
+	t := now
 	if ns != 0 {
-		t = time.Unix(0, ns)
+		t = time.Unix(0, ns).Local()
 	}
-	return t.Local().Format("15:04") + " "
+	if y, m, d := t.Date(); y != now.Year() || m != now.Month() || d != now.Day() {
+		return t.Format("2006-01-02 15:04") + " " // history from another day says which
+	}
+	return t.Format("15:04") + " "
 }
 
 // roomMessage: "[lobby] alice: hi", "[lobby] * alice waves", "[lobby] (history) alice: hi".
@@ -54,21 +71,21 @@ func (r *renderer) roomMessage(m *wire.Msg) string {
 		b.WriteString("(history) ")
 	}
 	if m.Flags&wire.FlagMe != 0 {
-		b.WriteString("* " + r.name(m.User) + " " + clean(m.Text))
+		b.WriteString("* " + r.name(m.User) + " " + body(m.Text))
 	} else {
-		b.WriteString(r.name(m.User) + ": " + clean(m.Text))
+		b.WriteString(r.name(m.User) + ": " + body(m.Text))
 	}
 	return b.String()
 }
 
 // direct: "[dm] alice: hi".
 func (r *renderer) direct(m *wire.Msg) string {
-	return r.stamp(m.Time) + "[dm] " + r.name(m.User) + ": " + clean(m.Text)
+	return r.stamp(m.Time) + "[dm] " + r.name(m.User) + ": " + body(m.Text)
 }
 
 // sentDirect echoes, on a TTY only, a direct message the user just typed.
 func (r *renderer) sentDirect(me, to, text string) string {
-	return r.stamp(0) + "[dm to " + r.name([]byte(to)) + "] " + r.name([]byte(me)) + ": " + clean([]byte(text))
+	return r.stamp(0) + "[dm to " + r.name([]byte(to)) + "] " + r.name([]byte(me)) + ": " + body([]byte(text))
 }
 
 // notice: "-- …". Arguments are cleaned by the caller (names via r.name).
@@ -79,7 +96,7 @@ func (r *renderer) notice(format string, args ...any) string {
 // alert: "!! …", for server errors, local errors and warnings.
 func (r *renderer) alert(format string, args ...any) string {
 	s := r.stamp(0) + "!! " + fmt.Sprintf(format, args...)
-	if r.tty {
+	if r.colour {
 		return "\x1b[1;31m" + s + "\x1b[0m"
 	}
 	return s
@@ -122,6 +139,23 @@ func (r *renderer) users(room, text []byte) string {
 		return r.notice("online: %s", list)
 	}
 	return r.notice("in %s: %s", clean(room), list)
+}
+
+// continuation starts each further line of a multi-line message.
+const continuation = "\n    "
+
+// body is a message's text made safe to print; a multi-line message (a
+// paste, or alt-enter) continues on lines indented by four spaces.
+func body(b []byte) string {
+	if !bytes.ContainsRune(b, '\n') {
+		return clean(b)
+	}
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte{'\n'})
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = clean(bytes.TrimSuffix(l, []byte{'\r'}))
+	}
+	return strings.Join(out, continuation)
 }
 
 // clean makes text from the network safe to print: control characters (which

@@ -65,7 +65,8 @@ func TestRenderEvents(t *testing.T) {
 		{"plain room message, again", nil, "", wire.Msg{Op: wire.OpMessage, Flags: wire.FlagPlain, Room: b("dev"), User: b("dan"), Text: b("hi")},
 			[]string{"[dev] dan: hi"}},
 		{"escape codes defused", nil, "", wire.Msg{Op: wire.OpMessage, Room: b("lobby"), User: b("eve"), Text: b("a\x1b[2Jb\r\nc\u202ed")},
-			[]string{"[lobby] eve: a?[2Jb??c?d"}},
+			// A newline continues the message indented, so it can never start a line of its own.
+			[]string{"[lobby] eve: a?[2Jb", "    c?d"}},
 		{"direct", nil, "", wire.Msg{Op: wire.OpDirect, User: b("alice"), Text: b("hi"), ID: 5}, []string{"[dm] alice: hi"}},
 		{"direct again", nil, "", wire.Msg{Op: wire.OpDirect, User: b("alice"), Text: b("hi"), ID: 5}, nil},
 		{"direct, older id", nil, "", wire.Msg{Op: wire.OpDirect, User: b("alice"), Text: b("old"), ID: 4}, nil},
@@ -106,9 +107,17 @@ func TestRenderEvents(t *testing.T) {
 }
 
 func TestRenderTTY(t *testing.T) {
-	r := renderer{tty: true, now: func() time.Time { return time.Date(2026, 1, 2, 9, 5, 0, 0, time.Local) }}
+	r := renderer{tty: true, colour: true, now: func() time.Time { return time.Date(2026, 1, 2, 9, 5, 0, 0, time.Local) }}
 	line := r.roomMessage(&wire.Msg{Room: []byte("lobby"), User: []byte("alice"), Text: []byte("hi")})
 	assert.Regexp(t, `^09:05 \[lobby\] \x1b\[(3|9)[1-6]malice\x1b\[0m: hi$`, line)
+	old := r.roomMessage(&wire.Msg{Room: []byte("lobby"), User: []byte("alice"), Text: []byte("hi"),
+		Time: time.Date(2025, 12, 31, 23, 59, 0, 0, time.Local).UnixNano()})
+	assert.Regexp(t, `^2025-12-31 23:59 \[lobby\] `, old, "a message not from today has its date")
+
+	r.colour = false // NO_COLOR: times stay, escape codes go
+	assert.Equal(t, "09:05 [lobby] alice: hi", r.roomMessage(&wire.Msg{Room: []byte("lobby"), User: []byte("alice"), Text: []byte("hi")}))
+	assert.Equal(t, "09:05 !! oops", r.alert("oops"))
+	r.colour = true
 	assert.Equal(t, r.name([]byte("alice")), r.name([]byte("alice")), "a name keeps its colour")
 	ansi := regexp.MustCompile(`\x1b\[[0-9;]*m`)
 	assert.Equal(t, "09:05 !! oops", ansi.ReplaceAllString(r.alert("oops"), ""))

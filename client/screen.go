@@ -3,7 +3,9 @@ package client
 
 import (
 	"bufio"
+	"fmt"
 	"strconv"
+	"strings"
 	"unicode"
 
 	"golang.org/x/term"
@@ -33,22 +35,41 @@ func (s *plainScreen) flush() { _ = s.w.Flush() }
 // iteration, so a burst of messages costs one redraw. Raw mode turns off the
 // kernel's \n → \r\n, hence the explicit \r\n.
 type ttyScreen struct {
-	w      *bufio.Writer
-	fd     int // the terminal, for its width
-	ed     *editor
-	prompt string
-	active bool // a prompt is wanted (the session is up and reading keys)
-	drawn  bool // the prompt row is on screen: clear it before printing a line
-	stale  bool // the prompt row on screen no longer matches prompt and buffer
+	w           *bufio.Writer
+	fd          int // the terminal, for its width
+	ed          *editor
+	prompt      string
+	status      string // the status line, drawn on the row above the prompt; "" for none
+	colour      bool   // the status line in reverse video
+	active      bool   // a prompt is wanted (the session is up and reading keys)
+	drawn       bool   // the prompt row (and status row) is on screen: clear before printing a line
+	statusDrawn bool   // the row above the prompt is the status line
+	stale       bool   // the prompt row on screen no longer matches prompt and buffer
 }
 
+// Bracketed paste: the terminal marks pasted text, so it is never taken for keys.
+const (
+	pasteOn  = "\x1b[?2004h"
+	pasteOff = "\x1b[?2004l"
+)
+
 func (s *ttyScreen) println(line string) {
-	if s.drawn {
-		s.w.WriteString("\r\x1b[K")
-		s.drawn = false
-	}
-	s.w.WriteString(line)
+	s.clearRows()
+	s.w.WriteString(strings.ReplaceAll(line, "\n", "\r\n"))
 	s.w.WriteString("\r\n")
+}
+
+// clearRows erases the prompt row and the status row above it, leaving the
+// cursor at the start of where the status row was.
+func (s *ttyScreen) clearRows() {
+	if !s.drawn {
+		return
+	}
+	s.w.WriteString("\r\x1b[K")
+	if s.statusDrawn {
+		s.w.WriteString("\x1b[A\r\x1b[K")
+	}
+	s.drawn, s.statusDrawn = false, false
 }
 
 // edited marks the prompt row stale after a key or a room change.
@@ -63,8 +84,9 @@ func (s *ttyScreen) flush() {
 
 // hide clears the prompt row for good, before the client exits.
 func (s *ttyScreen) hide() {
-	if s.drawn {
-		s.w.WriteString("\r\x1b[K")
+	s.clearRows()
+	if s.active {
+		s.w.WriteString(pasteOff)
 	}
 	s.active, s.drawn = false, false
 	_ = s.w.Flush()
@@ -78,7 +100,16 @@ func (s *ttyScreen) redraw() {
 	if err != nil || cols <= 0 {
 		cols = 80
 	}
-	avail := max(cols-textWidth([]rune(s.prompt))-1, 8)
+	// The limit is visible before it is reached, and red past it.
+	counter, counterW := "", 0
+	if n := len(string(s.ed.buf)); n > maxMessageBytes*3/4 {
+		counter = fmt.Sprintf("(%d/%d) ", n, maxMessageBytes)
+		counterW = len(counter)
+		if n > maxMessageBytes {
+			counter = "\x1b[1;31m" + counter + "\x1b[0m"
+		}
+	}
+	avail := max(cols-textWidth([]rune(s.prompt))-counterW-1, 8)
 	buf, cur := s.ed.buf, s.ed.cur
 	start, w := 0, textWidth(buf[:cur])
 	for w > avail {
@@ -90,9 +121,25 @@ func (s *ttyScreen) redraw() {
 		w += runeWidth(buf[end])
 		end++
 	}
+	s.clearRows()
+	if s.status != "" {
+		st := []rune(s.status)
+		for textWidth(st) > cols-1 {
+			st = st[:len(st)-1]
+		}
+		if s.colour {
+			s.w.WriteString("\x1b[7m" + string(st) + "\x1b[0m")
+		} else {
+			s.w.WriteString(string(st))
+		}
+		s.w.WriteString("\r\n")
+		s.statusDrawn = true
+	}
 	s.w.WriteString("\r\x1b[K")
 	s.w.WriteString(s.prompt)
-	s.w.WriteString(string(buf[start:end]))
+	s.w.WriteString(counter)
+	// A newline in the message shows as ↵: the row must never wrap.
+	s.w.WriteString(strings.ReplaceAll(string(buf[start:end]), "\n", "↵"))
 	if back := textWidth(buf[cur:end]); back > 0 {
 		s.w.WriteString("\x1b[" + strconv.Itoa(back) + "D")
 	}

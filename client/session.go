@@ -17,6 +17,9 @@ type request struct {
 	kind cmdKind
 	name string // the room or user it was about
 	prev string // join: the room to fall back to if the join fails
+	text string // msg: what was sent, echoed once the server has it
+
+	rejoin bool // join: back into a room after a reconnect, said once for all
 }
 
 func randomNonce(n *[otp.NonceSize]byte) { rand.Read(n[:]) } // crypto/rand never fails; it aborts instead
@@ -29,6 +32,11 @@ func (c *client) onItem(it item) {
 		c.sess.Server = it.nonce
 		c.send(&wire.Msg{Op: wire.OpHello, Text: []byte(HelloText)})
 	case itemRefusal:
+		// Busy or shutting down: come back later. Refused credentials are final.
+		if c.link.everUp && (it.code == wire.RefuseBusy || it.code == wire.RefuseShutdown) {
+			c.drop(refusalError(it.code, it.text).Error())
+			return
+		}
 		c.fail(refusalError(it.code, it.text))
 	case itemFrame:
 		c.onFrame(it.frame)
@@ -82,7 +90,7 @@ func (c *client) send(m *wire.Msg) (seq uint32, ok bool) {
 	out, err := c.sender.Seal(c.out, c.plain, otp.ToServer, &c.sess)
 	if err != nil {
 		if ex, isEx := errors.AsType[*otp.ExhaustedError](err); isEx {
-			c.scr.println(c.r.alert("send pad exhausted: %d bytes left; ask the operator for a new bundle (padchatd user add ...)", ex.Left))
+			c.warn("send pad exhausted: %d bytes left; ask the operator for a new bundle (padchatd user add ...)", ex.Left)
 			c.fail(fmt.Errorf("send pad exhausted: %w", err))
 			return 0, false
 		}
@@ -92,7 +100,7 @@ func (c *client) send(m *wire.Msg) (seq uint32, ok bool) {
 	c.out = out
 	if !c.warnedSend && c.sender.Low() {
 		c.warnedSend = true
-		c.scr.println(c.r.alert("warning: send pad running low: %d bytes left; ask the operator for a new bundle soon", c.sender.Remaining()))
+		c.warn("warning: send pad running low: %d bytes left; ask the operator for a new bundle soon", c.sender.Remaining())
 	}
 	return m.Seq, true
 }
@@ -104,9 +112,14 @@ func (c *client) quit() {
 		return
 	}
 	if !c.welcomed {
+		if c.link.everUp { // between sessions: nothing to say goodbye to
+			c.done = true
+			return
+		}
 		c.fail(errInterrupted)
 		return
 	}
+	c.askConfirm() // the reply to it tells the exit status that the last lines arrived
 	c.quitting = true
 	c.quitDeadline = time.Now().Add(quitWait)
 	c.send(&wire.Msg{Op: wire.OpQuit})
@@ -122,30 +135,60 @@ func (c *client) handle(m *wire.Msg) {
 	case wire.OpError:
 		c.onError(m)
 	case wire.OpMessage:
+		if c.shownBefore(m) {
+			break
+		}
+		c.noteNick(string(m.User))
 		c.notePlain(string(m.Room), m.Flags)
-		c.scr.println(c.r.roomMessage(m))
+		if !c.emit("message", m) {
+			c.showRoomMessage(m)
+		}
 	case wire.OpDirect:
 		c.onDirect(m)
 	case wire.OpJoined:
 		// Our own joins and parts are reported from the OK replies.
 		if string(m.User) != c.user {
-			c.scr.println(c.r.notice("%s joined %s", c.r.name(m.User), clean(m.Room)))
+			c.noteNick(string(m.User))
+			if !c.emit("joined", m) {
+				c.scr.println(c.r.notice("%s joined %s", c.r.name(m.User), clean(m.Room)))
+			}
 		}
 	case wire.OpParted:
-		if string(m.User) != c.user {
+		if string(m.User) != c.user && !c.emit("parted", m) {
 			c.scr.println(c.partedLine(m))
 		}
 	case wire.OpRooms:
-		c.scr.println(c.r.rooms(m.Text))
+		c.confirmBefore(m.Seq, true)
+		for line := range strings.SplitSeq(string(m.Text), "\n") {
+			if room, _, _ := strings.Cut(line, "\t"); wire.CheckName(room) == nil {
+				c.knownRooms[room] = true
+			}
+		}
+		if !c.emit("rooms", m) {
+			c.scr.println(c.r.rooms(m.Text))
+		}
 	case wire.OpUsers:
-		c.scr.println(c.r.users(m.Room, m.Text))
+		c.confirmBefore(m.Seq, true)
+		for n := range strings.SplitSeq(string(m.Text), "\n") {
+			c.noteNick(n)
+		}
+		if !c.emit("users", m) {
+			c.scr.println(c.r.users(m.Room, m.Text))
+		}
 	case wire.OpDelivered:
+		if c.emit("delivered", m) {
+			break
+		}
 		c.scr.println(c.r.notice("delivered to %s (id %d)", c.r.name(m.User), m.ID))
 	case wire.OpSrvPing:
 		c.send(&wire.Msg{Op: wire.OpPong, ID: m.ID})
 	case wire.OpBye:
+		if reason := wire.ByeReason(m.ID); reason.Final() || !c.link.everUp {
+			c.fail(byeError(reason, clean(m.Text)))
+			return
+		}
+		// Not final: the server closes next, and the client reconnects.
 		c.scr.println(c.r.notice("server closing: %s", clean(m.Text)))
-		c.quitting, c.done = true, true
 	}
 	// Other ops are from a newer server; ignoring them keeps old clients working.
 }
@@ -169,15 +212,22 @@ func (c *client) onWelcome(m *wire.Msg) {
 	if len(m.User) > 0 {
 		c.user = string(m.User)
 	}
+	if c.link.everUp {
+		c.rejoined()
+		return
+	}
+	c.link.everUp = true
 	c.scr.println(c.r.notice("%s", clean(m.Text)))
 	if err := c.startInput(); err != nil {
 		c.fail(fmt.Errorf("terminal: %w", err))
 		return
 	}
+	c.inputOn = true
 	c.join(c.cfg.Room)
 }
 
 func (c *client) onOK(m *wire.Msg) {
+	c.confirmBefore(m.Seq, true)
 	req, ok := c.pending[m.Seq]
 	if !ok {
 		return
@@ -185,23 +235,36 @@ func (c *client) onOK(m *wire.Msg) {
 	delete(c.pending, m.Seq)
 	switch req.kind {
 	case cmdJoin:
-		c.scr.println(c.r.notice("joined %s", req.name))
+		if !req.rejoin {
+			c.scr.println(c.r.notice("joined %s", req.name))
+		}
 		c.notePlain(req.name, m.Flags)
+		if !req.rejoin && c.tty != nil {
+			// Who is there, said once on arrival (scripts see joins as they happen).
+			c.send(&wire.Msg{Op: wire.OpWho, Room: []byte(req.name)})
+		}
 	case cmdPart:
 		c.scr.println(c.r.notice("left %s", req.name))
 	case cmdMsg:
-		c.scr.println(c.r.notice("sent to %s (id %d)", c.r.name([]byte(req.name)), m.ID))
+		// Echoed only now: a DM to a user who does not exist gets an error instead.
+		if c.tty != nil {
+			c.scr.println(c.r.sentDirect(c.user, req.name, req.text))
+		}
+		if !c.emit("sent", &wire.Msg{User: []byte(req.name), Text: []byte(req.text), ID: m.ID}) {
+			c.scr.println(c.r.notice("sent to %s (id %d)", c.r.name([]byte(req.name)), m.ID))
+		}
 	}
 }
 
 func (c *client) onError(m *wire.Msg) {
+	c.confirmBefore(m.Seq, false)
 	req := c.pending[m.Seq]
 	delete(c.pending, m.Seq)
 	text := clean(m.Text)
 	if text == "" {
 		text = fmt.Sprintf("error %d", m.ID)
 	}
-	c.scr.println(c.r.alert("%s", text))
+	c.warn("%s", text)
 	// A failed join leaves the user where they were.
 	if req.kind == cmdJoin {
 		c.joined = remove(c.joined, req.name)
@@ -224,10 +287,14 @@ func (c *client) notePlain(room string, flags uint8) {
 // redelivers until it sees our ack), records it, and always acks it.
 func (c *client) onDirect(m *wire.Msg) {
 	sender := string(m.User)
+	c.noteNick(sender)
 	if c.seen.fresh(sender, m.ID) {
-		c.scr.println(c.r.direct(m))
+		if !c.emit("direct", m) {
+			c.scr.println(c.r.highlight(c.r.direct(m)))
+			c.bell()
+		}
 		if err := c.seen.mark(sender, m.ID); err != nil {
-			c.scr.println(c.r.alert("warning: %v", err))
+			c.warn("warning: %v", err)
 		}
 	}
 	c.send(&wire.Msg{Op: wire.OpAck, User: m.User, ID: m.ID})
@@ -240,6 +307,13 @@ func (c *client) setRoom(room string) {
 		if room != "" {
 			c.tty.prompt = "[" + room + "]> "
 		}
+		if c.query != "" {
+			c.tty.prompt = "[→" + c.query + "]> "
+		}
+		if c.link.everUp && !c.welcomed {
+			c.tty.prompt = "(offline) " + c.tty.prompt
+		}
+		c.tty.status = c.statusLine()
 		c.tty.edited()
 	}
 }

@@ -126,6 +126,7 @@ func TestSessionScriptFromFile(t *testing.T) {
 		"-- in dev: carol",
 		"[dev] (history) bob: old",
 		"-- left dev",
+		"-- current room is now lobby",
 	}, out.lines())
 }
 
@@ -177,15 +178,16 @@ func TestSessionEnds(t *testing.T) {
 			s.conn.Write(wire.AppendRefusal(nil, wire.RefuseBusy, "too many connections"))
 			s.conn.Close()
 		}, "server busy: too many connections", ""},
-		{"bye", func(s *fakeServer) {
+		{"bye, final", func(s *fakeServer) {
 			s.login("carol", "lobby")
-			s.send(wire.Msg{Op: wire.OpBye, Text: []byte("shutting down")})
+			s.send(wire.Msg{Op: wire.OpBye, ID: uint32(wire.ByeRemoved), Text: []byte("user carol removed")})
 			s.closedByClient()
-		}, "", "-- server closing: shutting down"},
-		{"dropped", func(s *fakeServer) {
+		}, "server ended the session: account removed: user carol removed", ""},
+		{"bye, locked", func(s *fakeServer) {
 			s.login("carol", "lobby")
-			s.conn.Close()
-		}, "server closed the connection", ""},
+			s.send(wire.Msg{Op: wire.OpBye, ID: uint32(wire.ByeLocked), Text: []byte("too many bad frames")})
+			s.closedByClient()
+		}, "server ended the session: account locked: too many bad frames", ""},
 		{"not padchat", func(s *fakeServer) {
 			conn, err := s.ln.Accept()
 			require.NoError(t, err)

@@ -68,6 +68,7 @@ func TestTTYIncomingMessageKeepsTypedLine(t *testing.T) {
 	srv.pads = pads
 	wait := startClient(t, Config{Bundle: dir, Stdin: slave, Stdout: slave})
 	srv.login("carol", "lobby")
+	srv.answerWho("lobby", "bob", "carol")
 	require.Eventually(t, shown("[lobby]> "), waitFor, tick, "prompt; screen:\n%q", screen)
 
 	_, err = master.WriteString("hel")
@@ -76,14 +77,16 @@ func TestTTYIncomingMessageKeepsTypedLine(t *testing.T) {
 
 	srv.send(wire.Msg{Op: wire.OpMessage, Room: []byte("lobby"), User: []byte("bob"), Text: []byte("hi there")})
 	// The row is cleared, the message printed, and the prompt redrawn with the half line intact.
-	require.Eventually(t, shown("] bob: hi there\r\n\r[lobby]> hel"), waitFor, tick, "redraw; screen:\n%q", screen)
+	redrawn := regexp.MustCompile(`\] bob: hi there\r\n[^\r]*\r\n\r\[lobby\]> hel`) // message, status row, prompt
+	require.Eventually(t, func() bool { return redrawn.MatchString(ansiCodes.ReplaceAllString(screen.String(), "")) },
+		waitFor, tick, "redraw; screen:\n%q", screen)
 	assert.Contains(t, screen.String(), "\r\x1b[K", "the prompt row is cleared before the message")
 
 	_, err = master.WriteString("lo\r")
 	require.NoError(t, err)
 	srv.expect(wire.OpSay, "lobby", "", "hello")
 	// The prompt row is replaced by the message as sent, then an empty prompt.
-	echoed := regexp.MustCompile(`\[lobby\]> hel\r\d\d:\d\d \[lobby\] carol: hello\r\n\r\[lobby\]> $`)
+	echoed := regexp.MustCompile(`\[lobby\]> hel\r+\d\d:\d\d \[lobby\] carol: hello\r\nonline[^\r]*\r\n\r\[lobby\]> $`)
 	require.Eventually(t, func() bool { return echoed.MatchString(ansiCodes.ReplaceAllString(screen.String(), "")) },
 		waitFor, tick, "own message echoed; screen:\n%q", screen)
 

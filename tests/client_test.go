@@ -6,6 +6,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,5 +172,8 @@ func TestClientSeesServerShutdown(t *testing.T) {
 	alice.expect("-- joined lobby")
 	require.NoError(t, d.stop())
 	alice.expect("-- server closing: server shutting down")
+	// A shutdown is not final: the client waits for the server to come back.
+	alice.expect("-- connection lost (server closed the connection); reconnecting…")
+	require.NoError(t, alice.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, alice.exit())
 }

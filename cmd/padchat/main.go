@@ -43,6 +43,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&cfg.Bundle, "bundle", "", "bundle `dir` written by padchatd user add (required)")
 	fs.StringVar(&cfg.Server, "server", "", "server `host:port` (default: the bundle profile's)")
 	fs.StringVar(&cfg.Room, "room", client.DefaultRoom, "`room` to join on connect")
+	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object per event on stdout (warnings stay on stderr)")
+	bell := fs.Bool("bell", true, "ring the terminal bell on a direct message or a mention of your name")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -53,7 +55,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fs.Usage()
 		return errUsage
 	}
-	cfg.Stdin, cfg.Stdout = stdin, stdout
+	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
+	cfg.NoBell = !*bell
 	if err := client.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "padchat: %v\n", err)
 		return err
