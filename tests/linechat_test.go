@@ -144,7 +144,7 @@ func loginLineChat(t *testing.T, addr, nick string) *lineClient {
 }
 
 func TestLineChatSession(t *testing.T) {
-	d := startServer(t, "--listen-linechat", "127.0.0.1:0")
+	d := startServer(t, "--listen-linechat", "127.0.0.1:0", "--log-messages") // the console lines
 	d.addUser("carol", 0) // a native user: no plain client may take the name
 	addr := dialectAddr(t, d, "linechat")
 
