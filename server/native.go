@@ -4,6 +4,7 @@ package server
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 
 	"padchat/otp"
 	"padchat/wire"
@@ -117,16 +118,12 @@ func (n *native) authenticate(f []byte) {
 		h.acct.scan()
 		u = h.acct.byPad[id]
 	}
-	if u != nil && u.locked() != "" {
-		n.refuse(wire.RefuseBadFrame, "authentication failed: user locked: "+u.locked(), ReasonAuthFailed, nil)
-		return
-	}
 	if u == nil || !u.exists() {
-		n.refuse(wire.RefuseUnknownPad, "authentication failed: this server holds no such pad", ReasonAuthFailed, nil)
+		n.refuse(errors.New("no such pad"))
 		return
 	}
 	if err := u.open(h.acct); err != nil {
-		n.refuse(wire.RefuseBadFrame, "authentication failed: server cannot open this user's pads", ReasonAuthFailed, err)
+		n.refuse(fmt.Errorf("cannot open the user's pads: %w", err))
 		return
 	}
 	var err error
@@ -147,7 +144,15 @@ func (n *native) authenticate(f []byte) {
 		return
 	}
 	if err != nil {
-		n.refuse(wire.RefuseBadFrame, "authentication failed: first frame did not verify", ReasonAuthFailed, err)
+		n.refuse(err)
+		return
+	}
+	// The peer holds the pad: now, and only now, it may hear why it is
+	// turned away, sealed.
+	if why := u.locked(); why != "" {
+		n.user = u
+		n.finalBye(wire.ByeLocked, "user locked: "+why)
+		n.fail(ReasonAuthFailed, errors.New("user locked"))
 		return
 	}
 	if old := u.session; old != nil {
@@ -184,13 +189,28 @@ func (n *native) openFailed(err error) {
 		u.session.bye("user locked: pad reuse detected")
 		u.session.c.kill(ReasonForged)
 	}
+	// The frame's tag held for this session: its sender holds the pad (a
+	// rewound state or a copied bundle) and is told why, not just cut off.
+	n.finalBye(wire.ByeLocked, "user locked: pad reuse detected: this bundle's send pad was used before (a copy or a restored backup); ask the operator to re-provision")
 	n.fail(ReasonForged, err)
 }
 
+// refusal is the one answer a peer gets before its first frame verified,
+// whatever failed (no such pad, a bad tag, a removed user, pads the server
+// cannot open): a peer that has proved nothing learns nothing, not even
+// whether the pad id it sent is known here. The cause is logged.
+var refusal = wire.AppendRefusal(nil, wire.RefuseBadFrame,
+	"authentication failed: the server could not verify this bundle (unknown, renewed or removed?)")
+
 // refuse answers an unauthenticated peer in clear and closes.
-func (n *native) refuse(code byte, text string, r Reason, err error) {
-	n.c.queue(wire.AppendRefusal(nil, code, text))
-	n.fail(r, err)
+func (n *native) refuse(cause error) {
+	n.c.queue(refusal)
+	n.fail(ReasonAuthFailed, cause)
+}
+
+// finalBye seals a last Bye with a final reason to an authenticated peer.
+func (n *native) finalBye(r wire.ByeReason, why string) {
+	n.send(&wire.Msg{Op: wire.OpBye, ID: uint32(r), Text: []byte(why)})
 }
 
 // fail closes the connection for a protocol or crypto fault, logged once.

@@ -97,8 +97,8 @@ func TestNativeTextNeverLeavesInPlain(t *testing.T) {
 	tres := loginRooms(t, aRooms, "tres")
 	require.Equal(t, "Te has unido a la sala plainonly.\n", wassop(tres, "ROOM plainonly"))
 	udp := dialUDP(t, aUDP)
+	udp.join()
 	udp.send("hola")
-	udp.recv()
 	uno.lineUntil(udp.name() + ": hola")
 	dos.lineUntil(udp.name() + ": hola")
 

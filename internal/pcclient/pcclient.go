@@ -112,6 +112,9 @@ func (c *Client) handshake() error {
 	if err := c.Recv(&m); err != nil {
 		return err
 	}
+	if m.Op == wire.OpBye { // authenticated, then turned away (locked): the reason comes sealed
+		return fmt.Errorf("%w: bye %d: %s", ErrRefused, m.ID, m.Text)
+	}
 	if m.Op != wire.OpWelcome {
 		return fmt.Errorf("expected welcome, got op %d", m.Op)
 	}
