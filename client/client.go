@@ -78,12 +78,24 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer c.p.Close()
 	stopWatch := c.watch(ctx)
 	defer stopWatch()
-	if c.sock, err = dial(ctx, c.p, cfg.Server, connectTimeout, c.interrupted.Load); err != nil {
-		return err
-	}
-	defer unix.Close(c.sock)
 	defer c.restoreTerminal()
-	return c.run()
+	// The handle the last session left names us instead of the pad id
+	// (docs/PROTOCOL.md §3); refused on it, one retry by pad id.
+	label, retry := bundle.TakeHandle(cfg.Bundle)
+	for {
+		if c.sock, err = dial(ctx, c.p, cfg.Server, connectTimeout, c.interrupted.Load); err != nil {
+			return err
+		}
+		c.sess.Label = label
+		err = c.run()
+		c.p.Remove(c.sock)
+		unix.Close(c.sock)
+		if !retry || c.welcomed || !errors.Is(err, errRefusedClear) {
+			return err
+		}
+		label, retry = otp.PadID{}, false
+		c.dec, c.out, c.done, c.err, c.greeted, c.writable = newDecoder(otp.DefaultMaxFrame), c.out[:0], false, nil, false, false
+	}
 }
 
 func newClient(cfg Config, user string) *client {

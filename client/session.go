@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"padchat/internal/bundle"
 	"padchat/otp"
 	"padchat/wire"
 )
@@ -45,8 +46,11 @@ func refusalError(code byte, text string) error {
 	case wire.RefuseShutdown:
 		why = "server shutting down"
 	}
-	return fmt.Errorf("%s: %s", why, strings.TrimPrefix(clean([]byte(text)), why+": "))
+	return fmt.Errorf("%s: %s%.0w", why, strings.TrimPrefix(clean([]byte(text)), why+": "), errRefusedClear)
 }
+
+// errRefusedClear marks a refusal in clear, before a first frame verified.
+var errRefusedClear = errors.New("refused")
 
 func (c *client) onFrame(frame []byte) {
 	plain, err := c.recv.Open(c.opened[:0], frame, otp.ToClient, &c.sess)
@@ -140,6 +144,10 @@ func (c *client) handle(m *wire.Msg) {
 		c.scr.println(c.r.notice("delivered to %s (id %d)", c.r.name(m.User), m.ID))
 	case wire.OpSrvPing:
 		c.send(&wire.Msg{Op: wire.OpPong, ID: m.ID})
+	case wire.OpHandle:
+		if err := bundle.SaveHandle(c.cfg.Bundle, m.Text); err != nil {
+			c.scr.println(c.r.alert("warning: cannot keep the session handle (the next connect names the pad): %v", err))
+		}
 	case wire.OpBye:
 		c.scr.println(c.r.notice("server closing: %s", clean(m.Text)))
 		c.quitting, c.done = true, true

@@ -22,6 +22,7 @@ type Hub struct {
 	plain   []byte  // scratch for the plaintext of the frame being handled
 	reserve []*User // senders sealed past their durable mark this iteration
 	senders []*otp.Sender
+	handles *sessionHandles // one-time session labels (handles.go)
 }
 
 func newHub(l *Loop) (*Hub, error) {
@@ -34,6 +35,9 @@ func newHub(l *Loop) (*Hub, error) {
 		return nil, err
 	}
 	err = h.store.purgeOrphans(func(name string) bool { return h.acct.byName[name] != nil })
+	if err == nil {
+		h.handles, err = newSessionHandles(h.store)
+	}
 	if err != nil {
 		h.store.close()
 		return nil, err

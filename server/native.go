@@ -113,6 +113,10 @@ func (n *native) frame(f []byte) {
 func (n *native) authenticate(f []byte) {
 	h := n.h
 	id := otp.PeekPadID(f)
+	if pad, ok := h.handles.lookup(id); ok {
+		// A handle: this session's frames carry it, both ways.
+		n.sess.Label, id = id, pad
+	}
 	u := h.acct.byPad[id]
 	if u == nil {
 		h.acct.scan()
@@ -155,6 +159,9 @@ func (n *native) authenticate(f []byte) {
 		n.fail(ReasonAuthFailed, errors.New("user locked"))
 		return
 	}
+	if n.sess.Label != (otp.PadID{}) {
+		h.handles.consume(h.store, n.sess.Label)
+	}
 	if old := u.session; old != nil {
 		old.bye("replaced by a newer session")
 		old.c.kill(ReasonReplaced)
@@ -168,6 +175,7 @@ func (n *native) authenticate(f []byte) {
 		h.l.log.Info().Msgf("[SERVER] Client: %s connected!", u.Name)
 	}
 	n.send(&wire.Msg{Op: wire.OpWelcome, User: []byte(u.Name), Text: []byte(h.cfg.Welcome)})
+	n.sendHandle()
 	h.pump(n)
 }
 

@@ -23,6 +23,7 @@ import (
 // goroutines; neither is safe for concurrent use with itself.
 type Client struct {
 	User  string
+	dir   string // the bundle: the next session's handle is kept there
 	conn  net.Conn
 	br    *bufio.Reader
 	sess  otp.Session
@@ -58,18 +59,35 @@ func dial(addr, dir string, onFrame func(otp.Direction, int64, int)) (*Client, e
 	if err := c.openPads(dir); err != nil {
 		return nil, err
 	}
-	if c.conn, err = net.Dial("tcp", addr); err != nil {
-		c.closePads()
-		return nil, err
-	}
-	// Small, so one test process can hold 10,000 clients; frames are read past it.
-	c.br = bufio.NewReaderSize(c.conn, 4<<10)
-	if err := c.handshake(); err != nil {
+	c.dir = dir
+	// A handle from the last session names us instead of the pad id; if the
+	// server does not know it (lost, or the server's copy was replaced), one
+	// retry by pad id.
+	label, retry := bundle.TakeHandle(dir)
+	for {
+		c.sess.Label = label
+		if c.conn, err = net.Dial("tcp", addr); err != nil {
+			c.closePads()
+			return nil, err
+		}
+		// Small, so one test process can hold 10,000 clients; frames are read past it.
+		c.br = bufio.NewReaderSize(c.conn, 4<<10)
+		err = c.handshake()
+		if err == nil {
+			return c, nil
+		}
+		if retry && errors.Is(err, errClearRefusal) {
+			c.conn.Close()
+			label, retry = otp.PadID{}, false
+			continue
+		}
 		c.Close()
 		return nil, err
 	}
-	return c, nil
 }
+
+// errClearRefusal marks a refusal in clear (ErrRefused before a verified frame).
+var errClearRefusal = errors.New("refused before authentication")
 
 func (c *Client) openPads(dir string) error {
 	sp, err := otp.OpenPad(bundle.Path(dir, bundle.SendPad))
@@ -155,8 +173,23 @@ func (c *Client) Seal(m *wire.Msg) ([]byte, error) {
 }
 
 // Recv reads and opens the next message; m aliases an internal buffer until
-// the next Recv.
+// the next Recv. A session handle for the next connect is stored in the
+// bundle and not returned.
 func (c *Client) Recv(m *wire.Msg) error {
+	for {
+		if err := c.recv(m); err != nil {
+			return err
+		}
+		if m.Op != wire.OpHandle {
+			return nil
+		}
+		if err := bundle.SaveHandle(c.dir, m.Text); err != nil {
+			return fmt.Errorf("saving the session handle: %w", err)
+		}
+	}
+}
+
+func (c *Client) recv(m *wire.Msg) error {
 	hdr, err := c.br.Peek(2)
 	if err != nil {
 		return err
@@ -167,7 +200,7 @@ func (c *Client) Recv(m *wire.Msg) error {
 			b, _ = c.br.Peek(wire.RefusalMin + int(b[3]))
 		}
 		_, text, _ := wire.ParseRefusal(b)
-		return fmt.Errorf("%w: %s", ErrRefused, text)
+		return fmt.Errorf("%w: %s%.0w", ErrRefused, text, errClearRefusal)
 	}
 	h, err := c.br.Peek(otp.HeaderSize)
 	if err != nil {
