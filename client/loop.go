@@ -48,6 +48,7 @@ type client struct {
 	confirm                *pendingLine      // a long message waiting for y/n
 	inputOn                bool              // stdin is being used (raw mode on a TTY) since the first welcome
 	greeted, welcomed      bool
+	byHandle               bool            // this session named us by a handle, not the pad id
 	room                   string          // where plain lines go; "" when in none
 	joined                 []string        // rooms joined, oldest first
 	plainSeen              map[string]bool // rooms already flagged as plain text

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"padchat/internal/bundle"
 	"padchat/poller"
 	"padchat/wire"
 )
@@ -67,6 +68,9 @@ func (c *client) closeSocket() {
 // beginSession starts the native session on a freshly connected socket.
 func (c *client) beginSession() {
 	randomNonce(&c.sess.Client)
+	// The handle the last session left names us instead of the pad id
+	// (docs/PROTOCOL.md §3); a refusal of it is retried once by pad id.
+	c.sess.Label, c.byHandle = bundle.TakeHandle(c.cfg.Bundle)
 	c.sess.Server = [len(c.sess.Server)]byte{}
 	c.dec = newDecoder(c.dec.maxFrame)
 	c.greeted, c.welcomed = false, false

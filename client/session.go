@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"padchat/internal/bundle"
 	"padchat/otp"
 	"padchat/wire"
 )
@@ -32,6 +33,13 @@ func (c *client) onItem(it item) {
 		c.sess.Server = it.nonce
 		c.send(&wire.Msg{Op: wire.OpHello, Text: []byte(HelloText)})
 	case itemRefusal:
+		if c.byHandle && !c.welcomed {
+			// The handle was not known (any more): once more, by pad id.
+			c.byHandle = false
+			c.closeSocket()
+			c.link.state, c.link.retryAt = linkWait, time.Now()
+			return
+		}
 		// Busy or shutting down: come back later. Refused credentials are final.
 		if c.link.everUp && (it.code == wire.RefuseBusy || it.code == wire.RefuseShutdown) {
 			c.drop(refusalError(it.code, it.text).Error())
@@ -53,8 +61,11 @@ func refusalError(code byte, text string) error {
 	case wire.RefuseShutdown:
 		why = "server shutting down"
 	}
-	return fmt.Errorf("%s: %s", why, strings.TrimPrefix(clean([]byte(text)), why+": "))
+	return fmt.Errorf("%s: %s%.0w", why, strings.TrimPrefix(clean([]byte(text)), why+": "), errRefusedClear)
 }
+
+// errRefusedClear marks a refusal in clear, before a first frame verified.
+var errRefusedClear = errors.New("refused")
 
 func (c *client) onFrame(frame []byte) {
 	plain, err := c.recv.Open(c.opened[:0], frame, otp.ToClient, &c.sess)
@@ -182,6 +193,10 @@ func (c *client) handle(m *wire.Msg) {
 		c.scr.println(c.r.notice("delivered to %s (id %d)", c.r.name(m.User), m.ID))
 	case wire.OpSrvPing:
 		c.send(&wire.Msg{Op: wire.OpPong, ID: m.ID})
+	case wire.OpHandle:
+		if err := bundle.SaveHandle(c.cfg.Bundle, m.Text); err != nil {
+			c.scr.println(c.r.alert("warning: cannot keep the session handle (the next connect names the pad): %v", err))
+		}
 	case wire.OpBye:
 		if reason := wire.ByeReason(m.ID); reason.Final() || !c.link.everUp {
 			c.fail(byeError(reason, clean(m.Text)))

@@ -74,7 +74,21 @@ func ParsePadID(s string) (PadID, error) {
 }
 
 // Session holds the two greeting nonces every tag of a connection is bound to.
+// Client and Server stay first: the tag reads them as one 32-byte block.
 type Session struct {
 	Client [NonceSize]byte
 	Server [NonceSize]byte
+	// Label, when not zero, stands in the header's pad-id field of every frame
+	// of the session, both ways, instead of the pad id: a one-time random
+	// handle, so an observer cannot link a user's sessions by the pad id.
+	// Open then accepts only frames that carry it (the tag covers it too).
+	Label PadID
+}
+
+// headerID is what the session's frames carry in the pad-id field.
+func (s *Session) headerID(pad *PadID) *PadID {
+	if s.Label != (PadID{}) {
+		return &s.Label
+	}
+	return pad
 }

@@ -65,7 +65,7 @@ func newReceiver(pad *Pad, opt ReceiverOptions) (*Receiver, error) {
 
 // Open checks one whole frame, verifies its tag and appends its plaintext to dst.
 // The checks run in this order, all before the pad is read: magic, version,
-// direction and size (ErrBadFrame), pad id (ErrWrongPad), length (ErrFrameTooLarge),
+// direction and size (ErrBadFrame), pad id or the session's Label (ErrWrongPad), length (ErrFrameTooLarge),
 // offset below Expected (ErrReplay, or ErrPadReused, see there), a gap within the
 // session if Contiguous (ErrGap), frame running past the pad's end (ErrBadFrame:
 // no sender can make one). Then the tag is compared in constant time (ErrForged).
@@ -82,8 +82,8 @@ func (r *Receiver) Open(dst, frame []byte, dir Direction, sess *Session) ([]byte
 	case len(frame) < Overhead || frame[0] != magic0 || frame[1] != magic1 ||
 		frame[hdrVersion] != Version || !dir.valid() || frame[hdrDir] != byte(dir):
 		return dst, ErrBadFrame
-	case PadID(frame[hdrID:hdrOffset]) != r.pad.id:
-		return dst, ErrWrongPad
+	case PadID(frame[hdrID:hdrOffset]) != *sess.headerID(&r.pad.id):
+		return dst, ErrWrongPad // with a Label set, the bare pad id is wrong too
 	}
 	length := binary.BigEndian.Uint32(frame[hdrLength:])
 	if uint64(length) > uint64(r.maxFrame) {

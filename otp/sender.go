@@ -144,7 +144,7 @@ func (s *Sender) Seal(dst, plaintext []byte, dir Direction, sess *Session) ([]by
 	}
 	off := s.next
 	key := s.pad.data[off : off+KeySize]
-	putHeader(out, dir, &s.pad.id, off, n)
+	putHeader(out, dir, sess.headerID(&s.pad.id), off, n)
 	subtle.XORBytes(body, plaintext, s.pad.data[off+KeySize:off+cost])
 	var tag [TagSize]byte
 	frameTag(&tag, key, sess, out[:HeaderSize+n])

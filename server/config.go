@@ -32,6 +32,10 @@ type Config struct {
 	HTTP           string // web service (the message service's FormatMSG), /healthz, /metrics
 	PlainRoom      string // the room dialect users are put in
 	OpenPlain      bool   // native clients may join PlainRoom (it is not encrypted)
+	// MsgSvcMinPushPort is the lowest port the message service connects back
+	// to, so a CONNECT cannot aim its pushes at a local service on a
+	// privileged port (1: any port).
+	MsgSvcMinPushPort int
 }
 
 // Defaults.
@@ -49,6 +53,7 @@ const (
 	DefaultWelcome     = "Welcome to the best chat in the universe!"
 	DefaultMailBatch   = 256
 	DefaultPlainRoom   = "lobby"
+	DefaultMinPushPort = 1024
 )
 
 func (c *Config) setDefaults() {
@@ -68,6 +73,7 @@ func (c *Config) setDefaults() {
 	def(&c.OutLimit, DefaultOutLimit)
 	def(&c.MaxConns, DefaultMaxConns)
 	def(&c.MailBatch, DefaultMailBatch)
+	def(&c.MsgSvcMinPushPort, DefaultMinPushPort)
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
 	}

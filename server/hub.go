@@ -28,6 +28,7 @@ type Hub struct {
 	name          []byte  // scratch for the sender's name in msg
 	reserve       []*User // senders sealed past their durable mark this iteration
 	senders       []*otp.Sender
+	handles       *sessionHandles // one-time session labels (handles.go)
 }
 
 func newHub(l *Loop) (*Hub, error) {
@@ -40,6 +41,9 @@ func newHub(l *Loop) (*Hub, error) {
 		return nil, err
 	}
 	err = h.store.purgeOrphans(func(name string) bool { return h.acct.byName[name] != nil })
+	if err == nil {
+		h.handles, err = newSessionHandles(h.store)
+	}
 	if err != nil {
 		h.store.close()
 		return nil, err

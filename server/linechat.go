@@ -95,8 +95,11 @@ func (lc *lineChat) message(msg []byte) {
 		}
 		return
 	}
-	// The protocol shows every message on the server console, whatever --log-messages says.
-	h.l.log.Info().Str("dialect", "linechat").Msg(lc.nick + ": " + string(msg))
+	// The protocol's server console shows every message; message text is
+	// private, so only with --log-messages.
+	if h.cfg.LogMessages {
+		h.l.log.Info().Str("dialect", "linechat").Msg(lc.nick + ": " + string(msg))
+	}
 }
 
 func (lc *lineChat) login(nick []byte) {

@@ -74,6 +74,10 @@ func startSvc(l *Loop, addr string) error {
 	l.before = append(l.before, v.beforeSleep)
 	// The console banner, with the bound address (port 0 included) as a field.
 	l.log.Info().Str("dialect", "msgsvc").Str("addr", ln.addr.String()).Msg("s> init server " + ln.addr.String())
+	if ap, err := netip.ParseAddrPort(ln.addr.String()); err != nil || !ap.Addr().Unmap().IsLoopback() {
+		l.log.Warn().Str("dialect", "msgsvc").Str("addr", ln.addr.String()).
+			Msg("message service listening beyond loopback: it has no authentication, anyone who reaches it can make the daemon connect out")
+	}
 	for _, u := range v.users {
 		v.pump(u) // mail left from before a restart, for users still connected
 	}

@@ -56,8 +56,8 @@ func okFail(code string) string {
 func (v *svc) register(c *Conn, name, alias, date string, tooLong bool) {
 	code := "0"
 	switch {
-	case tooLong || alias == "" || v.s.usable() != nil:
-		code = "2"
+	case tooLong || alias == "" || v.s.usable() != nil || svcControl(alias) || svcControl(name):
+		code = "2" // the alias is pushed as a sender: no line breaks in it either
 	case v.users[alias] != nil:
 		code = "1"
 	default:
@@ -107,8 +107,8 @@ func (v *svc) connect(c *Conn, alias, port string, tooLong bool) {
 		code = "1"
 	case u.online():
 		code = "2"
-	case perr != nil || p == 0 || !ip.IsValid():
-		code = "3"
+	case perr != nil || p == 0 || int(p) < v.l.cfg.MsgSvcMinPushPort || !ip.IsValid():
+		code = "3" // a low port is a local service the push must not be aimed at
 	default:
 		u.addr = netip.AddrPortFrom(ip, uint16(p))
 		u.epoch++
@@ -157,7 +157,9 @@ func (v *svc) setOffline(u *svcUser) {
 func (v *svc) send(c *Conn, from, to, text string, tooLong bool) {
 	s, r := v.users[from], v.users[to]
 	switch {
-	case tooLong || v.s.usable() != nil:
+	case tooLong || v.s.usable() != nil || svcControl(text):
+		// A push carries text verbatim to a listening port: CR/LF in it
+		// would be commands to whatever line protocol answers there.
 		v.answer(c, "2", "2", nil)
 		return
 	case s == nil || r == nil:
@@ -232,4 +234,14 @@ func decodeSvcMail(b []byte) (from string, id uint32, text string, ok bool) {
 	}
 	n := int(b[0])
 	return string(b[1 : 1+n]), binary.BigEndian.Uint32(b[1+n:]), string(b[5+n:]), true
+}
+
+// svcControl reports a C0 control character other than tab.
+func svcControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 && s[i] != '\t' {
+			return true
+		}
+	}
+	return false
 }

@@ -42,6 +42,10 @@ func (v *svc) pump(u *svcUser) {
 		return
 	}
 	u.push = p
+	if int(u.addr.Port()) < v.l.cfg.MsgSvcMinPushPort {
+		p.failed(errors.New("push port below --msgsvc-min-push-port"), true) // stored before the limit was set
+		return
+	}
 	if _, err := v.l.dial(u.addr, p); err != nil {
 		p.failed(err, true)
 	}

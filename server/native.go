@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"padchat/otp"
 	"padchat/wire"
@@ -128,21 +129,21 @@ func (n *native) frame(f []byte) {
 func (n *native) authenticate(f []byte) {
 	h := n.h
 	id := otp.PeekPadID(f)
+	if pad, ok := h.handles.lookup(id); ok {
+		// A handle: this session's frames carry it, both ways.
+		n.sess.Label, id = id, pad
+	}
 	u := h.acct.byPad[id]
 	if u == nil {
 		h.acct.scan()
 		u = h.acct.byPad[id]
 	}
-	if u != nil && u.locked() != "" {
-		n.refuse(wire.RefuseBadFrame, "authentication failed: user locked: "+u.locked(), ReasonAuthFailed, nil)
-		return
-	}
 	if u == nil || !u.exists() {
-		n.refuse(wire.RefuseUnknownPad, "authentication failed: this server holds no such pad", ReasonAuthFailed, nil)
+		n.refuse(errors.New("no such pad"))
 		return
 	}
 	if err := u.open(h.acct); err != nil {
-		n.refuse(wire.RefuseBadFrame, "authentication failed: server cannot open this user's pads", ReasonAuthFailed, err)
+		n.refuse(fmt.Errorf("cannot open the user's pads: %w", err))
 		return
 	}
 	var err error
@@ -157,14 +158,25 @@ func (n *native) authenticate(f []byte) {
 		err = errors.New("first frame is not hello")
 	}
 	if errors.Is(err, otp.ErrPadReused) {
-		n.user = u
+		n.user, n.pad = u, u
 		n.openFailed(err)
 		n.user = nil
 		return
 	}
 	if err != nil {
-		n.refuse(wire.RefuseBadFrame, "authentication failed: first frame did not verify", ReasonAuthFailed, err)
+		n.refuse(err)
 		return
+	}
+	// The peer holds the pad: now, and only now, it may hear why it is
+	// turned away, sealed.
+	if why := u.locked(); why != "" {
+		n.user, n.pad = u, u
+		n.finalBye(wire.ByeLocked, "user locked: "+why)
+		n.fail(ReasonAuthFailed, errors.New("user locked"))
+		return
+	}
+	if n.sess.Label != (otp.PadID{}) {
+		h.handles.consume(h.store, n.sess.Label)
 	}
 	n.pad = u
 	if old := u.session; old != nil {
@@ -180,6 +192,7 @@ func (n *native) authenticate(f []byte) {
 		h.l.log.Info().Msgf("[SERVER] Client: %s connected!", u.Name)
 	}
 	n.send(&wire.Msg{Op: wire.OpWelcome, User: []byte(u.Name), Text: []byte(h.cfg.Welcome)})
+	n.sendHandle()
 	h.pump(n)
 }
 
@@ -201,13 +214,28 @@ func (n *native) openFailed(err error) {
 		u.session.bye("user locked: pad reuse detected")
 		u.session.c.kill(ReasonForged)
 	}
+	// The frame's tag held for this session: its sender holds the pad (a
+	// rewound state or a copied bundle) and is told why, not just cut off.
+	n.finalBye(wire.ByeLocked, "user locked: pad reuse detected: this bundle's send pad was used before (a copy or a restored backup); ask the operator to re-provision")
 	n.fail(ReasonForged, err)
 }
 
+// refusal is the one answer a peer gets before its first frame verified,
+// whatever failed (no such pad, a bad tag, a removed user, pads the server
+// cannot open): a peer that has proved nothing learns nothing, not even
+// whether the pad id it sent is known here. The cause is logged.
+var refusal = wire.AppendRefusal(nil, wire.RefuseBadFrame,
+	"authentication failed: the server could not verify this bundle (unknown, renewed or removed?)")
+
 // refuse answers an unauthenticated peer in clear and closes.
-func (n *native) refuse(code byte, text string, r Reason, err error) {
-	n.c.queue(wire.AppendRefusal(nil, code, text))
-	n.fail(r, err)
+func (n *native) refuse(cause error) {
+	n.c.queue(refusal)
+	n.fail(ReasonAuthFailed, cause)
+}
+
+// finalBye seals a last Bye with a final reason to an authenticated peer.
+func (n *native) finalBye(r wire.ByeReason, why string) {
+	n.send(&wire.Msg{Op: wire.OpBye, ID: uint32(r), Text: []byte(why)})
 }
 
 // fail closes the connection for a protocol or crypto fault, logged once.

@@ -46,6 +46,7 @@ type udpChat struct {
 	self     unix.Sockaddr
 	peers    map[string]*udpPeer
 	nextScan int64
+	cookies  *udpCookies
 	out      []byte
 	dropped  uint64 // datagrams not sent: socket buffer full (UDP drops, so do we)
 }
@@ -81,7 +82,12 @@ func startUDPChat(l *Loop, addr string) error {
 		unix.Close(fd)
 		return err
 	}
-	u := &udpChat{l: l, h: l.hub, sock: fd, addr: bound, peers: map[string]*udpPeer{}}
+	cookies, err := newUDPCookies()
+	if err != nil {
+		unix.Close(fd)
+		return err
+	}
+	u := &udpChat{l: l, h: l.hub, sock: fd, addr: bound, peers: map[string]*udpPeer{}, cookies: cookies}
 	u.self, _ = unix.Getsockname(fd)
 	if err := l.p.Add(fd, readable, listenerTag|uint64(fd)); err != nil {
 		unix.Close(fd)
@@ -126,14 +132,20 @@ func (u *udpChat) datagram(from unix.Sockaddr, b []byte) {
 	if key == "" {
 		return
 	}
+	p := u.peers[key]
+	if p == nil {
+		u.stranger(from, key, b)
+		return
+	}
 	// nc -u and friends end their lines; the course's clients do not.
 	text := bytes.TrimSuffix(bytes.TrimSuffix(b, []byte{'\n'}), []byte{'\r'})
-	p := u.peers[key]
 	if string(bytes.TrimSpace(text)) == udpChatBye {
 		u.send(from, []byte(udpChatBye))
-		if p != nil {
-			u.forget(p, "quit")
-		}
+		u.forget(p, "quit")
+		return
+	}
+	if u.cookies.valid(from, text, u.l.now) {
+		p.last = u.l.now // a repeated join line: the first one was lost on its way back
 		return
 	}
 	if err := checkText(text); err != nil {
@@ -144,16 +156,30 @@ func (u *udpChat) datagram(from unix.Sockaddr, b []byte) {
 		u.send(from, fmt.Appendf(nil, udpChatTooLong, h.cfg.MaxMessage))
 		return
 	}
-	if p == nil {
-		if p = u.admit(from, key); p == nil {
-			return
-		}
-	}
 	p.last = u.l.now
 	if len(bytes.TrimSpace(text)) == 0 {
 		return
 	}
 	h.say(p, []byte(h.cfg.PlainRoom), text, 0)
+}
+
+// stranger answers an address that is not a member. It joins by echoing the
+// cookie line of the server's challenge, which proves it receives what is
+// sent to it; until then it gets one reply per datagram, at most
+// udpAmplification× its size, and nothing of the room, so a spoofed source
+// cannot turn the daemon into an amplifier.
+func (u *udpChat) stranger(from unix.Sockaddr, key string, b []byte) {
+	if u.cookies.valid(from, b, u.l.now) {
+		u.admit(from, key)
+		return
+	}
+	if string(bytes.TrimSpace(b)) == udpChatBye {
+		u.send(from, []byte(udpChatBye)) // no longer than what came in
+		return
+	}
+	if c := u.cookies.challenge(from, u.l.now, u.h.cfg.Welcome, len(b)); c != nil {
+		u.send(from, c)
+	}
 }
 
 // admit makes a new address a member of the plain room, named after itself.

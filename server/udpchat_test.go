@@ -91,6 +91,16 @@ func (c *udpClient) drain() []string {
 
 func (c *udpClient) name() string { return udpName(c.sa) }
 
+// join echoes the cookie of the server's challenge and returns the welcome.
+func (c *udpClient) join(u *udpChat) []string {
+	c.say(u, "hello\n")
+	ch := c.expect(1)
+	require.Len(c.tb, ch, 1)
+	require.Equal(c.tb, "join ", ch[0][:5], "challenge %q", ch[0])
+	c.say(u, ch[0]+"\n")
+	return c.expect(1)
+}
+
 func TestUDPNames(t *testing.T) {
 	v6 := func(s string) *unix.SockaddrInet6 {
 		a := &unix.SockaddrInet6{Port: 5000}
@@ -129,10 +139,9 @@ func TestUDPChatSession(t *testing.T) {
 	u := udpOf(t, l)
 	a, b := newUDPClient(t), newUDPClient(t)
 
-	a.say(u, "hello")
-	assert.Equal(t, []string{"Welcome to the best chat in the universe! You are " + a.name() + "; send bye to leave."}, a.expect(1))
+	assert.Equal(t, []string{"Welcome to the best chat in the universe! You are " + a.name() + "; send bye to leave."}, a.join(u))
+	assert.Len(t, b.join(u), 1)
 	b.say(u, "hi there\n") // nc -u ends its lines
-	assert.Len(t, b.expect(1), 1)
 	assert.Equal(t, []string{b.name() + " joined", b.name() + ": hi there"}, a.expect(2))
 	a.say(u, "how are you?")
 	assert.Equal(t, []string{a.name() + ": how are you?"}, b.expect(1))
@@ -155,8 +164,8 @@ func TestUDPChatSession(t *testing.T) {
 	u.sweep()
 	assert.Empty(t, u.peers)
 	assert.Empty(t, l.hub.rooms["lobby"].members)
-	a.say(u, "back")
-	assert.Len(t, a.expect(1), 1, "welcomed again")
+	a.say(u, "back\n") // 5 bytes pay for the 15 of a bare join line
+	assert.Equal(t, "join ", a.expect(1)[0][:5], "a stranger again: challenged")
 }
 
 func TestUDPChatNameTaken(t *testing.T) {
@@ -164,8 +173,7 @@ func TestUDPChatNameTaken(t *testing.T) {
 	u := udpOf(t, l)
 	a := newUDPClient(t)
 	l.hub.acct.byName[a.name()] = &User{Name: a.name()}
-	a.say(u, "hello")
-	assert.Equal(t, []string{"error: the name " + a.name() + " is in use"}, a.expect(1))
+	assert.Equal(t, []string{"error: the name " + a.name() + " is in use"}, a.join(u))
 	assert.Empty(t, u.peers)
 }
 
@@ -186,8 +194,26 @@ func FuzzUDPChat(f *testing.F) {
 	u := udpOf(f, l)
 	peers := []*udpClient{newUDPClient(f), newUDPClient(f), newUDPClient(f)}
 	f.Fuzz(func(t *testing.T, d0, d1, d2 []byte, order uint8) {
+		// The high bits of order say which peers proved their address first.
+		for i, p := range peers {
+			if order&(8<<i) != 0 {
+				u.datagram(p.sa, []byte(udpCookiePrefix+u.cookies.mint(p.sa, l.now)))
+			}
+		}
+		for _, p := range peers {
+			p.drain()
+		}
 		for i, d := range [][]byte{d0, d1, d2} {
-			u.datagram(peers[(int(order)+i)%3].sa, d)
+			p := peers[(int(order)+i)%3]
+			stranger := u.peers[udpKey(p.sa)] == nil
+			u.datagram(p.sa, d)
+			if stranger {
+				got := 0
+				for _, r := range p.drain() {
+					got += len(r)
+				}
+				require.LessOrEqual(t, got, udpAmplification*len(d), "a stranger got more than 3x %q", d)
+			}
 		}
 		for _, p := range peers {
 			for _, d := range p.drain() {
@@ -208,5 +234,56 @@ func FuzzUDPChat(f *testing.F) {
 		require.Empty(t, u.peers)
 		require.Empty(t, l.hub.online)
 		require.Empty(t, l.hub.rooms["lobby"].members)
+	})
+}
+
+func TestUDPCookie(t *testing.T) {
+	c, err := newUDPCookies()
+	require.NoError(t, err)
+	a := &unix.SockaddrInet4{Addr: [4]byte{192, 0, 2, 1}, Port: 4000}
+	b := &unix.SockaddrInet4{Addr: [4]byte{192, 0, 2, 1}, Port: 4001}
+	now := int64(1000 * udpCookieBucket)
+	line := udpCookiePrefix + c.mint(a, now)
+	assert.True(t, c.valid(a, []byte(line), now))
+	assert.True(t, c.valid(a, []byte(" "+line+"\r\n"), now), "nc's line end")
+	assert.True(t, c.valid(a, []byte(line), now+int64(udpCookieBucket)), "the bucket before still counts")
+	assert.False(t, c.valid(a, []byte(line), now+int64(2*udpCookieBucket)), "expired")
+	assert.False(t, c.valid(b, []byte(line), now), "another port's cookie")
+	other, err := newUDPCookies()
+	require.NoError(t, err)
+	assert.False(t, other.valid(a, []byte(line), now), "another key (a restart)")
+	flipped := []byte(line)
+	flipped[len(flipped)-1] ^= 1
+	assert.False(t, c.valid(a, flipped, now), "one character off")
+
+	for n := 0; n < 100; n++ {
+		got := c.challenge(a, now, DefaultWelcome, n)
+		assert.LessOrEqual(t, len(got), udpAmplification*n)
+		if n >= 5 {
+			assert.Contains(t, string(got), line, "%d bytes pay for the bare join line", n)
+		}
+	}
+}
+
+func FuzzUDPCookie(f *testing.F) {
+	c, err := newUDPCookies()
+	require.NoError(f, err)
+	a := &unix.SockaddrInet4{Addr: [4]byte{192, 0, 2, 1}, Port: 4000}
+	now := int64(1000 * udpCookieBucket)
+	good := udpCookiePrefix + c.mint(a, now)
+	f.Add([]byte(good))
+	f.Add([]byte(good + "\r\n"))
+	f.Add([]byte("join "))
+	f.Add([]byte("join aaaaaaaaaa"))
+	f.Add([]byte("join AAAAAAAAAA\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cookie, ok := parseUDPCookie(b)
+		if ok {
+			require.Len(t, cookie, udpCookieLen)
+			require.Contains(t, string(b), udpCookiePrefix+string(cookie))
+		}
+		if c.valid(a, b, now) {
+			require.Equal(t, udpCookiePrefix+c.mint(a, now), udpCookiePrefix+string(cookie), "only the minted cookie opens")
+		}
 	})
 }

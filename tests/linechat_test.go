@@ -144,7 +144,8 @@ func loginLineChat(t *testing.T, addr, nick string) *lineClient {
 }
 
 func TestLineChatSession(t *testing.T) {
-	d := startServer(t, "--listen-linechat", "127.0.0.1:0")
+	// --log-messages: the server console lines are checked below.
+	d := startServer(t, "--listen-linechat", "127.0.0.1:0", "--log-messages")
 	d.addUser("carol", 0) // a native user: no plain client may take the name
 	addr := dialectAddr(t, d, "linechat")
 

@@ -84,10 +84,9 @@ func TestUDPChatSession(t *testing.T) {
 	addr := dialectAddr(t, d, "udp")
 	a, b := dialUDP(t, addr), dialUDP(t, addr)
 
-	a.send("hello")
-	assert.Equal(t, welcomeUDP(a.name()), a.recv())
+	a.join()
+	b.join()
 	b.send("hi there\n") // nc -u ends its lines
-	assert.Equal(t, welcomeUDP(b.name()), b.recv())
 	assert.Equal(t, b.name()+" joined", a.recv())
 	assert.Equal(t, b.name()+": hi there", a.recv())
 	a.send("¿cómo estás?")
@@ -113,13 +112,13 @@ func TestUDPChatIdlePeersForgotten(t *testing.T) {
 	d := startServer(t, "--listen-udp", "127.0.0.1:0", "--idle-timeout", "1s")
 	addr := dialectAddr(t, d, "udp")
 	a, b := dialUDP(t, addr), dialUDP(t, addr)
-	a.send("hello")
-	a.recv()
-	b.send("hello")
-	b.recv()
+	a.join()
+	b.join()
+	a.recvUntil(b.name() + " joined")
 	waitFor(t, 10*time.Second, func() bool { return strings.Count(d.logs.String(), `"how":"idle"`) == 2 },
 		"both peers to be forgotten\n%s", d.logs)
 	// Forgotten: the next datagram is a newcomer's.
-	a.send("back")
-	a.recvUntil(welcomeUDP(a.name()))
+	a.send("I am back again\n")
+	assert.Contains(t, a.recv(), "To join, send: join ", "a stranger again: challenged")
+	a.join()
 }

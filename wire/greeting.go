@@ -33,8 +33,8 @@ const RefusalMin = 4
 
 // Refusal codes.
 const (
-	RefuseUnknownPad = 1 // no user holds this pad
-	RefuseBadFrame   = 2 // the first frame did not verify
+	RefuseUnknownPad = 1 // older servers: no user holds this pad (padchatd now sends RefuseBadFrame)
+	RefuseBadFrame   = 2 // the first frame did not verify, whatever the cause (one answer: no oracle)
 	RefuseBusy       = 3 // too many connections
 	RefuseShutdown   = 4
 )

@@ -50,6 +50,7 @@ const (
 	OpDelivered Op = 73 // User (recipient), ID: your direct message was received
 	OpSrvPing   Op = 74 // answer with OpPong
 	OpBye       Op = 75 // ID: a ByeReason; Text: the server is closing this session and why
+	OpHandle    Op = 76 // Text: 16 random bytes to present next time instead of the pad id (docs/PROTOCOL.md §3)
 )
 
 // ByeReason, in OpBye.ID, says why a session ends. A client reconnects after

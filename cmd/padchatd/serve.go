@@ -49,6 +49,7 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	fs.StringVar(&cfg.ListenLineChat, "listen-linechat", "", "line-chat listener (plain text, docs/DIALECTS.md), e.g. 127.0.0.1:9998")
 	fs.StringVar(&cfg.ListenRooms, "listen-rooms", "", "rooms (\"Wassop\") listener (plain text)")
 	fs.StringVar(&cfg.ListenMsgSvc, "listen-msgsvc", "", "message-service listener (plain text, no authentication)")
+	fs.IntVar(&cfg.MsgSvcMinPushPort, "msgsvc-min-push-port", server.DefaultMinPushPort, "lowest port the message service connects back to (1: any)")
 	fs.StringVar(&cfg.ListenUDP, "listen-udp", "", "UDP chat address (plain text)")
 	fs.StringVar(&cfg.HTTP, "http", "", "HTTP listener: /format web service, /healthz, /metrics")
 	fs.StringVar(&cfg.PlainRoom, "plain-room", server.DefaultPlainRoom, "room the plain-text dialects put their users in")

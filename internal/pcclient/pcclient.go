@@ -23,6 +23,7 @@ import (
 // goroutines; neither is safe for concurrent use with itself.
 type Client struct {
 	User  string
+	dir   string // the bundle: the next session's handle is kept there
 	conn  net.Conn
 	br    *bufio.Reader
 	sess  otp.Session
@@ -59,18 +60,35 @@ func dial(addr, dir string, onFrame func(otp.Direction, int64, int)) (*Client, e
 	if err := c.openPads(dir); err != nil {
 		return nil, err
 	}
-	if c.conn, err = net.Dial("tcp", addr); err != nil {
-		c.closePads()
-		return nil, err
-	}
-	// Small, so one test process can hold 10,000 clients; frames are read past it.
-	c.br = bufio.NewReaderSize(c.conn, 4<<10)
-	if err := c.handshake(); err != nil {
+	c.dir = dir
+	// A handle from the last session names us instead of the pad id; if the
+	// server does not know it (lost, or the server's copy was replaced), one
+	// retry by pad id.
+	label, retry := bundle.TakeHandle(dir)
+	for {
+		c.sess.Label = label
+		if c.conn, err = net.Dial("tcp", addr); err != nil {
+			c.closePads()
+			return nil, err
+		}
+		// Small, so one test process can hold 10,000 clients; frames are read past it.
+		c.br = bufio.NewReaderSize(c.conn, 4<<10)
+		err = c.handshake()
+		if err == nil {
+			return c, nil
+		}
+		if retry && errors.Is(err, errClearRefusal) {
+			c.conn.Close()
+			label, retry = otp.PadID{}, false
+			continue
+		}
 		c.Close()
 		return nil, err
 	}
-	return c, nil
 }
+
+// errClearRefusal marks a refusal in clear (ErrRefused before a verified frame).
+var errClearRefusal = errors.New("refused before authentication")
 
 func (c *Client) openPads(dir string) error {
 	sp, err := otp.OpenPad(bundle.Path(dir, bundle.SendPad))
@@ -113,6 +131,9 @@ func (c *Client) handshake() error {
 	if err := c.Recv(&m); err != nil {
 		return err
 	}
+	if m.Op == wire.OpBye { // authenticated, then turned away (locked): the reason comes sealed
+		return fmt.Errorf("%w: bye %d: %s", ErrRefused, m.ID, m.Text)
+	}
 	if m.Op != wire.OpWelcome {
 		return fmt.Errorf("expected welcome, got op %d", m.Op)
 	}
@@ -154,8 +175,24 @@ func (c *Client) Seal(m *wire.Msg) ([]byte, error) {
 
 // Recv returns the next message, reading and opening a frame when the last
 // one's messages are used up (a frame carries one or more: protocol v2); m
-// aliases an internal buffer until the next Recv.
+// aliases an internal buffer until the next Recv. A session handle for the
+// next connect is stored in the bundle and not returned.
 func (c *Client) Recv(m *wire.Msg) error {
+	for {
+		if err := c.next(m); err != nil {
+			return err
+		}
+		if m.Op != wire.OpHandle {
+			return nil
+		}
+		if err := bundle.SaveHandle(c.dir, m.Text); err != nil {
+			return fmt.Errorf("saving the session handle: %w", err)
+		}
+	}
+}
+
+// next is the next message of the current frame, or of a new one.
+func (c *Client) next(m *wire.Msg) error {
 	if len(c.rest) > 0 {
 		var err error
 		if c.rest, err = wire.DecodeNext(c.rest, m); err != nil {
@@ -174,7 +211,7 @@ func (c *Client) Recv(m *wire.Msg) error {
 			b, _ = c.br.Peek(wire.RefusalMin + int(b[3]))
 		}
 		_, text, _ := wire.ParseRefusal(b)
-		return fmt.Errorf("%w: %s", ErrRefused, text)
+		return fmt.Errorf("%w: %s%.0w", ErrRefused, text, errClearRefusal)
 	}
 	h, err := c.br.Peek(otp.HeaderSize)
 	if err != nil {
