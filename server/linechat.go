@@ -13,19 +13,21 @@ func init() {
 }
 
 // What a line-chat client reads besides other users' "<nick>: text" lines. The
-// welcome is Config.Welcome, by default the course's sentence.
+// welcome is Config.Welcome with no newline: clients print it as received. The
+// answer to a nickname is one bare word, no newline, because clients compare it
+// whole: "no" (the name is not taken: you are in) or "yes" (taken, or not a valid
+// name: send another).
 const (
-	lineChatTaken    = "[SERVER] Nickname %s is taken, choose another:\n"
-	lineChatInvalid  = "[SERVER] Invalid nickname: use 1-32 of A-Z a-z 0-9 _ . - (try again):\n"
-	lineChatHello    = "[SERVER] Connected as %s. Type :q to quit.\n"
-	lineChatJoined   = "[SERVER] Client: %s connected!\n"
-	lineChatParted   = "[SERVER] Client: %s disconnected!\n"
-	lineChatTooLong  = "[SERVER] Message too long (max %d bytes).\n"
-	lineChatLongLine = "[SERVER] Line too long: closing.\n"
-	lineChatBadText  = "[SERVER] Text must be UTF-8 without control characters: closing.\n"
-	lineChatNoNick   = "[SERVER] No nickname received: closing.\n"
-	lineChatIdle     = "[SERVER] Idle timeout: closing.\n"
-	lineChatQuit     = ":q"
+	lineChatNameFree  = "no"
+	lineChatNameTaken = "yes"
+	lineChatJoined    = "[SERVER] Client: %s connected!\n"
+	lineChatParted    = "[SERVER] Client: %s disconnected!\n"
+	lineChatTooLong   = "[SERVER] Message too long (max %d bytes).\n"
+	lineChatLongLine  = "[SERVER] Line too long: closing.\n"
+	lineChatBadText   = "[SERVER] Text must be UTF-8 without control characters: closing.\n"
+	lineChatNoNick    = "[SERVER] No nickname received: closing.\n"
+	lineChatIdle      = "[SERVER] Idle timeout: closing.\n"
+	lineChatQuit      = ":q"
 )
 
 func startLineChat(l *Loop, addr string) error {
@@ -50,7 +52,7 @@ type lineChat struct {
 
 func newLineChat(h *Hub, c *Conn) handler {
 	lc := &lineChat{h: h, c: c, split: lineSplitter{max: h.cfg.MaxMessage + 64}}
-	c.queue([]byte(h.cfg.Welcome + "\n"))
+	c.queue([]byte(h.cfg.Welcome))
 	return lc
 }
 
@@ -101,17 +103,14 @@ func (lc *lineChat) message(msg []byte) {
 
 func (lc *lineChat) login(nick []byte) {
 	h := lc.h
-	switch err := h.claimName(lc, nick); err {
-	case nil:
-	case errNameTaken:
-		lc.printf(lineChatTaken, nick)
-		return
-	default:
-		lc.printf(lineChatInvalid)
+	if err := h.claimName(lc, nick); err != nil {
+		// A client knows only "taken": an invalid name is one it cannot have either.
+		lc.c.queue([]byte(lineChatNameTaken))
+		h.l.log.Info().Str("dialect", "linechat").Str("remote", lc.c.remote).Err(err).Msg("nickname refused")
 		return
 	}
 	lc.nick, lc.named = string(nick), true
-	lc.printf(lineChatHello, lc.nick)
+	lc.c.queue([]byte(lineChatNameFree))
 	h.join(lc, []byte(h.cfg.PlainRoom)) // a plain room: a plain member is always let in
 	h.l.log.Info().Str("dialect", "linechat").Str("remote", lc.c.remote).Msg("[SERVER] Client: " + lc.nick + " connected!")
 }

@@ -154,14 +154,20 @@ func (v *svc) setOffline(u *svcUser) {
 // send (8.5): 0 and the message's id, 1 if either user does not exist, 2
 // anything else (a text over 255 bytes included). The message is stored
 // first; if the recipient is connected it is pushed after the commit.
+// msgSvcSendFail is the console line for a SEND that stored nothing: the
+// course gives no line for it, so it follows the "<OP> ... FAIL" of the others.
+const msgSvcSendFail = "SEND FROM %s TO %s FAIL"
+
 func (v *svc) send(c *Conn, from, to, text string, tooLong bool) {
 	s, r := v.users[from], v.users[to]
 	switch {
 	case tooLong || v.s.usable() != nil:
 		v.answer(c, "2", "2", nil)
+		v.say(msgSvcSendFail, from, to)
 		return
 	case s == nil || r == nil:
 		v.answer(c, "1", "1", nil)
+		v.say(msgSvcSendFail, from, to)
 		return
 	}
 	s.LastID = nextID(s.LastID)
@@ -179,6 +185,7 @@ func (v *svc) send(c *Conn, from, to, text string, tooLong bool) {
 	v.s.after(func(err error) {
 		if err != nil {
 			v.reply(c, "2")
+			v.say(msgSvcSendFail, from, to)
 			return
 		}
 		v.reply(c, "0", strconv.FormatUint(uint64(id), 10))

@@ -148,11 +148,13 @@ func (w *wassop) join(name []byte) {
 }
 
 // listRooms shows the rooms a plain client may enter: plain ones. Encrypted
-// rooms are not listed; their names are their members' business.
+// rooms are not listed; their names are their members' business. The shared
+// plain room is kept open for the other dialects even when empty; it is listed
+// only while someone is in it, as a room a rooms client made would be.
 func (w *wassop) listRooms() {
 	var names []string
 	for n, r := range w.h.rooms {
-		if r.plain {
+		if r.plain && (len(r.members) > 0 || !r.keep) {
 			names = append(names, n)
 		}
 	}

@@ -202,7 +202,8 @@ func TestMessageService(t *testing.T) {
 
 	for _, line := range []string{"s> REGISTER ann OK", "s> REGISTER ann FAIL", "s> CONNECT ann OK",
 		"s> CONNECT nobody FAIL", "s> DISCONNECT bob OK", "s> DISCONNECT bob FAIL", "s> UNREGISTER bob OK",
-		"s> UNREGISTER bob FAIL", "s> CONNECTEDUSERS OK", "s> CONNECTEDUSERS FAIL"} {
+		"s> UNREGISTER bob FAIL", "s> CONNECTEDUSERS OK", "s> CONNECTEDUSERS FAIL",
+		"s> SEND FROM ann TO nobody FAIL", "s> SEND FROM nobody TO ann FAIL", "s> SEND FROM ann TO bob FAIL"} {
 		d.waitLog(`"message":"` + line + `"`)
 	}
 }
