@@ -105,12 +105,12 @@ func (lc *lineChat) login(nick []byte) {
 	h := lc.h
 	if err := h.claimName(lc, nick); err != nil {
 		// A client knows only "taken": an invalid name is one it cannot have either.
-		lc.c.queue([]byte(lineChatNameTaken))
+		replyAlone(lc.c, []byte(lineChatNameTaken))
 		h.l.log.Info().Str("dialect", "linechat").Str("remote", lc.c.remote).Err(err).Msg("nickname refused")
 		return
 	}
 	lc.nick, lc.named = string(nick), true
-	lc.c.queue([]byte(lineChatNameFree))
+	replyAlone(lc.c, []byte(lineChatNameFree))
 	h.join(lc, []byte(h.cfg.PlainRoom)) // a plain room: a plain member is always let in
 	h.l.log.Info().Str("dialect", "linechat").Str("remote", lc.c.remote).Msg("[SERVER] Client: " + lc.nick + " connected!")
 }

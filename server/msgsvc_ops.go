@@ -151,13 +151,13 @@ func (v *svc) setOffline(u *svcUser) {
 	v.save(u)
 }
 
-// send (8.5): 0 and the message's id, 1 if either user does not exist, 2
-// anything else (a text over 255 bytes included). The message is stored
-// first; if the recipient is connected it is pushed after the commit.
 // msgSvcSendFail is the console line for a SEND that stored nothing: the
 // course gives no line for it, so it follows the "<OP> ... FAIL" of the others.
 const msgSvcSendFail = "SEND FROM %s TO %s FAIL"
 
+// send (8.5): 0 and the message's id, 1 if either user does not exist, 2
+// anything else (a text over 255 bytes included). The message is stored
+// first; if the recipient is connected it is pushed after the commit.
 func (v *svc) send(c *Conn, from, to, text string, tooLong bool) {
 	s, r := v.users[from], v.users[to]
 	switch {
