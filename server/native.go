@@ -28,7 +28,6 @@ type native struct {
 	inflight map[mailRef]uint64
 	mailNext uint64 // mailbox key of the last message pushed
 	pinged   bool
-	lowSent  bool
 }
 
 func newNative(h *Hub, c *Conn) handler {

@@ -159,7 +159,7 @@ func (s *lineSplitter) next(b []byte) (msg []byte, used int, err error) {
 	if len(b) > s.max+1 { // +1: room for the '\r' of a "\r\n" still to come
 		return nil, 0, errLineTooLong
 	}
-	if s.st == lineFramed || len(b) == 0 {
+	if s.st != lineUnframed || len(b) == 0 {
 		s.scanned = len(b)
 		return nil, 0, nil
 	}

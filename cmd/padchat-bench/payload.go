@@ -11,9 +11,8 @@ const payloadHeader = 1 + 16 + 8 + 4 + 1
 // subscribers share the process, so send and receive times compare directly.
 type clock struct{ base time.Time }
 
-func newClock() clock                 { return clock{time.Now()} }
-func (c clock) now() int64            { return int64(time.Since(c.base)) }
-func (c clock) at(ns int64) time.Time { return c.base.Add(time.Duration(ns)) }
+func newClock() clock      { return clock{time.Now()} }
+func (c clock) now() int64 { return int64(time.Since(c.base)) }
 
 func newPayload(size int) []byte {
 	b := make([]byte, size)

@@ -82,7 +82,10 @@ func parseServe(args []string) (*serveOptions, *flag.FlagSet, error) {
 		}
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("%w (see padchatd -h)", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, nil, fmt.Errorf("unexpected argument %q (see padchatd -h)", fs.Arg(0))
