@@ -3,6 +3,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"padchat/wire"
@@ -92,7 +93,7 @@ func (lc *lineChat) message(msg []byte) {
 		return
 	}
 	if _, err := h.say(lc, []byte(h.cfg.PlainRoom), msg, 0); err != nil {
-		if err == ErrTooLong {
+		if errors.Is(err, ErrTooLong) {
 			lc.printf(lineChatTooLong, h.cfg.MaxMessage)
 		}
 		return
@@ -149,7 +150,7 @@ func (lc *lineChat) printf(format string, args ...any) { lc.c.queue(fmt.Appendf(
 
 // fail answers malformed input with a last line and closes.
 func (lc *lineChat) fail(err error) {
-	if err == errLineTooLong {
+	if errors.Is(err, errLineTooLong) {
 		lc.printf(lineChatLongLine)
 	} else {
 		lc.printf(lineChatBadText)

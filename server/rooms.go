@@ -3,6 +3,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -133,9 +134,9 @@ func (w *wassop) join(name []byte) {
 		w.reply(roomsAgain, w.nick)
 		return
 	}
-	switch err := w.h.claimName(w, name); err {
-	case nil:
-	case errNameTaken:
+	switch err := w.h.claimName(w, name); {
+	case err == nil:
+	case errors.Is(err, errNameTaken):
 		w.reply(roomsTaken)
 		return
 	default:
@@ -174,9 +175,9 @@ func (w *wassop) enter(name []byte) {
 		return
 	}
 	r, err := h.plainRoom(name)
-	switch err {
-	case nil:
-	case errEncryptedRoom:
+	switch {
+	case err == nil:
+	case errors.Is(err, errEncryptedRoom):
 		w.reply(roomsEncrypted, name)
 		return
 	default:
@@ -200,7 +201,7 @@ func (w *wassop) say(text []byte) {
 		w.reply(roomsNoRoom)
 		return
 	}
-	if _, err := w.h.say(w, w.room.nameB, text, 0); err == ErrTooLong {
+	if _, err := w.h.say(w, w.room.nameB, text, 0); errors.Is(err, ErrTooLong) {
 		w.reply(roomsTooLong, w.h.cfg.MaxMessage)
 	}
 }
@@ -263,7 +264,7 @@ func (w *wassop) reply(format string, args ...any) {
 }
 
 func (w *wassop) fail(err error) {
-	if err == errLineTooLong {
+	if errors.Is(err, errLineTooLong) {
 		w.c.queue([]byte(roomsLongLine))
 	} else {
 		w.c.queue([]byte(roomsBadText))
