@@ -63,15 +63,10 @@ func PeekPadID(hdr []byte) PadID {
 // MAC stays on the stack because poly1305.New is inlined.
 func frameTag(out *[TagSize]byte, key []byte, sess *Session, msg []byte) {
 	m := poly1305.New((*[KeySize]byte)(key))
-	m.Write(sess.nonces())
+	m.Write(sess.Client[:])
+	m.Write(sess.Server[:])
 	m.Write(msg)
 	m.Sum(out[:0])
-}
-
-// nonces is the Session's client || server nonces as one slice: a Session is two
-// byte arrays, so they are contiguous, and one MAC update beats two.
-func (s *Session) nonces() []byte {
-	return (*[2 * NonceSize]byte)(unsafe.Pointer(s))[:]
 }
 
 // grow extends dst by n bytes, reallocating only when its capacity is short, and
