@@ -58,29 +58,12 @@ func newLineChat(h *Hub, c *Conn) handler {
 }
 
 func (lc *lineChat) onData(c *Conn, b []byte) int {
-	used := 0
-	for !c.dying && !c.closed {
-		msg, n, err := lc.split.next(b[used:])
-		if err != nil {
-			lc.fail(err)
-			return used
-		}
-		if n == 0 {
-			break
-		}
-		used += n
-		lc.message(msg)
-	}
-	return used
+	return lc.split.feed(c, b, lc.message, lc.fail)
 }
 
 // message is one line from the client: its nickname, then chat.
 func (lc *lineChat) message(msg []byte) {
 	h, c := lc.h, lc.c
-	if err := checkText(msg); err != nil {
-		lc.fail(err)
-		return
-	}
 	if string(bytes.TrimSpace(msg)) == lineChatQuit {
 		c.kill(ReasonClientQuit)
 		return

@@ -171,6 +171,30 @@ func (s *lineSplitter) next(b []byte) (msg []byte, used int, err error) {
 	return msg, len(b), nil
 }
 
+// feed runs line on each whole, checked message in b and returns the bytes
+// used: the onData of a line protocol. Bad text or an over-long line goes to
+// fail instead, and ends the feed, as does a line that closed the Conn.
+func (s *lineSplitter) feed(c *Conn, b []byte, line func([]byte), fail func(error)) int {
+	used := 0
+	for !c.dying && !c.closed {
+		msg, n, err := s.next(b[used:])
+		if err != nil {
+			fail(err)
+			return used
+		}
+		if n == 0 {
+			break
+		}
+		used += n
+		if err := checkText(msg); err != nil {
+			fail(err)
+			return used
+		}
+		line(msg)
+	}
+	return used
+}
+
 // replyAlone writes b as a write(2) of its own: what is already queued goes
 // out first, and room traffic queued later waits for the next flush. The rooms protocol
 // clients read each reply with one recv() and compare it whole. When the

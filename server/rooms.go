@@ -70,24 +70,7 @@ func newWassop(h *Hub, c *Conn) handler {
 }
 
 func (w *wassop) onData(c *Conn, b []byte) int {
-	used := 0
-	for !c.dying && !c.closed {
-		line, n, err := w.split.next(b[used:])
-		if err != nil {
-			w.fail(err)
-			return used
-		}
-		if n == 0 {
-			break
-		}
-		used += n
-		if err := checkText(line); err != nil {
-			w.fail(err)
-			return used
-		}
-		w.command(line)
-	}
-	return used
+	return w.split.feed(c, b, w.command, w.fail)
 }
 
 // command runs one line: a command word, then its argument after one space.
