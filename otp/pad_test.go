@@ -118,11 +118,6 @@ func TestSealOpenAllocs(t *testing.T) {
 	assert.Zero(t, allocs)
 }
 
-func TestSessionNonces(t *testing.T) {
-	s := newSession()
-	assert.Equal(t, append(s.Client[:], s.Server[:]...), s.nonces())
-}
-
 func TestReleasedPadStillSealsAndOpens(t *testing.T) {
 	p := newPad(t, 1<<20)
 	q := copyPad(t, p)

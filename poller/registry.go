@@ -11,11 +11,13 @@ import (
 // entry is one registered descriptor. batch and slot let the kqueue backend
 // merge an fd's read and write events of one Wait into one Event.
 type entry struct {
-	want  Mask
-	tag   uint64
-	used  bool
+	want Mask
+	tag  uint64
+	used bool
+	//lint:ignore U1000 used by the kqueue backend (poller_bsd.go), not built on Linux
 	batch uint64
-	slot  int
+	//lint:ignore U1000 used by the kqueue backend (poller_bsd.go), not built on Linux
+	slot int
 }
 
 // registry is a slice, not a map: fd numbers are small and dense, and a Wait

@@ -3,6 +3,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"padchat/wire"
@@ -13,19 +14,21 @@ func init() {
 }
 
 // What a line-chat client reads besides other users' "<nick>: text" lines. The
-// welcome is Config.Welcome, by default the course's sentence.
+// welcome is Config.Welcome with no newline: clients print it as received. The
+// answer to a nickname is one bare word, no newline, because clients compare it
+// whole: "no" (the name is not taken: you are in) or "yes" (taken, or not a valid
+// name: send another).
 const (
-	lineChatTaken    = "[SERVER] Nickname %s is taken, choose another:\n"
-	lineChatInvalid  = "[SERVER] Invalid nickname: use 1-32 of A-Z a-z 0-9 _ . - (try again):\n"
-	lineChatHello    = "[SERVER] Connected as %s. Type :q to quit.\n"
-	lineChatJoined   = "[SERVER] Client: %s connected!\n"
-	lineChatParted   = "[SERVER] Client: %s disconnected!\n"
-	lineChatTooLong  = "[SERVER] Message too long (max %d bytes).\n"
-	lineChatLongLine = "[SERVER] Line too long: closing.\n"
-	lineChatBadText  = "[SERVER] Text must be UTF-8 without control characters: closing.\n"
-	lineChatNoNick   = "[SERVER] No nickname received: closing.\n"
-	lineChatIdle     = "[SERVER] Idle timeout: closing.\n"
-	lineChatQuit     = ":q"
+	lineChatNameFree  = "no"
+	lineChatNameTaken = "yes"
+	lineChatJoined    = "[SERVER] Client: %s connected!\n"
+	lineChatParted    = "[SERVER] Client: %s disconnected!\n"
+	lineChatTooLong   = "[SERVER] Message too long (max %d bytes).\n"
+	lineChatLongLine  = "[SERVER] Line too long: closing.\n"
+	lineChatBadText   = "[SERVER] Text must be UTF-8 without control characters: closing.\n"
+	lineChatNoNick    = "[SERVER] No nickname received: closing.\n"
+	lineChatIdle      = "[SERVER] Idle timeout: closing.\n"
+	lineChatQuit      = ":q"
 )
 
 func startLineChat(l *Loop, addr string) error {
@@ -50,34 +53,17 @@ type lineChat struct {
 
 func newLineChat(h *Hub, c *Conn) handler {
 	lc := &lineChat{h: h, c: c, split: lineSplitter{max: h.cfg.MaxMessage + 64}}
-	c.queue([]byte(h.cfg.Welcome + "\n"))
+	c.queue([]byte(h.cfg.Welcome))
 	return lc
 }
 
 func (lc *lineChat) onData(c *Conn, b []byte) int {
-	used := 0
-	for !c.dying && !c.closed {
-		msg, n, err := lc.split.next(b[used:])
-		if err != nil {
-			lc.fail(err)
-			return used
-		}
-		if n == 0 {
-			break
-		}
-		used += n
-		lc.message(msg)
-	}
-	return used
+	return lc.split.feed(c, b, lc.message, lc.fail)
 }
 
 // message is one line from the client: its nickname, then chat.
 func (lc *lineChat) message(msg []byte) {
 	h, c := lc.h, lc.c
-	if err := checkText(msg); err != nil {
-		lc.fail(err)
-		return
-	}
 	if string(bytes.TrimSpace(msg)) == lineChatQuit {
 		c.kill(ReasonClientQuit)
 		return
@@ -90,7 +76,7 @@ func (lc *lineChat) message(msg []byte) {
 		return
 	}
 	if _, err := h.say(lc, []byte(h.cfg.PlainRoom), msg, 0); err != nil {
-		if err == ErrTooLong {
+		if errors.Is(err, ErrTooLong) {
 			lc.printf(lineChatTooLong, h.cfg.MaxMessage)
 		}
 		return
@@ -104,17 +90,14 @@ func (lc *lineChat) message(msg []byte) {
 
 func (lc *lineChat) login(nick []byte) {
 	h := lc.h
-	switch err := h.claimName(lc, nick); err {
-	case nil:
-	case errNameTaken:
-		lc.printf(lineChatTaken, nick)
-		return
-	default:
-		lc.printf(lineChatInvalid)
+	if err := h.claimName(lc, nick); err != nil {
+		// A client knows only "taken": an invalid name is one it cannot have either.
+		replyAlone(lc.c, []byte(lineChatNameTaken))
+		h.l.log.Info().Str("dialect", "linechat").Str("remote", lc.c.remote).Err(err).Msg("nickname refused")
 		return
 	}
 	lc.nick, lc.named = string(nick), true
-	lc.printf(lineChatHello, lc.nick)
+	replyAlone(lc.c, []byte(lineChatNameFree))
 	h.join(lc, []byte(h.cfg.PlainRoom)) // a plain room: a plain member is always let in
 	h.l.log.Info().Str("dialect", "linechat").Str("remote", lc.c.remote).Msg("[SERVER] Client: " + lc.nick + " connected!")
 }
@@ -158,7 +141,7 @@ func (lc *lineChat) printf(format string, args ...any) { lc.c.queue(fmt.Appendf(
 
 // fail answers malformed input with a last line and closes.
 func (lc *lineChat) fail(err error) {
-	if err == errLineTooLong {
+	if errors.Is(err, errLineTooLong) {
 		lc.printf(lineChatLongLine)
 	} else {
 		lc.printf(lineChatBadText)

@@ -52,7 +52,7 @@ func okFail(code string) string {
 	return "FAIL"
 }
 
-// register (8.1): 0 done, 1 the alias is taken, 2 anything else.
+// register: 0 done, 1 the alias is taken, 2 anything else.
 func (v *svc) register(c *Conn, name, alias, date string, tooLong bool) {
 	code := "0"
 	switch {
@@ -68,8 +68,8 @@ func (v *svc) register(c *Conn, name, alias, date string, tooLong bool) {
 	v.answer(c, code, "2", func(code string) { v.say("REGISTER %s %s", alias, okFail(code)) })
 }
 
-// unregister (8.2): 0 done, 1 no such user, 2 anything else. The user's
-// undelivered mail goes with it (7.3).
+// unregister: 0 done, 1 no such user, 2 anything else. The user's
+// undelivered mail goes with it.
 func (v *svc) unregister(c *Conn, alias string, tooLong bool) {
 	code := "0"
 	switch {
@@ -92,7 +92,7 @@ func (v *svc) unregister(c *Conn, alias string, tooLong bool) {
 	v.answer(c, code, "2", func(code string) { v.say("UNREGISTER %s %s", alias, okFail(code)) })
 }
 
-// connect (8.3): 0 done, 1 no such user, 2 already connected, 3 anything
+// connect: 0 done, 1 no such user, 2 already connected, 3 anything
 // else. The listening thread is at the request's IP and the given port; the
 // user's stored mail then goes out, one message at a time.
 func (v *svc) connect(c *Conn, alias, port string, tooLong bool) {
@@ -122,7 +122,7 @@ func (v *svc) connect(c *Conn, alias, port string, tooLong bool) {
 	})
 }
 
-// disconnect (8.4): 0 done, 1 no such user, 2 not connected, 3 anything
+// disconnect: 0 done, 1 no such user, 2 not connected, 3 anything
 // else, which includes a request from another IP than the user's.
 func (v *svc) disconnect(c *Conn, alias string, tooLong bool) {
 	u := v.users[alias]
@@ -143,7 +143,7 @@ func (v *svc) disconnect(c *Conn, alias string, tooLong bool) {
 }
 
 // setOffline forgets u's listening address; acks waiting for it are dropped
-// (8.6: a sender that is not connected gets none).
+// (a sender that is not connected gets none).
 func (v *svc) setOffline(u *svcUser) {
 	u.addr = netip.AddrPort{}
 	u.epoch++
@@ -151,7 +151,11 @@ func (v *svc) setOffline(u *svcUser) {
 	v.save(u)
 }
 
-// send (8.5): 0 and the message's id, 1 if either user does not exist, 2
+// msgSvcSendFail is the console line for a SEND that stored nothing: the
+// course gives no line for it, so it follows the "<OP> ... FAIL" of the others.
+const msgSvcSendFail = "SEND FROM %s TO %s FAIL"
+
+// send: 0 and the message's id, 1 if either user does not exist, 2
 // anything else (a text over 255 bytes included). The message is stored
 // first; if the recipient is connected it is pushed after the commit.
 func (v *svc) send(c *Conn, from, to, text string, tooLong bool) {
@@ -161,9 +165,11 @@ func (v *svc) send(c *Conn, from, to, text string, tooLong bool) {
 		// A push carries text verbatim to a listening port: CR/LF in it
 		// would be commands to whatever line protocol answers there.
 		v.answer(c, "2", "2", nil)
+		v.say(msgSvcSendFail, from, to)
 		return
 	case s == nil || r == nil:
 		v.answer(c, "1", "1", nil)
+		v.say(msgSvcSendFail, from, to)
 		return
 	}
 	s.LastID = nextID(s.LastID)
@@ -181,6 +187,7 @@ func (v *svc) send(c *Conn, from, to, text string, tooLong bool) {
 	v.s.after(func(err error) {
 		if err != nil {
 			v.reply(c, "2")
+			v.say(msgSvcSendFail, from, to)
 			return
 		}
 		v.reply(c, "0", strconv.FormatUint(uint64(id), 10))
@@ -194,7 +201,7 @@ func (v *svc) send(c *Conn, from, to, text string, tooLong bool) {
 	})
 }
 
-// connectedUsers (8.7): 0, the count and the aliases; 1 if the caller is
+// connectedUsers: 0, the count and the aliases; 1 if the caller is
 // not connected; 2 anything else. The request names no user, so the caller
 // counts as connected if some user is connected from its IP.
 func (v *svc) connectedUsers(c *Conn) {

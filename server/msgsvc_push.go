@@ -85,7 +85,7 @@ func (v *svc) dropMail(alias string, key []byte) {
 	})
 }
 
-// connected writes the push (8.6: SEND_MESSAGE, sender, id, text; or
+// connected writes the push (SEND_MESSAGE, sender, id, text; or
 // SEND_MESS_ACK, id) and closes once the kernel has all of it.
 func (p *svcPush) connected(c *Conn, err error) {
 	if err != nil {
@@ -142,7 +142,7 @@ func (p *svcPush) delivered() {
 }
 
 // failed ends a push that did not go out. The message stays stored and the
-// user, unless it reconnected meanwhile, is marked disconnected (8.6).
+// user, unless it reconnected meanwhile, is marked disconnected.
 // offline is false at shutdown, when a push is cut rather than failed.
 func (p *svcPush) failed(err error, offline bool) {
 	if p.done {

@@ -131,8 +131,12 @@ func TestSvcMailRecord(t *testing.T) {
 // startSvcLoop runs a daemon in-process with the message-service listener on port 0 and
 // returns that listener's address and a stop function (also a cleanup).
 func startSvcLoop(t *testing.T, dir string) (string, func()) {
+	return startSvcLoopLog(t, dir, zerolog.Nop())
+}
+
+func startSvcLoopLog(t *testing.T, dir string, log zerolog.Logger) (string, func()) {
 	t.Helper()
-	l, err := New(Config{DataDir: dir, Listen: "127.0.0.1:0", ListenMsgSvc: "127.0.0.1:0"}, zerolog.Nop())
+	l, err := New(Config{DataDir: dir, Listen: "127.0.0.1:0", ListenMsgSvc: "127.0.0.1:0"}, log)
 	require.NoError(t, err)
 	var addr string
 	for _, w := range l.watchers {
@@ -246,4 +250,38 @@ func FuzzFormatSOAP(f *testing.F) {
 			require.Contains(t, w.Body.String(), "formatResult")
 		}
 	})
+}
+
+// syncBuffer is a log sink the loop goroutine writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Every SEND shows on the console, the ones that store nothing too.
+func TestSvcLogsFailedSend(t *testing.T) {
+	logs := &syncBuffer{}
+	addr, _ := startSvcLoopLog(t, t.TempDir(), zerolog.New(logs))
+
+	require.Equal(t, []string{"0"}, svcCall(t, addr, "REGISTER", "Ann", "ann", "01/01/2000"))
+	assert.Equal(t, []string{"1"}, svcCall(t, addr, "SEND", "ann", "nobody", "x"))
+	assert.Equal(t, []string{"2"}, svcCall(t, addr, "SEND", "ann", "ann", strings.Repeat("m", 300)))
+	assert.Equal(t, []string{"0", "1"}, svcCall(t, addr, "SEND", "ann", "ann", "to myself"))
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "s> MESSAGE 1 FROM ann TO ann STORED") },
+		10*time.Second, 10*time.Millisecond)
+	out := logs.String()
+	assert.Contains(t, out, `"s> SEND FROM ann TO nobody FAIL"`)
+	assert.Equal(t, 1, strings.Count(out, `"s> SEND FROM ann TO ann FAIL"`), "the over-long text, not the good one")
 }

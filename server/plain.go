@@ -188,7 +188,7 @@ func (s *lineSplitter) next(b []byte) (msg []byte, used int, err error) {
 	if len(b) > s.max+1 { // +1: room for the '\r' of a "\r\n" still to come
 		return nil, 0, errLineTooLong
 	}
-	if s.st == lineFramed || len(b) == 0 {
+	if s.st != lineUnframed || len(b) == 0 {
 		s.scanned = len(b)
 		return nil, 0, nil
 	}
@@ -198,6 +198,30 @@ func (s *lineSplitter) next(b []byte) (msg []byte, used int, err error) {
 		return nil, 0, errLineTooLong
 	}
 	return msg, len(b), nil
+}
+
+// feed runs line on each whole, checked message in b and returns the bytes
+// used: the onData of a line protocol. Bad text or an over-long line goes to
+// fail instead, and ends the feed, as does a line that closed the Conn.
+func (s *lineSplitter) feed(c *Conn, b []byte, line func([]byte), fail func(error)) int {
+	used := 0
+	for !c.dying && !c.closed {
+		msg, n, err := s.next(b[used:])
+		if err != nil {
+			fail(err)
+			return used
+		}
+		if n == 0 {
+			break
+		}
+		used += n
+		if err := checkText(msg); err != nil {
+			fail(err)
+			return used
+		}
+		line(msg)
+	}
+	return used
 }
 
 // replyAlone writes b as a write(2) of its own: what is already queued goes

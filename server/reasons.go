@@ -22,9 +22,12 @@ const (
 	ReasonShutdown
 	ReasonStoreError
 	ReasonTooManyConns
+	// numReasons counts the reasons above: a new reason goes before it, so
+	// tables sized by it grow with it.
+	numReasons
 )
 
-var reasonNames = [...]string{
+var reasonNames = [numReasons]string{
 	ReasonNone:         "none",
 	ReasonClientQuit:   "client quit",
 	ReasonPeerClosed:   "peer closed",

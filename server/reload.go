@@ -1,7 +1,10 @@
 // Reload: the limits SIGHUP may change while the daemon runs, applied by the loop itself.
 package server
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Limits are the settings that can change without a restart.
 type Limits struct {
@@ -28,10 +31,23 @@ func (l *Loop) applyReload() {
 	c.setDefaults()
 	l.cfg.OutLimit, l.cfg.MaxConns, l.cfg.IdleTimeout = c.OutLimit, c.MaxConns, c.IdleTimeout
 	l.cfg.MaxPerIP, l.cfg.LogMessages = lim.MaxPerIP, lim.LogMessages
-	l.log.Info().Int("out_limit", l.cfg.OutLimit).Int("max_conns", l.cfg.MaxConns).
-		Int("max_per_ip", l.cfg.MaxPerIP).Dur("idle_timeout", l.cfg.IdleTimeout).
+	l.log.Info().Str("out_limit", FormatSize(int64(l.cfg.OutLimit))).Int("max_conns", l.cfg.MaxConns).
+		Int("max_per_ip", l.cfg.MaxPerIP).Stringer("idle_timeout", l.cfg.IdleTimeout).
 		Bool("log_messages", l.cfg.LogMessages).Msg("limits reloaded")
 	if l.native.paused && l.nconns < l.cfg.MaxConns && l.resumeAt == 0 {
 		l.resumeAccept()
 	}
+}
+
+// FormatSize writes a byte count as an operator would, exactly: 4194304 is "4MiB".
+func FormatSize(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.mult && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10) + "B"
 }

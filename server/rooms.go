@@ -3,6 +3,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -69,24 +70,7 @@ func newWassop(h *Hub, c *Conn) handler {
 }
 
 func (w *wassop) onData(c *Conn, b []byte) int {
-	used := 0
-	for !c.dying && !c.closed {
-		line, n, err := w.split.next(b[used:])
-		if err != nil {
-			w.fail(err)
-			return used
-		}
-		if n == 0 {
-			break
-		}
-		used += n
-		if err := checkText(line); err != nil {
-			w.fail(err)
-			return used
-		}
-		w.command(line)
-	}
-	return used
+	return w.split.feed(c, b, w.command, w.fail)
 }
 
 // command runs one line: a command word, then its argument after one space.
@@ -133,9 +117,9 @@ func (w *wassop) join(name []byte) {
 		w.reply(roomsAgain, w.nick)
 		return
 	}
-	switch err := w.h.claimName(w, name); err {
-	case nil:
-	case errNameTaken:
+	switch err := w.h.claimName(w, name); {
+	case err == nil:
+	case errors.Is(err, errNameTaken):
 		w.reply(roomsTaken)
 		return
 	default:
@@ -148,11 +132,13 @@ func (w *wassop) join(name []byte) {
 }
 
 // listRooms shows the rooms a plain client may enter: plain ones. Encrypted
-// rooms are not listed; their names are their members' business.
+// rooms are not listed; their names are their members' business. The shared
+// plain room is kept open for the other dialects even when empty; it is listed
+// only while someone is in it, as a room a rooms client made would be.
 func (w *wassop) listRooms() {
 	var names []string
 	for n, r := range w.h.rooms {
-		if r.plain {
+		if r.plain && (len(r.members) > 0 || !r.keep) {
 			names = append(names, n)
 		}
 	}
@@ -172,9 +158,9 @@ func (w *wassop) enter(name []byte) {
 		return
 	}
 	r, err := h.plainRoom(name)
-	switch err {
-	case nil:
-	case errEncryptedRoom:
+	switch {
+	case err == nil:
+	case errors.Is(err, errEncryptedRoom):
 		w.reply(roomsEncrypted, name)
 		return
 	default:
@@ -198,7 +184,7 @@ func (w *wassop) say(text []byte) {
 		w.reply(roomsNoRoom)
 		return
 	}
-	if _, err := w.h.say(w, w.room.nameB, text, 0); err == ErrTooLong {
+	if _, err := w.h.say(w, w.room.nameB, text, 0); errors.Is(err, ErrTooLong) {
 		w.reply(roomsTooLong, w.h.cfg.MaxMessage)
 	}
 }
@@ -266,7 +252,7 @@ func (w *wassop) reply(format string, args ...any) {
 }
 
 func (w *wassop) fail(err error) {
-	if err == errLineTooLong {
+	if errors.Is(err, errLineTooLong) {
 		w.c.queue([]byte(roomsLongLine))
 	} else {
 		w.c.queue([]byte(roomsBadText))

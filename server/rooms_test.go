@@ -34,7 +34,7 @@ func TestRoomsCommands(t *testing.T) {
 		{beto, "JOIN carol\n", []string{"ERROR: Username ya en uso\n"}, nil},
 		{beto, "JOIN be to\n", []string{"ERROR: Nombre de usuario no válido (1-32 de A-Z a-z 0-9 _ . -)\n"}, nil},
 		{beto, "JOIN beto\n", []string{"OK\n"}, nil},
-		{ana, "LIST_ROOMS\n", []string{"Salas disponibles:\nlobby (0)\n"}, nil},
+		{ana, "LIST_ROOMS\n", []string{"Salas disponibles:\n"}, nil},
 		{ana, "ROOM sala1\n", []string{"Te has unido a la sala sala1.\n"}, nil},
 		{ana, "MESSAGE nadie\n", nil, nil},
 		{beto, "ROOM sala1\n", []string{"Te has unido a la sala sala1.\n"}, []string{"beto se ha unido a la sala.\n"}},
@@ -45,7 +45,7 @@ func TestRoomsCommands(t *testing.T) {
 		{beto, "LIKE\n", nil, []string{"beto: 👍\n"}},
 		{beto, "DISLIKE\n", nil, []string{"beto: 👎\n"}},
 		{ana, "ROOM mala sala\n", []string{"ERROR: Nombre de sala no válido (1-32 de A-Z a-z 0-9 _ . -, sin espacios)\n"}, nil},
-		{ana, "LIST_ROOMS\n", []string{"Salas disponibles:\nlobby (0)\nsala1 (2)\n"}, nil},
+		{ana, "LIST_ROOMS\n", []string{"Salas disponibles:\nsala1 (2)\n"}, nil},
 		{ana, "EXIT otra\n", []string{"ERROR: No estás en la sala otra\n"}, nil},
 		{ana, "EXIT sala1\n", []string{"Has salido de la sala sala1.\n"}, []string{"ana ha salido de la sala.\n"}},
 		{ana, "EXIT\n", []string{"ERROR: No estás en ninguna sala\n"}, nil},
@@ -111,7 +111,7 @@ func TestRoomsEncryptedRoomRefused(t *testing.T) {
 	p := attachRooms(t, l)
 	p.send("JOIN eve\nROOM secret\nLIST_ROOMS\n")
 	assert.Equal(t, []string{"OK\n", "ERROR: La sala secret es cifrada y no admite clientes sin cifrar\n",
-		"Salas disponibles:\nlobby (0)\n"}, p.records())
+		"Salas disponibles:\n"}, p.records())
 	assert.Len(t, secret.members, 1)
 }
 

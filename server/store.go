@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"padchat/internal/crashpoint"
 	"padchat/wire"
@@ -46,7 +47,7 @@ func openStore(dataDir string, histN int) (*Store, error) {
 	path := filepath.Join(dataDir, "padchat.db")
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("store %s is locked: is another padchatd running on this data dir?", path)
 		}
 		return nil, fmt.Errorf("store %s: %w", path, err)
@@ -195,7 +196,7 @@ func purgeMailbox(dataDir, name string) error {
 		return nil
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return fmt.Errorf("pads removed; the running daemon keeps %s's mailbox until it restarts", name)
 	}
 	if err != nil {

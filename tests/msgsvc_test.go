@@ -135,19 +135,19 @@ func TestMessageService(t *testing.T) {
 	d, addr := startMsgSvc(t)
 	ann, bob := newInbox(t), newInbox(t)
 
-	// 8.1 register: 0, 1 if the alias is taken.
+	// register: 0, 1 if the alias is taken.
 	assert.Equal(t, []string{"0"}, call(t, addr, "REGISTER", "Ann Smith", "ann", "01/02/2000"))
 	assert.Equal(t, []string{"1"}, call(t, addr, "REGISTER", "Ann Other", "ann", "03/04/2001"))
 	assert.Equal(t, []string{"0"}, call(t, addr, "REGISTER", "Bob Jones", "bob", "05/06/1999"))
 	assert.Equal(t, []string{"1"}, call(t, addr, "CONNECTEDUSERS"), "nobody connected from here yet")
 
-	// 8.3 connect: 0, 1 no such user, 2 already connected, 3 otherwise.
+	// connect: 0, 1 no such user, 2 already connected, 3 otherwise.
 	assert.Equal(t, []string{"0"}, call(t, addr, "CONNECT", "ann", ann.port()))
 	assert.Equal(t, []string{"2"}, call(t, addr, "CONNECT", "ann", ann.port()))
 	assert.Equal(t, []string{"1"}, call(t, addr, "CONNECT", "nobody", "1234"))
 	assert.Equal(t, []string{"3"}, call(t, addr, "CONNECT", "bob", "not a port"))
 
-	// 8.5 send to a disconnected user: stored, ids from 1.
+	// send to a disconnected user: stored, ids from 1.
 	assert.Equal(t, []string{"0", "1"}, call(t, addr, "SEND", "ann", "bob", "hello offline bob"))
 	assert.Equal(t, []string{"0", "2"}, call(t, addr, "SEND", "ann", "bob", "second"))
 	d.waitLog("s> MESSAGE 2 FROM ann TO bob STORED")
@@ -168,7 +168,7 @@ func TestMessageService(t *testing.T) {
 	bob.expect(t, "SEND_MESS_ACK", "1")
 	d.waitLog("s> SEND MESSAGE 1 FROM bob TO ann")
 
-	// 8.7 connected users: 0, the count, one string per user.
+	// connected users: 0, the count, one string per user.
 	assert.Equal(t, []string{"0", "2", "ann", "bob"}, call(t, addr, "CONNECTEDUSERS"))
 
 	// SEND failures: 1 for an unknown user, 2 for a text over 255 bytes.
@@ -180,19 +180,19 @@ func TestMessageService(t *testing.T) {
 	bob.expect(t, "SEND_MESSAGE", "ann", "3", max)
 	ann.expect(t, "SEND_MESS_ACK", "3")
 
-	// Another IP is not connected, and may not disconnect someone else (8.4).
+	// Another IP is not connected, and may not disconnect someone else.
 	if other := (&net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}); canBind(other) {
 		assert.Equal(t, []string{"1"}, callFrom(t, other, addr, "CONNECTEDUSERS"))
 		assert.Equal(t, []string{"3"}, callFrom(t, other, addr, "DISCONNECT", "bob"))
 	}
 
-	// 8.4 disconnect: 0, 1 no such user, 2 not connected.
+	// disconnect: 0, 1 no such user, 2 not connected.
 	assert.Equal(t, []string{"0"}, call(t, addr, "DISCONNECT", "bob"))
 	assert.Equal(t, []string{"2"}, call(t, addr, "DISCONNECT", "bob"))
 	assert.Equal(t, []string{"1"}, call(t, addr, "DISCONNECT", "nobody"))
 	assert.Equal(t, []string{"0", "1", "ann"}, call(t, addr, "CONNECTEDUSERS"))
 
-	// 8.2 unregister drops the user's undelivered mail: 0, then 1.
+	// unregister drops the user's undelivered mail: 0, then 1.
 	assert.Equal(t, []string{"0", "4"}, call(t, addr, "SEND", "ann", "bob", "never delivered"))
 	assert.Equal(t, []string{"0"}, call(t, addr, "UNREGISTER", "bob"))
 	assert.Equal(t, []string{"1"}, call(t, addr, "UNREGISTER", "bob"))
@@ -202,12 +202,13 @@ func TestMessageService(t *testing.T) {
 
 	for _, line := range []string{"s> REGISTER ann OK", "s> REGISTER ann FAIL", "s> CONNECT ann OK",
 		"s> CONNECT nobody FAIL", "s> DISCONNECT bob OK", "s> DISCONNECT bob FAIL", "s> UNREGISTER bob OK",
-		"s> UNREGISTER bob FAIL", "s> CONNECTEDUSERS OK", "s> CONNECTEDUSERS FAIL"} {
+		"s> UNREGISTER bob FAIL", "s> CONNECTEDUSERS OK", "s> CONNECTEDUSERS FAIL",
+		"s> SEND FROM ann TO nobody FAIL", "s> SEND FROM nobody TO ann FAIL", "s> SEND FROM ann TO bob FAIL"} {
 		d.waitLog(`"message":"` + line + `"`)
 	}
 }
 
-// 8.6: a push that fails leaves the message stored and the user
+// A push that fails leaves the message stored and the user
 // disconnected; it goes out when the user connects again. Users and mail
 // survive a restart.
 func TestMessageServicePushFailureAndRestart(t *testing.T) {

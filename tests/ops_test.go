@@ -55,13 +55,13 @@ func TestConfigFileAndSIGHUPReload(t *testing.T) {
 	logFile := filepath.Join(dir, "padchatd.log")
 	require.NoError(t, os.WriteFile(conf, []byte("# test config\nout-limit = 100000\nmax-per-ip = 7\nlog-file = "+logFile+"\n"), 0o600))
 	d := startServerLogFile(t, logFile, "--config", conf)
-	require.NoError(t, os.WriteFile(conf, []byte("out-limit = 200000\nmax-per-ip = 9\nlog-messages = true\nlog-file = "+logFile+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(conf, []byte("out-limit = 4MiB\nidle-timeout = 3m\nmax-per-ip = 9\nlog-messages = true\nlog-file = "+logFile+"\n"), 0o600))
 	// logrotate: move the file away, then SIGHUP makes the daemon open a new one.
 	require.NoError(t, os.Rename(logFile, logFile+".1"))
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
 	waitFor(t, 10*time.Second, func() bool {
 		b, _ := os.ReadFile(logFile)
-		return contains(b, `"message":"limits reloaded"`) && contains(b, `"out_limit":200000`) && contains(b, `"max_per_ip":9`)
+		return contains(b, `"message":"limits reloaded"`) && contains(b, `"out_limit":"4MiB"`) && contains(b, `"idle_timeout":"3m0s"`) && contains(b, `"max_per_ip":9`)
 	}, "reload logged in the new log file")
 	old, _ := os.ReadFile(logFile + ".1")
 	assert.True(t, contains(old, "padchatd listening"))

@@ -3,12 +3,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/rs/zerolog"
 
 	"padchat/server"
 )
@@ -22,21 +25,20 @@ type serveOptions struct {
 	config  string
 }
 
-func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
-	path, args, err := configArgs(args)
-	if err != nil {
-		return nil, err
-	}
-	o := &serveOptions{config: path}
+// newServeFlags declares every serve setting on a FlagSet that reports
+// errors instead of printing them; usage is printed only when asked for.
+func newServeFlags(o *serveOptions) *flag.FlagSet {
 	cfg := &o.cfg
 	fs := flag.NewFlagSet("padchatd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.String("config", "", "config file of `name = value` lines named like these flags")
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.String("config", "", "config `FILE` of name = value lines named like these flags")
 	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "native (OTP) listen address")
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "data directory: users, pads, store")
-	fs.IntVar(&cfg.MaxMessage, "max-message", server.DefaultMaxMessage, "max bytes of text in one message")
-	fs.IntVar(&cfg.MaxFrame, "max-frame", server.DefaultMaxFrame, "max plaintext bytes in one native frame")
-	fs.IntVar(&cfg.OutLimit, "out-limit", server.DefaultOutLimit, "bytes queued for one client before it is cut off (reloadable)")
+	cfg.MaxMessage, cfg.MaxFrame, cfg.OutLimit = server.DefaultMaxMessage, server.DefaultMaxFrame, server.DefaultOutLimit
+	fs.Var(sizeFlag[int]{&cfg.MaxMessage}, "max-message", "max bytes of text in one message")
+	fs.Var(sizeFlag[int]{&cfg.MaxFrame}, "max-frame", "max plaintext bytes in one native frame")
+	fs.Var(sizeFlag[int]{&cfg.OutLimit}, "out-limit", "bytes queued for one client before it is cut off (reloadable)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", server.DefaultMaxConns, "max connections; accept pauses past it (reloadable)")
 	fs.IntVar(&cfg.MaxPerIP, "max-per-ip", server.DefaultMaxPerIP, "connections from one IP address, 0: no limit (reloadable)")
 	fs.BoolVar(&cfg.PerIPLoopback, "per-ip-loopback", false, "apply --max-per-ip to loopback clients too (exempt by default)")
@@ -54,28 +56,54 @@ func parseServe(args []string, stderr io.Writer) (*serveOptions, error) {
 	fs.StringVar(&cfg.HTTP, "http", "", "HTTP listener: /format web service, /healthz, /metrics")
 	fs.StringVar(&cfg.PlainRoom, "plain-room", server.DefaultPlainRoom, "room the plain-text dialects put their users in")
 	fs.BoolVar(&cfg.OpenPlain, "open-plain", false, "let native (encrypted) clients join the plain-text room")
-	reserve := fs.String("pad-reserve", "1MiB", "minimum pad reserve-ahead step")
-	reserveMax := fs.String("pad-reserve-max", "256MiB", "largest pad reserve-ahead step (a crash wastes at most one)")
+	cfg.ReserveStep, cfg.ReserveMax = 1<<20, 256<<20
+	fs.Var(sizeFlag[int64]{&cfg.ReserveStep}, "pad-reserve", "minimum pad reserve-ahead step")
+	fs.Var(sizeFlag[int64]{&cfg.ReserveMax}, "pad-reserve-max", "largest pad reserve-ahead step (a crash wastes at most one)")
 	fs.BoolVar(&o.demo, "demo", false, "on first run, create users alice and bob and print how to chat")
 	fs.StringVar(&o.level, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.logFile, "log-file", "", "append logs to this file (reopened on SIGHUP) instead of stderr")
+	return fs
+}
+
+// parseServe reads the config file, then the command line over it. A
+// mistake in the file names the file and line; -h gives flag.ErrHelp.
+func parseServe(args []string) (*serveOptions, *flag.FlagSet, error) {
+	path, args, err := splitConfig(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	o := &serveOptions{config: path}
+	fs := newServeFlags(o)
+	if path != "" {
+		lines, err := readConfig(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := applyConfig(fs, lines); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("%w (see padchatd -h)", err)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (did you mean `padchatd user …`?)", fs.Arg(0))
+		return nil, nil, fmt.Errorf("unexpected argument %q (see padchatd -h)", fs.Arg(0))
 	}
-	if cfg.ReserveMax, err = parseSize(*reserveMax); err != nil {
-		return nil, fmt.Errorf("--pad-reserve-max: %w", err)
+	if _, err := zerolog.ParseLevel(o.level); err != nil {
+		return nil, nil, fmt.Errorf("--log-level: %w", err)
 	}
-	if cfg.ReserveStep, err = parseSize(*reserve); err != nil {
-		return nil, fmt.Errorf("--pad-reserve: %w", err)
-	}
-	return o, nil
+	return o, fs, nil
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseServe(args, stderr)
+	o, _, err := parseServe(args)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -105,7 +133,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if err := logw.Reopen(); err != nil {
 				log.Error().Err(err).Msg("SIGHUP: cannot reopen log file")
 			}
-			n, err := parseServe(args, io.Discard)
+			n, _, err := parseServe(args)
 			if err != nil {
 				log.Error().Err(err).Msg("SIGHUP: config not reloaded")
 				continue
