@@ -187,10 +187,12 @@ func (c *client) handle(m *wire.Msg) {
 			c.scr.println(c.r.users(m.Room, m.Text))
 		}
 	case wire.OpDelivered:
-		if c.emit("delivered", m) {
-			break
+		if !c.emit("delivered", m) {
+			c.scr.println(c.r.notice("delivered to %s (id %d)", c.r.name(m.User), m.ID))
 		}
-		c.scr.println(c.r.notice("delivered to %s (id %d)", c.r.name(m.User), m.ID))
+		if m.Flags&wire.FlagReceipt != 0 { // kept for us while we were away: it may go now
+			c.send(&wire.Msg{Op: wire.OpAck, Flags: wire.FlagReceipt, User: m.User, ID: m.ID})
+		}
 	case wire.OpSrvPing:
 		c.send(&wire.Msg{Op: wire.OpPong, ID: m.ID})
 	case wire.OpHandle:

@@ -57,6 +57,12 @@ func TestSessionPipedStdin(t *testing.T) {
 	waitLine(t, out, "-- sent to bob (id 7)")
 	srv.send(wire.Msg{Op: wire.OpDelivered, User: []byte("bob"), ID: 7})
 	waitLine(t, out, "-- delivered to bob (id 7)")
+	// A receipt kept while we were away is shown and acknowledged.
+	srv.send(wire.Msg{Op: wire.OpDelivered, Flags: wire.FlagReceipt, User: []byte("carol"), ID: 3})
+	waitLine(t, out, "-- delivered to carol (id 3)")
+	ack := srv.expect(wire.OpAck, "", "carol", "")
+	assert.Equal(t, uint32(3), ack.ID)
+	assert.NotZero(t, ack.Flags&wire.FlagReceipt)
 
 	// The server redelivers a DM whose ack it missed: acked twice, shown once.
 	direct := wire.Msg{Op: wire.OpDirect, User: []byte("alice"), Text: []byte("hi"), ID: 5, Time: time.Now().UnixNano()}

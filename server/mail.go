@@ -11,29 +11,43 @@ import (
 
 // mailRef names a delivered, not yet acknowledged message in a session.
 type mailRef struct {
-	from string
-	id   uint32
+	from    string
+	id      uint32
+	receipt bool // a delivery receipt: from is the recipient of the sender's DM
 }
 
 // maxInflight bounds the delivered-but-unacknowledged messages of a session, so
 // a big mailbox streams in as the client acknowledges instead of flooding it.
 const maxInflight = 1024
 
-// mail record: from_len u8 | from | id u32 | time i64 | text
+// mail record: receipt bit 7 + from_len u8 | from | id u32 | time i64 | text.
+// A direct message comes from `from`; a receipt (bit 7 set, no text) says
+// that `from` received the mailbox owner's message id.
+const mailReceipt = 0x80
+
 func encodeMail(from string, id uint32, t int64, text []byte) []byte {
-	b := make([]byte, 0, 1+len(from)+12+len(text))
-	b = append(b, byte(len(from)))
+	return appendMail(nil, 0, from, id, t, text)
+}
+
+func appendMail(b []byte, kind byte, from string, id uint32, t int64, text []byte) []byte {
+	b = append(b, kind|byte(len(from)))
 	b = append(b, from...)
 	b = binary.BigEndian.AppendUint32(b, id)
 	b = binary.BigEndian.AppendUint64(b, uint64(t))
 	return append(b, text...)
 }
 
+// decodeMail fills m as the event the record is: OpDirect or, for a receipt,
+// OpDelivered with FlagReceipt.
 func decodeMail(b []byte, m *wire.Msg) bool {
-	if len(b) < 1 || len(b) < 1+int(b[0])+12 {
+	if len(b) < 1 || len(b) < 1+int(b[0]&^mailReceipt)+12 {
 		return false
 	}
-	n := int(b[0])
+	n := int(b[0] &^ mailReceipt)
+	m.Op = wire.OpDirect
+	if b[0]&mailReceipt != 0 {
+		m.Op, m.Flags = wire.OpDelivered, wire.FlagReceipt
+	}
 	m.User = b[1 : 1+n]
 	m.ID = binary.BigEndian.Uint32(b[1+n:])
 	m.Time = int64(binary.BigEndian.Uint64(b[5+n:]))
@@ -110,7 +124,7 @@ func (h *Hub) pump(s *native) {
 				break
 			}
 			s.mailNext = binary.BigEndian.Uint64(k)
-			msg = wire.Msg{Op: wire.OpDirect}
+			msg = wire.Msg{}
 			if !decodeMail(v, &msg) {
 				h.l.log.Error().Str("user", s.user.Name).Uint64("key", s.mailNext).Msg("corrupt mail record skipped")
 				continue
@@ -118,7 +132,7 @@ func (h *Hub) pump(s *native) {
 			if s.inflight == nil {
 				s.inflight = map[mailRef]uint64{}
 			}
-			s.inflight[mailRef{string(msg.User), msg.ID}] = s.mailNext
+			s.inflight[mailRef{string(msg.User), msg.ID, msg.Op == wire.OpDelivered}] = s.mailNext
 			s.deliver(&msg, h.encode(&msg))
 		}
 		return nil
@@ -126,27 +140,50 @@ func (h *Hub) pump(s *native) {
 }
 
 // ack removes an acknowledged message from by's mailbox and, once that is
-// durable, tells its sender (the message service's SEND MESS ACK).
-func (h *Hub) ack(by *native, from []byte, id uint32) {
-	ref := mailRef{string(from), id}
+// durable, tells its sender (the message service's SEND MESS ACK). A sender
+// who is offline finds the receipt in its own mailbox, written in the same
+// transaction, so it is never lost between the two.
+func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
+	ref := mailRef{string(from), id, flags&wire.FlagReceipt != 0}
 	key, ok := by.inflight[ref]
 	if !ok {
 		return // a duplicate ack, or one for a message of an earlier session
 	}
 	delete(by.inflight, ref)
 	rcpt := by.user.Name
+	sender := h.acct.byName[ref.from]
+	// Receipts are not acknowledged with receipts; a receipt for a sender
+	// who has gone (removed) has nowhere to wait.
+	keep := !ref.receipt && sender != nil && sender.session == nil
+	var receipt []byte
+	if keep {
+		receipt = appendMail(nil, mailReceipt, rcpt, id, h.l.now, nil)
+	}
 	h.store.do(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bktMail).Bucket([]byte(rcpt)); b != nil {
-			return b.Delete(u64(key))
+			if err := b.Delete(u64(key)); err != nil {
+				return err
+			}
 		}
-		return nil
+		if !keep {
+			return nil
+		}
+		b, err := tx.Bucket(bktMail).CreateBucketIfNotExists([]byte(ref.from))
+		if err != nil {
+			return err
+		}
+		seq, _ := b.NextSequence()
+		return b.Put(u64(seq), receipt)
 	})
 	h.store.after(func(err error) {
 		if err != nil {
 			return
 		}
-		if s := h.acct.byName[ref.from]; s != nil && s.session != nil {
-			s.session.deliver(&wire.Msg{Op: wire.OpDelivered, User: []byte(rcpt), ID: id, Time: h.l.now}, nil)
+		switch {
+		case keep:
+			h.pumpUser(ref.from) // back in the meantime
+		case !ref.receipt && sender != nil && sender.session != nil:
+			sender.session.deliver(&wire.Msg{Op: wire.OpDelivered, User: []byte(rcpt), ID: id, Time: h.l.now}, nil)
 		}
 		if by.user.session == by {
 			h.pump(by)

@@ -38,7 +38,7 @@ func (n *native) command(m *wire.Msg) {
 			}
 		})
 	case wire.OpAck:
-		h.ack(n, m.User, m.ID)
+		h.ack(n, m.User, m.ID, m.Flags)
 	case wire.OpHistory:
 		r := h.rooms[string(m.Room)]
 		if r == nil || !r.has(n) {

@@ -221,3 +221,40 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 }
 
 var _ = server.BundleDir
+
+// A receipt for a sender who went offline waits in the sender's mailbox, in
+// the transaction that removed the acknowledged message, and goes once the
+// sender acknowledges it in turn.
+func TestReceiptWaitsForAnOfflineSender(t *testing.T) {
+	d := startServer(t)
+	d.addUser("bob", 0)
+	alice := dial(t, d, "alice")
+	id := sendDM(t, alice, "bob", "while you were out")
+	alice.Close()
+	d.waitLog(`"message":"disconnected"`)
+
+	bob := dial(t, d, "bob")
+	m := expect(t, bob, "stored DM", isOp(wire.OpDirect))
+	_, err := bob.Send(&wire.Msg{Op: wire.OpAck, User: m.User, ID: m.ID})
+	require.NoError(t, err)
+	request(t, bob, wire.Msg{Op: wire.OpPing}) // the ack was handled and committed
+
+	// A restart in between: the receipt is on disk, not in memory.
+	require.NoError(t, d.stop())
+	d.start()
+	alice = dial(t, d, "alice")
+	del := expect(t, alice, "the receipt kept for alice", isOp(wire.OpDelivered))
+	assert.Equal(t, "bob", string(del.User))
+	assert.Equal(t, id, del.ID)
+	assert.NotZero(t, del.Flags&wire.FlagReceipt, "a stored receipt asks for an ack")
+	_, err = alice.Send(&wire.Msg{Op: wire.OpAck, Flags: wire.FlagReceipt, User: del.User, ID: del.ID})
+	require.NoError(t, err)
+	request(t, alice, wire.Msg{Op: wire.OpPing})
+	alice.Close()
+
+	// Acknowledged, it is gone: the next session hears only what is new.
+	alice = dial(t, d, "alice")
+	sendDM(t, alice, "alice", "note to self")
+	m = expect(t, alice, "the next mail", func(m *wire.Msg) bool { return m.Op == wire.OpDirect || m.Op == wire.OpDelivered })
+	assert.Equal(t, wire.OpDirect, m.Op, "the receipt came back after its ack")
+}

@@ -31,7 +31,7 @@ const (
 	OpDM      Op = 7  // User, Text: direct message (stored if the user is offline)
 	OpQuit    Op = 8  // Text: optional reason
 	OpPing    Op = 9  // reply: OK
-	OpAck     Op = 10 // User (original sender), ID: a delivered direct message was received
+	OpAck     Op = 10 // User (original sender), ID: a delivered direct message was received; FlagReceipt: a stored receipt was
 	OpHistory Op = 11 // Room, ID = how many messages
 	OpPong    Op = 12 // answer to a server Ping
 )
@@ -83,6 +83,9 @@ const (
 	FlagHistory = 1 << 0 // a stored room message replayed on join or on request
 	FlagMe      = 1 << 1 // an action ("/me waves"), shown as "* user waves"
 	FlagPlain   = 1 << 2 // the room is open to plain-text (unencrypted) members
+	// FlagReceipt on OpDelivered: a receipt kept in your mailbox while you were
+	// away; acknowledge it with an OpAck that carries FlagReceipt too.
+	FlagReceipt = 1 << 3
 )
 
 // Code names an error in OpError.ID.
