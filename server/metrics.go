@@ -17,7 +17,7 @@ type counters struct {
 	msgsOut    uint64
 	bytesIn    uint64
 	bytesOut   uint64
-	closed     [ReasonTooManyConns + 1]uint64
+	closed     [len(reasonNames)]uint64
 	commits    uint64
 	commitNs   uint64 // sum of commit durations
 	lastCommit time.Duration

@@ -112,16 +112,12 @@ func (n *native) frame(f []byte) {
 func (n *native) authenticate(f []byte) {
 	h := n.h
 	id := otp.PeekPadID(f)
-	u := h.acct.byPad[id]
-	if u == nil {
-		h.acct.scan()
-		u = h.acct.byPad[id]
-	}
+	u := h.acct.lookup(id)
 	if u != nil && u.locked() != "" {
 		n.refuse(wire.RefuseBadFrame, "authentication failed: user locked: "+u.locked(), ReasonAuthFailed, nil)
 		return
 	}
-	if u == nil || !u.exists() {
+	if u == nil {
 		n.refuse(wire.RefuseUnknownPad, "authentication failed: this server holds no such pad", ReasonAuthFailed, nil)
 		return
 	}
@@ -151,7 +147,7 @@ func (n *native) authenticate(f []byte) {
 		return
 	}
 	if old := u.session; old != nil {
-		old.bye("replaced by a newer session")
+		old.bye(wire.ByeReplaced, "replaced by a newer session of this account")
 		old.c.kill(ReasonReplaced)
 		h.leave(old, "quit")
 		old.user = nil
@@ -181,7 +177,7 @@ func (n *native) openFailed(err error) {
 		n.h.l.log.Error().Err(lerr).Str("user", u.Name).Msg("cannot write lock file")
 	}
 	if u.session != nil && u.session != n {
-		u.session.bye("user locked: pad reuse detected")
+		u.session.bye(wire.ByeLocked, "account locked: this bundle was used from two places")
 		u.session.c.kill(ReasonForged)
 	}
 	n.fail(ReasonForged, err)
@@ -239,9 +235,9 @@ func (n *native) seal(plain []byte) {
 	c.queued()
 }
 
-func (n *native) bye(why string) {
+func (n *native) bye(r wire.ByeReason, why string) {
 	if n.user != nil {
-		n.send(&wire.Msg{Op: wire.OpBye, Text: []byte(why)})
+		n.send(&wire.Msg{Op: wire.OpBye, ID: uint32(r), Text: []byte(why)})
 	}
 }
 
@@ -252,7 +248,7 @@ func (n *native) onTick(c *Conn, now int64) {
 	case n.user == nil && now-c.created > int64(h.cfg.AuthTimeout):
 		n.fail(ReasonAuthTimeout, nil)
 	case idle > int64(h.cfg.IdleTimeout):
-		n.bye("idle timeout")
+		n.bye(wire.ByeIdle, "idle timeout")
 		n.fail(ReasonIdle, nil)
 	case idle > int64(h.cfg.IdleTimeout)/2 && !n.pinged && n.user != nil:
 		n.pinged = true

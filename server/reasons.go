@@ -22,6 +22,7 @@ const (
 	ReasonShutdown
 	ReasonStoreError
 	ReasonTooManyConns
+	ReasonRemoved
 )
 
 var reasonNames = [...]string{
@@ -42,6 +43,7 @@ var reasonNames = [...]string{
 	ReasonShutdown:     "server shutting down",
 	ReasonStoreError:   "store error",
 	ReasonTooManyConns: "too many connections",
+	ReasonRemoved:      "account removed",
 }
 
 func (r Reason) String() string {
