@@ -10,6 +10,9 @@ var (
 	// ErrPadExhausted: the pad has too few bytes left for the frame. Seal returns
 	// it wrapped in *ExhaustedError; there is no fallback to another cipher.
 	ErrPadExhausted = errors.New("otp: pad exhausted")
+	// ErrStateReplaced: a state or pad file was removed and re-created since it
+	// was opened (its account was removed and re-added); nothing was written.
+	ErrStateReplaced = errors.New("otp: pad or state file replaced since it was opened")
 	// ErrForged: the tag did not verify. Nothing was decrypted or advanced; the
 	// connection should be closed.
 	ErrForged = errors.New("otp: frame forged or corrupted")

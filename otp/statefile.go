@@ -24,6 +24,10 @@ type stateFile struct {
 	padPath string
 	doBurn  bool
 	noLock  bool
+	// The files first opened: an unlocked state file re-opens by path, and a
+	// path whose file was removed and re-created (a removed and re-added user)
+	// belongs to another pad that these writes must never touch.
+	stateFI, padFI os.FileInfo
 }
 
 // openStateFile locks and reads the state at path and checks it fits pad and role.
@@ -66,7 +70,31 @@ func (sf *stateFile) open() error {
 			return err
 		}
 	}
+	if err := sf.sameFiles(); err != nil {
+		sf.release()
+		return err
+	}
 	return nil
+}
+
+// sameFiles checks the open descriptors are the files first opened.
+func (sf *stateFile) sameFiles() error {
+	check := func(f *os.File, first *os.FileInfo) error {
+		if f == nil {
+			return nil
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if *first == nil {
+			*first = fi
+		} else if !os.SameFile(*first, fi) {
+			return fmt.Errorf("%w: %s", ErrStateReplaced, f.Name())
+		}
+		return nil
+	}
+	return errors.Join(check(sf.f, &sf.stateFI), check(sf.burn, &sf.padFI))
 }
 
 // release closes the descriptors of an unlocked state file after a write.

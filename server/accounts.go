@@ -29,6 +29,7 @@ type User struct {
 	hot      bool  // pad pages touched since the last release
 	active   int64 // when a pad was last used (unix nanos)
 	warned   bool  // low-pad warning logged
+	gone     bool  // evicted: its pads close with its last session
 }
 
 // Accounts finds users by name and by the id of their send pad.
@@ -63,8 +64,14 @@ func (a *Accounts) scan() error {
 	}
 	for _, e := range ents {
 		name := e.Name()
-		if !e.IsDir() || a.byName[name] != nil || wire.CheckName(name) != nil {
+		if !e.IsDir() || wire.CheckName(name) != nil {
 			continue
+		}
+		if u := a.byName[name]; u != nil {
+			if u.current() {
+				continue
+			}
+			a.evict(u) // removed and re-added: the old account must not live on under the name
 		}
 		dir := filepath.Join(a.dir, name)
 		id, err := otp.ReadPadID(filepath.Join(dir, bundle.SendPad))
@@ -146,10 +153,60 @@ func (u *User) lock(why string) error {
 	return os.WriteFile(filepath.Join(u.dir, lockFile), []byte(why), 0o600)
 }
 
-// exists is false once `user remove` deleted the user's directory.
-func (u *User) exists() bool {
-	_, err := os.Stat(u.dir)
-	return err == nil
+// current is true while the user's directory still holds the send pad this
+// entry was loaded with. A name is not an account: `user remove` deletes the
+// directory, and a re-added name has fresh pads, so an entry that fails this
+// belongs to a gone account whose bundle, session and state must not reach the new one.
+func (u *User) current() bool {
+	id, err := otp.ReadPadID(filepath.Join(u.dir, bundle.SendPad))
+	return err == nil && id == u.sendID
+}
+
+// evict forgets a gone account: its session ends with ByeRemoved and its pads
+// and state close before anything can write them under the name again.
+func (a *Accounts) evict(u *User) {
+	u.gone = true
+	if n := u.session; n != nil {
+		// The pads stay open until the session is gone: its Bye must still be
+		// sealed and reserved to leave (the gate), and state writes of the old
+		// files are refused once a new account replaced them (ErrStateReplaced).
+		n.bye(wire.ByeRemoved, "this account was removed by the operator")
+		n.c.kill(ReasonRemoved)
+	} else {
+		u.close()
+	}
+	if a.byName[u.Name] == u {
+		delete(a.byName, u.Name)
+	}
+	if a.byPad[u.sendID] == u {
+		delete(a.byPad, u.sendID)
+	}
+}
+
+// lookup is how a first frame finds its account: by send pad id, checked to
+// still be the account on disk (a removed one is evicted and refused).
+func (a *Accounts) lookup(id otp.PadID) *User {
+	u := a.byPad[id]
+	if u == nil {
+		a.scan()
+		return a.byPad[id]
+	}
+	if !u.current() {
+		a.evict(u)
+		a.scan()
+		return a.byPad[id]
+	}
+	return u
+}
+
+// user finds the live account holding name, or nil.
+func (a *Accounts) user(name string) *User {
+	u := a.byName[name]
+	if u != nil && u.current() {
+		return u
+	}
+	a.scan()
+	return a.byName[name]
 }
 
 func (a *Accounts) closeAll() {

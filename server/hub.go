@@ -218,7 +218,7 @@ func (h *Hub) who(room []byte) (string, error) {
 func (h *Hub) goodbye() {
 	for _, m := range h.online {
 		if n, ok := m.(*native); ok {
-			n.bye("server shutting down")
+			n.bye(wire.ByeShutdown, "server shutting down")
 		}
 	}
 }
@@ -241,11 +241,14 @@ func (h *Hub) reservePads() {
 	}
 	senders := h.senders[:0]
 	for _, u := range h.reserve {
-		senders = append(senders, u.sender)
+		if u.sender != nil { // nil: evicted (removed) since it sealed
+			senders = append(senders, u.sender)
+		}
 	}
 	err := otp.ReserveAll(senders)
+	clear(senders)
 	for i, u := range h.reserve {
-		h.reserve[i], senders[i] = nil, nil
+		h.reserve[i] = nil
 		u.reserve = false
 		if err == nil || u.sender == nil || !u.sender.Pending() {
 			continue

@@ -69,12 +69,9 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 		done(0, ErrUnavailable)
 		return
 	}
-	if h.acct.byName[string(to)] == nil {
-		h.acct.scan()
-		if h.acct.byName[string(to)] == nil {
-			done(0, ErrNoSuchUser)
-			return
-		}
+	if h.acct.user(string(to)) == nil {
+		done(0, ErrNoSuchUser)
+		return
 	}
 	id := h.store.nextDMID(from.name())
 	rec := encodeMail(from.name(), id, h.l.now, text)

@@ -132,12 +132,8 @@ func (n *native) authenticate(f []byte) {
 		// A handle: this session's frames carry it, both ways.
 		n.sess.Label, id = id, pad
 	}
-	u := h.acct.byPad[id]
+	u := h.acct.lookup(id)
 	if u == nil {
-		h.acct.scan()
-		u = h.acct.byPad[id]
-	}
-	if u == nil || !u.exists() {
 		n.refuse(errors.New("no such pad"))
 		return
 	}
@@ -179,7 +175,7 @@ func (n *native) authenticate(f []byte) {
 	}
 	n.pad = u
 	if old := u.session; old != nil {
-		old.bye("replaced by a newer session")
+		old.bye(wire.ByeReplaced, "replaced by a newer session of this account")
 		old.c.kill(ReasonReplaced)
 		h.leave(old, "quit")
 		old.user = nil
@@ -210,7 +206,7 @@ func (n *native) openFailed(err error) {
 		n.h.l.log.Error().Err(lerr).Str("user", u.Name).Msg("cannot write lock file")
 	}
 	if u.session != nil && u.session != n {
-		u.session.bye("user locked: pad reuse detected")
+		u.session.bye(wire.ByeLocked, "account locked: this bundle was used from two places")
 		u.session.c.kill(ReasonForged)
 	}
 	// The frame's tag held for this session: its sender holds the pad (a
@@ -345,9 +341,9 @@ func (n *native) durable(c *Conn) bool {
 	return n.end <= n.pad.sender.Durable()
 }
 
-func (n *native) bye(why string) {
+func (n *native) bye(r wire.ByeReason, why string) {
 	if n.user != nil && n.pad != nil {
-		n.send(&wire.Msg{Op: wire.OpBye, Text: []byte(why)})
+		n.send(&wire.Msg{Op: wire.OpBye, ID: uint32(r), Text: []byte(why)})
 	}
 }
 
@@ -358,7 +354,7 @@ func (n *native) onTick(c *Conn, now int64) {
 	case n.user == nil && now-c.created > int64(h.cfg.AuthTimeout):
 		n.fail(ReasonAuthTimeout, nil)
 	case idle > int64(h.cfg.IdleTimeout):
-		n.bye("idle timeout")
+		n.bye(wire.ByeIdle, "idle timeout")
 		n.fail(ReasonIdle, nil)
 	case idle > int64(h.cfg.IdleTimeout)/2 && !n.pinged && n.user != nil:
 		n.pinged = true
@@ -377,6 +373,9 @@ func (n *native) onClose(c *Conn) {
 	n.h.leave(n, how)
 	if u.session == n {
 		u.session = nil
+		if u.gone {
+			u.close()
+		}
 	}
 	n.h.l.log.Info().Str("user", u.Name).Str("remote", c.remote).Stringer("reason", c.reason).Msg("disconnected")
 	n.user = nil

@@ -71,11 +71,7 @@ func (h *Hub) claimName(m member, name []byte) error {
 }
 
 func (h *Hub) isAccount(name string) bool {
-	if h.acct.byName[name] != nil {
-		return true
-	}
-	h.acct.scan() // users added by `padchatd user add` since the last look
-	return h.acct.byName[name] != nil
+	return h.acct.user(name) != nil // picks up users added by `padchatd user add`
 }
 
 // plainRoom is where a plain member may go: an existing plain room, or a new

@@ -22,6 +22,7 @@ const (
 	ReasonShutdown
 	ReasonStoreError
 	ReasonTooManyConns
+	ReasonRemoved
 	// numReasons counts the reasons above: a new reason goes before it, so
 	// tables sized by it grow with it.
 	numReasons
@@ -45,6 +46,7 @@ var reasonNames = [numReasons]string{
 	ReasonShutdown:     "server shutting down",
 	ReasonStoreError:   "store error",
 	ReasonTooManyConns: "too many connections",
+	ReasonRemoved:      "account removed",
 }
 
 func (r Reason) String() string {
