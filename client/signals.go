@@ -21,8 +21,17 @@ var suspendProcess = func() error { return unix.Kill(unix.Getpid(), unix.SIGTSTP
 // poller watches, so the loop handles them between events like any input.
 func (c *client) watchSignals() (stop func(), err error) {
 	var fds [2]int
-	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-		return nil, os.NewSyscallError("pipe2", err)
+	// pipe + fcntl rather than pipe2, which macOS does not have.
+	if err := unix.Pipe(fds[:]); err != nil {
+		return nil, os.NewSyscallError("pipe", err)
+	}
+	for _, fd := range fds {
+		unix.CloseOnExec(fd)
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+			return nil, os.NewSyscallError("fcntl", err)
+		}
 	}
 	c.sigFd = fds[0]
 	if err := c.p.Add(fds[0], poller.Readable, tagSignal); err != nil {
