@@ -39,6 +39,10 @@ type Accounts struct {
 	byPad  map[otp.PadID]*User
 	opts   otp.SenderOptions
 	maxFr  int
+	// evicted hears of an account that is gone, so what is kept under its
+	// name elsewhere (its mailbox) goes with it and never reaches a new
+	// account of the same name.
+	evicted func(name string)
 }
 
 func usersDir(dataDir string) string { return filepath.Join(dataDir, "users") }
@@ -166,6 +170,9 @@ func (u *User) current() bool {
 // and state close before anything can write them under the name again.
 func (a *Accounts) evict(u *User) {
 	u.gone = true
+	if a.evicted != nil {
+		a.evicted(u.Name)
+	}
 	if n := u.session; n != nil {
 		// The pads stay open until the session is gone: its Bye must still be
 		// sealed and reserved to leave (the gate), and state writes of the old
@@ -204,6 +211,9 @@ func (a *Accounts) user(name string) *User {
 	u := a.byName[name]
 	if u != nil && u.current() {
 		return u
+	}
+	if u != nil {
+		a.evict(u) // removed, or removed and re-added: a gone account
 	}
 	a.scan()
 	return a.byName[name]

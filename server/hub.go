@@ -40,6 +40,9 @@ func newHub(l *Loop) (*Hub, error) {
 	if h.store, err = openStore(l.cfg.DataDir, l.cfg.HistorySize); err != nil {
 		return nil, err
 	}
+	h.acct.evicted = func(name string) {
+		h.store.forgetMailbox(name)
+	}
 	err = h.store.purgeOrphans(func(name string) bool { return h.acct.byName[name] != nil })
 	if err == nil {
 		h.handles, err = newSessionHandles(h.store)

@@ -173,7 +173,7 @@ func TestLineSplitterByteAtATime(t *testing.T) {
 
 func TestLineChatSession(t *testing.T) {
 	l, logs := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0", LogMessages: true})
-	l.hub.acct.byName["carol"] = &User{Name: "carol"} // a provisioned native user
+	require.NoError(t, AddUser(l.cfg.DataDir, "carol", 64<<10, "x", "", nil)) // a provisioned native user
 
 	a := attachLineChat(t, l)
 	l.beforeSleep()

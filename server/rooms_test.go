@@ -19,7 +19,7 @@ func attachRooms(tb testing.TB, l *Loop) *plainPeer {
 
 func TestRoomsCommands(t *testing.T) {
 	l, _ := plainLoop(t, Config{ListenRooms: "127.0.0.1:0"})
-	l.hub.acct.byName["carol"] = &User{Name: "carol"}
+	require.NoError(t, AddUser(l.cfg.DataDir, "carol", 64<<10, "x", "", nil))
 	ana, beto := attachRooms(t, l), attachRooms(t, l)
 	for _, tc := range []struct {
 		who     *plainPeer

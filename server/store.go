@@ -206,6 +206,15 @@ func purgeMailbox(dataDir, name string) error {
 	return db.Update(func(tx *bolt.Tx) error { return dropMailbox(tx, name) })
 }
 
+// forgetMailbox drops name's mailbox, after what the batch holds, at once:
+// the session that made a name's account go (a re-added one logging in) may
+// read the mailbox in this same iteration. Accounts go rarely; the early
+// commit is one fsync.
+func (s *Store) forgetMailbox(name string) {
+	s.do(func(tx *bolt.Tx) error { return dropMailbox(tx, name) })
+	s.commit()
+}
+
 func dropMailbox(tx *bolt.Tx, name string) error {
 	b := tx.Bucket(bktMail)
 	if b == nil || b.Bucket([]byte(name)) == nil {

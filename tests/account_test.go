@@ -29,13 +29,25 @@ func TestRemoveReAddWhileRunning(t *testing.T) {
 			t.Cleanup(func() { old.Close() })
 			request(t, old, wire.Msg{Op: wire.OpPing})
 
+			// Mail for the old account, delivered but never acknowledged: it
+			// stays in the mailbox kept under the name.
+			alice := dial(t, d, "alice")
+			sendDM(t, alice, "carol", "for the old carol")
+			expect(t, old, "the old account's mail", isOp(wire.OpDirect))
+
 			// The mailbox purge needs the store, which the running daemon holds;
 			// the pads are gone either way, and that is what this test is about.
 			_ = server.RemoveUser(d.data, "carol")
+			r := request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("carol"), Text: []byte("anyone?")})
+			assert.Equal(t, wire.OpError, r.Op, "a DM to a removed name is refused")
+			assert.Equal(t, uint32(wire.CodeNoSuchUser), r.ID, string(r.Text))
 			newDir := d.addUser("carol", 0)
 			fresh, err := pcclient.Dial(d.addr, newDir)
 			require.NoError(t, err, "the re-added account must log in at once\n%s", d.logs)
 			request(t, fresh, wire.Msg{Op: wire.OpPing})
+			sendDM(t, alice, "carol", "for the new carol")
+			m := expect(t, fresh, "the new account's first mail", isOp(wire.OpDirect))
+			assert.Equal(t, "for the new carol", string(m.Text), "the new account got the old one's mail")
 
 			bye := expect(t, old, "bye to the removed account's session", isOp(wire.OpBye))
 			assert.Equal(t, wire.ByeRemoved, wire.ByeReason(bye.ID))
