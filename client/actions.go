@@ -90,6 +90,14 @@ func (c *client) onLine(line string) {
 			c.scr.println(c.r.notice("lines go to %s as direct messages; /query alone to return to %s", cmd.name, orNone(c.room)))
 		}
 		c.setRoom(c.room)
+	case cmdTopic:
+		if c.room == "" {
+			c.warn("not in a room: /join ROOM first")
+			return
+		}
+		c.request(&wire.Msg{Op: wire.OpTopic, Room: []byte(c.room), Text: []byte(cmd.text)}, request{kind: cmdTopic, name: c.room, text: cmd.text})
+	case cmdAway:
+		c.request(&wire.Msg{Op: wire.OpAway, Text: []byte(cmd.text)}, request{kind: cmdAway, text: cmd.text})
 	case cmdList:
 		c.send(&wire.Msg{Op: wire.OpList})
 	case cmdWho:

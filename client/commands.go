@@ -27,6 +27,8 @@ const (
 	cmdNames // who is in the current room
 	cmdClear // clear the screen
 	cmdQuery // plain lines go to a user as direct messages; no name: back to the room
+	cmdTopic // set the current room's topic; no text: show it
+	cmdAway  // away with a message; no text: back
 )
 
 // command is one parsed input line.
@@ -51,6 +53,8 @@ var helpRows = [][2]string{
 	{"/list", "rooms and their member counts"},
 	{"/who [ROOM]", "members of ROOM, or everyone online"},
 	{"/names", "members of the current room"},
+	{"/topic [TEXT]", "set the current room's topic; alone: show it"},
+	{"/away [TEXT]", "mark yourself away (shown by /who); alone: back"},
 	{"/me ACTION", "an action: * you ACTION"},
 	{"/love /like /dislike", "send ❤️ 👍 👎"},
 	{"/history [N]", "the last N messages of the current room (default 20)"},
@@ -138,6 +142,10 @@ func parseCommand(line string) (command, error) {
 			return command{}, errors.New("usage: /query [USER]")
 		}
 		return command{kind: cmdQuery, name: rest}, nil
+	case "/topic":
+		return command{kind: cmdTopic, text: rest}, nil
+	case "/away":
+		return command{kind: cmdAway, text: rest}, nil
 	case "/quit":
 		return command{kind: cmdQuit}, nil
 	}

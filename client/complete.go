@@ -8,8 +8,8 @@ import (
 )
 
 // commandNames are what /help lists, for completion.
-var commandNames = []string{"/clear", "/dislike", "/help", "/history", "/join", "/like", "/list", "/love",
-	"/me", "/msg", "/names", "/part", "/query", "/quit", "/who"}
+var commandNames = []string{"/away", "/clear", "/dislike", "/help", "/history", "/join", "/like", "/list", "/love",
+	"/me", "/msg", "/names", "/part", "/query", "/quit", "/topic", "/who"}
 
 // noteNick remembers a user name seen in the session (joins, messages, who).
 func (c *client) noteNick(name string) {

@@ -12,15 +12,16 @@ import (
 
 // jsonEvent is one line of --json output; empty fields are left out.
 type jsonEvent struct {
-	Event   string   `json:"event"` // message, direct, joined, parted, delivered, sent, users, rooms, notice, error
-	Room    string   `json:"room,omitempty"`
-	User    string   `json:"user,omitempty"`
-	Text    string   `json:"text,omitempty"`
-	ID      uint32   `json:"id,omitempty"`
-	Time    string   `json:"time,omitempty"` // RFC 3339, the server's clock
-	Me      bool     `json:"me,omitempty"`
-	History bool     `json:"history,omitempty"`
-	Users   []string `json:"users,omitempty"`
+	Event   string            `json:"event"` // message, direct, joined, parted, delivered, sent, users, rooms, topic, notice, error
+	Room    string            `json:"room,omitempty"`
+	User    string            `json:"user,omitempty"`
+	Text    string            `json:"text,omitempty"`
+	ID      uint32            `json:"id,omitempty"`
+	Time    string            `json:"time,omitempty"` // RFC 3339, the server's clock
+	Me      bool              `json:"me,omitempty"`
+	History bool              `json:"history,omitempty"`
+	Users   []string          `json:"users,omitempty"`
+	Away    map[string]string `json:"away,omitempty"` // users: name → away message
 }
 
 // jsonScreen turns the client's own lines (notices, errors) into events too,
@@ -60,8 +61,15 @@ func (c *client) emit(event string, m *wire.Msg) bool {
 	}
 	if event == "users" {
 		for n := range strings.SplitSeq(ev.Text, "\n") {
+			n, away, isAway := strings.Cut(n, "\t")
 			if n != "" {
 				ev.Users = append(ev.Users, n)
+			}
+			if isAway {
+				if ev.Away == nil {
+					ev.Away = map[string]string{}
+				}
+				ev.Away[n] = strings.TrimPrefix(away, "away: ")
 			}
 		}
 		ev.Text = ""

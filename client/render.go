@@ -126,10 +126,16 @@ func (r *renderer) rooms(text []byte) string {
 // users renders a Who reply: "-- in lobby: alice, bob" or, for everyone, "-- online: alice, bob".
 func (r *renderer) users(room, text []byte) string {
 	var names []string
-	for n := range strings.SplitSeq(string(text), "\n") {
-		if n != "" {
-			names = append(names, r.name([]byte(n)))
+	for line := range strings.SplitSeq(string(text), "\n") {
+		n, away, isAway := strings.Cut(line, "\t")
+		if n == "" {
+			continue
 		}
+		s := r.name([]byte(n))
+		if isAway {
+			s += " (" + clean([]byte(away)) + ")"
+		}
+		names = append(names, s)
 	}
 	list := strings.Join(names, ", ")
 	if len(names) == 0 {
@@ -139,6 +145,15 @@ func (r *renderer) users(room, text []byte) string {
 		return r.notice("online: %s", list)
 	}
 	return r.notice("in %s: %s", clean(room), list)
+}
+
+// topic is "topic of ROOM: TEXT (set by USER)"; no user: without the part in brackets.
+func (r *renderer) topic(room, text, by []byte) string {
+	s := "topic of " + clean(room) + ": " + clean(text)
+	if len(by) > 0 {
+		s += " (set by " + r.name(by) + ")"
+	}
+	return s
 }
 
 // continuation starts each further line of a multi-line message.

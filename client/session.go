@@ -180,11 +180,16 @@ func (c *client) handle(m *wire.Msg) {
 		}
 	case wire.OpUsers:
 		c.confirmBefore(m.Seq, true)
-		for n := range strings.SplitSeq(string(m.Text), "\n") {
+		for line := range strings.SplitSeq(string(m.Text), "\n") {
+			n, _, _ := strings.Cut(line, "\t") // "name\taway: text" for an away user
 			c.noteNick(n)
 		}
 		if !c.emit("users", m) {
 			c.scr.println(c.r.users(m.Room, m.Text))
+		}
+	case wire.OpTopicIs:
+		if !c.emit("topic", m) {
+			c.scr.println(c.r.notice("%s", c.r.topic(m.Room, m.Text, m.User)))
 		}
 	case wire.OpDelivered:
 		if !c.emit("delivered", m) {
@@ -262,6 +267,21 @@ func (c *client) onOK(m *wire.Msg) {
 		}
 	case cmdPart:
 		c.scr.println(c.r.notice("left %s", req.name))
+	case cmdTopic:
+		// A topic set comes back as a TopicIs event to every member, us too.
+		if req.text == "" && !c.emit("topic", &wire.Msg{Room: []byte(req.name), Text: m.Text}) {
+			if len(m.Text) == 0 {
+				c.scr.println(c.r.notice("%s has no topic", clean([]byte(req.name))))
+			} else {
+				c.scr.println(c.r.notice("%s", c.r.topic([]byte(req.name), m.Text, nil)))
+			}
+		}
+	case cmdAway:
+		if req.text == "" {
+			c.scr.println(c.r.notice("you are back"))
+		} else {
+			c.scr.println(c.r.notice("you are away: %s", clean([]byte(req.text))))
+		}
 	case cmdMsg:
 		// Echoed only now: a DM to a user who does not exist gets an error instead.
 		if c.tty != nil {

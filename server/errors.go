@@ -25,6 +25,7 @@ var (
 	ErrPlainRoom   = &hubError{wire.CodePlainRoom, "that room carries plain text and is not open to encrypted members"}
 	ErrUnavailable = &hubError{wire.CodeUnavailable, "store unavailable: nothing durable can be accepted now"}
 	ErrEmpty       = &hubError{wire.CodeBadRequest, "empty message"}
+	ErrBadText     = &hubError{wire.CodeBadRequest, "text must be UTF-8 without control characters"}
 )
 
 // codeOf maps any error to the code sent in OpError.

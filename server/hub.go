@@ -71,8 +71,50 @@ func (h *Hub) room(name []byte, create bool) (*Room, error) {
 		return nil, ErrBadName
 	}
 	r := &Room{name: string(name), nameB: append([]byte(nil), name...)}
+	var t wire.Msg
+	if h.store.topic(r.name, &t) {
+		r.topic = &topic{text: string(t.Text), by: string(t.User), at: t.Time}
+	}
 	h.rooms[r.name] = r
 	return r, nil
+}
+
+// setTopic sets a room's topic (m must be a member), tells every member and
+// stores it; an empty text only reads it. It returns the topic.
+func (h *Hub) setTopic(m member, name, text []byte) (string, error) {
+	r := h.rooms[string(name)]
+	if r == nil {
+		return "", ErrNoSuchRoom
+	}
+	if !r.has(m) {
+		return "", ErrNotInRoom
+	}
+	if len(text) == 0 {
+		if r.topic == nil {
+			return "", nil
+		}
+		return r.topic.text, nil
+	}
+	if len(text) > h.cfg.MaxMessage {
+		return "", ErrTooLong
+	}
+	if !validText(text) {
+		return "", ErrBadText
+	}
+	if err := h.store.usable(); err != nil {
+		return "", ErrUnavailable
+	}
+	r.topic = &topic{text: string(text), by: m.name(), at: h.l.now}
+	msg := r.topicMsg()
+	h.notify(r, msg, nil)
+	h.store.putTopic(r.name, msg)
+	h.l.log.Info().Str("user", m.name()).Str("room", r.name).Msg("topic set")
+	return r.topic.text, nil
+}
+
+// topicMsg is the room's OpTopicIs event; r.topic must be set.
+func (r *Room) topicMsg() *wire.Msg {
+	return &wire.Msg{Op: wire.OpTopicIs, Room: r.nameB, User: []byte(r.topic.by), Text: []byte(r.topic.text), Time: r.topic.at}
 }
 
 // join adds m to the room (creating it) and tells the members already there.
@@ -214,6 +256,11 @@ func (h *Hub) who(room []byte) (string, error) {
 		}
 	}
 	sort.Strings(names)
+	for i, n := range names {
+		if s, ok := h.online[n].(*native); ok && s.away != "" {
+			names[i] = n + "\taway: " + s.away
+		}
+	}
 	return strings.Join(names, "\n"), nil
 }
 

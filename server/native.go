@@ -30,6 +30,7 @@ type native struct {
 	inflight map[mailRef]uint64
 	mailNext uint64 // mailbox key of the last message pushed
 	pinged   bool
+	away     string // away message; empty: here (not stored)
 
 	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
 	pad      *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye

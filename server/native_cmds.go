@@ -16,6 +16,9 @@ func (n *native) command(m *wire.Msg) {
 			return
 		}
 		n.reply(seq, 0, "joined "+r.name, r.plain)
+		if r.topic != nil {
+			n.send(r.topicMsg())
+		}
 		h.replayHistory(n, r, h.cfg.HistorySize)
 	case wire.OpPart:
 		n.result(seq, 0, h.part(n, m.Room, "left"))
@@ -46,6 +49,24 @@ func (n *native) command(m *wire.Msg) {
 			return
 		}
 		h.replayHistory(n, r, int(m.ID))
+		n.reply(seq, 0, "", false)
+	case wire.OpTopic:
+		t, err := h.setTopic(n, m.Room, m.Text)
+		if err != nil {
+			n.replyErr(seq, err)
+			return
+		}
+		n.reply(seq, 0, t, false)
+	case wire.OpAway:
+		if len(m.Text) > h.cfg.MaxMessage {
+			n.replyErr(seq, ErrTooLong)
+			return
+		}
+		if !validText(m.Text) {
+			n.replyErr(seq, ErrBadText)
+			return
+		}
+		n.away = string(m.Text)
 		n.reply(seq, 0, "", false)
 	case wire.OpPing:
 		n.reply(seq, 0, "pong", false)

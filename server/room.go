@@ -2,6 +2,8 @@
 package server
 
 import (
+	"unicode/utf8"
+
 	"padchat/wire"
 )
 
@@ -26,6 +28,28 @@ type Room struct {
 	open    bool
 	keep    bool   // configured by a dialect: stays when empty
 	seq     uint32 // id of the last message
+	topic   *topic // nil: none
+}
+
+// topic is a room's topic as set by a member; stored (Store.putTopic) and
+// read back when the room is created again.
+type topic struct {
+	text, by string
+	at       int64 // Unix nanoseconds
+}
+
+// validText reports UTF-8 text without control characters, safe to show on
+// one line and to put in a tab-separated list.
+func validText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Room) has(m member) bool {

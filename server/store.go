@@ -20,6 +20,7 @@ var (
 	bktMail    = []byte("mail")    // mail/<recipient>/<seq u64> = mail record
 	bktHistory = []byte("history") // history/<room>/<seq u64> = encoded wire.Msg
 	bktDMIDs   = []byte("dmids")   // dmids/<sender> = last id u32
+	bktTopics  = []byte("topics")  // topics/<room> = encoded wire.Msg (OpTopicIs)
 )
 
 // ErrStoreBroken: an earlier commit failed; durable work is refused until restart.
@@ -53,7 +54,7 @@ func openStore(dataDir string, histN int) (*Store, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktMail, bktHistory, bktDMIDs} {
+		for _, b := range [][]byte{bktMail, bktHistory, bktDMIDs, bktTopics} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -184,6 +185,24 @@ func (s *Store) history(room string, n int) [][]byte {
 		out[i], out[j] = out[j], out[i]
 	}
 	return out
+}
+
+// putTopic stores a room's topic (an encoded OpTopicIs) with the batch.
+func (s *Store) putTopic(room string, m *wire.Msg) {
+	rec := wire.Append(nil, m)
+	s.do(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktTopics).Put([]byte(room), rec)
+	})
+}
+
+// topic reads a room's stored topic into m; false if it has none.
+func (s *Store) topic(room string, m *wire.Msg) bool {
+	var rec []byte
+	s.db.View(func(tx *bolt.Tx) error {
+		rec = append([]byte(nil), tx.Bucket(bktTopics).Get([]byte(room))...)
+		return nil
+	})
+	return len(rec) > 0 && wire.Decode(rec, m) == nil && m.Op == wire.OpTopicIs
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

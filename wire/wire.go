@@ -34,6 +34,8 @@ const (
 	OpAck     Op = 10 // User (original sender), ID: a delivered direct message was received; FlagReceipt: a stored receipt was
 	OpHistory Op = 11 // Room, ID = how many messages
 	OpPong    Op = 12 // answer to a server Ping
+	OpTopic   Op = 13 // Room, Text: set the room's topic (members only); empty Text: ask for it. Reply OK, Text = the topic
+	OpAway    Op = 14 // Text: away message; empty Text: back. Reply OK
 )
 
 // Events and replies, server → client.
@@ -51,6 +53,7 @@ const (
 	OpSrvPing   Op = 74 // answer with OpPong
 	OpBye       Op = 75 // ID: a ByeReason; Text: the server is closing this session and why
 	OpHandle    Op = 76 // Text: 16 random bytes to present next time instead of the pad id (docs/PROTOCOL.md §3)
+	OpTopicIs   Op = 77 // Room, User (who set it), Text = topic, Time: to every member when it changes, to a joiner before history
 )
 
 // ByeReason, in OpBye.ID, says why a session ends. A client reconnects after
