@@ -146,18 +146,7 @@ func crashLoad(t *testing.T, d *daemon, dirs map[string]string, ledger *padLedge
 		wg.Add(3)
 		go func() { // carol: reads room traffic, acknowledges her DMs
 			defer wg.Done()
-			for {
-				var m wire.Msg
-				if carol.Recv(&m) != nil {
-					return
-				}
-				if m.Op == wire.OpDirect {
-					carolGot[m.ID] = true
-					if _, err := carol.Send(&wire.Msg{Op: wire.OpAck, User: m.User, ID: m.ID}); err != nil {
-						return
-					}
-				}
-			}
+			readAndAck(carol, carolGot)
 		}()
 		go func() { // dave: a slow reader of the room
 			defer wg.Done()

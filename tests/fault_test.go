@@ -54,18 +54,7 @@ func TestKillNineUnderMixedLoad(t *testing.T) {
 		wg.Add(2)
 		go func() { // carol: reads room traffic, acknowledges her DMs
 			defer wg.Done()
-			for {
-				var m wire.Msg
-				if carol.Recv(&m) != nil {
-					return
-				}
-				if m.Op == wire.OpDirect {
-					carolGot[m.ID] = true
-					if _, err := carol.Send(&wire.Msg{Op: wire.OpAck, User: m.User, ID: m.ID}); err != nil {
-						return
-					}
-				}
-			}
+			readAndAck(carol, carolGot)
 		}()
 		var sent sync.Map // seq → [to, text]
 		go func() {       // alice: DMs to offline bob and online carol, and room messages
@@ -145,4 +134,21 @@ func countMissing(want map[uint32]string, got map[uint32]bool) int {
 		}
 	}
 	return n
+}
+
+// readAndAck reads c until its connection ends, noting in got the id of every
+// DM and acknowledging it, as a client that keeps up does.
+func readAndAck(c *pcclient.Client, got map[uint32]bool) {
+	for {
+		var m wire.Msg
+		if c.Recv(&m) != nil {
+			return
+		}
+		if m.Op == wire.OpDirect {
+			got[m.ID] = true
+			if _, err := c.Send(&wire.Msg{Op: wire.OpAck, User: m.User, ID: m.ID}); err != nil {
+				return
+			}
+		}
+	}
 }
