@@ -22,6 +22,8 @@ type Config struct {
 	ReserveMax    int64         // largest pad reserve-ahead step (0: otp's default)
 	BurnPads      bool          // zero consumed pad ranges
 	MailBatch     int           // mailbox messages pushed per refill
+	FileMax       int64         // bytes of one offered file
+	FileMailbox   int64         // bytes of files waiting for one recipient
 	SelectBackend bool          // use the portable select(2) poller
 
 	// Plain-text classroom dialects (off unless an address is set) and HTTP.
@@ -54,6 +56,8 @@ const (
 	DefaultMailBatch   = 256
 	DefaultPlainRoom   = "lobby"
 	DefaultMinPushPort = 1024
+	DefaultFileMax     = 1 << 30
+	DefaultFileMailbox = 4 << 30
 )
 
 func (c *Config) setDefaults() {
@@ -74,6 +78,12 @@ func (c *Config) setDefaults() {
 	def(&c.MaxConns, DefaultMaxConns)
 	def(&c.MailBatch, DefaultMailBatch)
 	def(&c.MsgSvcMinPushPort, DefaultMinPushPort)
+	if c.FileMax <= 0 {
+		c.FileMax = DefaultFileMax
+	}
+	if c.FileMailbox <= 0 {
+		c.FileMailbox = DefaultFileMailbox
+	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
 	}

@@ -29,6 +29,7 @@ type Hub struct {
 	reserve       []*User // senders sealed past their durable mark this iteration
 	senders       []*otp.Sender
 	handles       *sessionHandles // one-time session labels (handles.go)
+	files         *files          // offered files (files.go)
 }
 
 func newHub(l *Loop) (*Hub, error) {
@@ -46,6 +47,9 @@ func newHub(l *Loop) (*Hub, error) {
 	err = h.store.purgeOrphans(func(name string) bool { return h.acct.byName[name] != nil })
 	if err == nil {
 		h.handles, err = newSessionHandles(h.store)
+	}
+	if err == nil {
+		h.files, err = openFiles(h, l.cfg.DataDir)
 	}
 	if err != nil {
 		h.store.close()

@@ -89,6 +89,7 @@ func New(cfg Config, log zerolog.Logger) (*Loop, error) {
 		return nil, err
 	}
 	l.reserve = l.hub.reservePads
+	l.before = append(l.before, l.hub.files.drain)
 	if l.native, err = l.listen(cfg.Listen, func(c *Conn) handler { return newNative(l.hub, c) }); err != nil {
 		l.hub.close()
 		p.Close()

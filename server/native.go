@@ -190,6 +190,7 @@ func (n *native) authenticate(f []byte) {
 	n.send(&wire.Msg{Op: wire.OpWelcome, User: []byte(u.Name), Text: []byte(h.cfg.Welcome)})
 	n.sendHandle()
 	h.pump(n)
+	h.files.online(n)
 }
 
 // openFailed closes the connection over a frame that did not open. A frame

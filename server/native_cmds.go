@@ -75,6 +75,8 @@ func (n *native) command(m *wire.Msg) {
 		n.reply(seq, 0, "bye", false)
 		h.leave(n, "quit")
 		n.c.kill(ReasonClientQuit)
+	case wire.OpFileOffer, wire.OpFileChunk, wire.OpFileAccept, wire.OpFileReject, wire.OpFileGot, wire.OpFileDone:
+		h.files.command(n, m)
 	case wire.OpHello:
 		n.replyErr(seq, ErrBadRequest)
 	default:

@@ -36,6 +36,15 @@ const (
 	OpPong    Op = 12 // answer to a server Ping
 	OpTopic   Op = 13 // Room, Text: set the room's topic (members only); empty Text: ask for it. Reply OK, Text = the topic
 	OpAway    Op = 14 // Text: away message; empty Text: back. Reply OK
+
+	// Files (docs/PROTOCOL.md §7). A file's offer carries Time = size and
+	// Text = sha256 [32] || name; chunks carry ID = transfer, Time = offset.
+	OpFileOffer  Op = 16 // User or Room = to whom, Time = size, Text = sha256 || name. Reply OK: ID = transfer, Time = bytes the server has
+	OpFileChunk  Op = 17 // ID, Time = offset, Text = bytes (at most FileChunk). Answered by OpFileAcked
+	OpFileAccept Op = 18 // ID, Time = bytes the recipient already has: send the rest
+	OpFileReject Op = 19 // ID: the recipient does not want it
+	OpFileGot    Op = 20 // ID, Time = bytes the recipient has written (opens the window)
+	OpFileDone   Op = 21 // ID: the recipient verified the sha256 (FlagFileBad: it did not)
 )
 
 // Events and replies, server → client.
@@ -54,7 +63,18 @@ const (
 	OpBye       Op = 75 // ID: a ByeReason; Text: the server is closing this session and why
 	OpHandle    Op = 76 // Text: 16 random bytes to present next time instead of the pad id (docs/PROTOCOL.md §3)
 	OpTopicIs   Op = 77 // Room, User (who set it), Text = topic, Time: to every member when it changes, to a joiner before history
+
+	OpFileAcked   Op = 80 // ID, Time = bytes of the file the server holds (the sender's resume point)
+	OpFileOffered Op = 81 // ID, User = sender, Room (a room's file), Time = size, Text = sha256 || name
+	OpFileData    Op = 82 // ID, Time = offset, Text = bytes: answer with OpFileGot
+	OpFileReceipt Op = 83 // ID, User = recipient, Text = "received" or "rejected"; FlagFileBad: its sha256 did not match
+	OpFileFailed  Op = 84 // ID, Text: the transfer is over without the file (sha256 mismatch at the server, removed)
 )
+
+// FileChunk is the most file data one OpFileChunk or OpFileData carries: a
+// chunk and its message header fit a 64 KiB frame, so pad per file byte
+// stays under 1.001 on each side.
+const FileChunk = 60 << 10
 
 // ByeReason, in OpBye.ID, says why a session ends. A client reconnects after
 // the reasons that are not final and stops, printing Text, after the final ones.
@@ -89,6 +109,9 @@ const (
 	// FlagReceipt on OpDelivered: a receipt kept in your mailbox while you were
 	// away; acknowledge it with an OpAck that carries FlagReceipt too.
 	FlagReceipt = 1 << 3
+	// FlagFileBad on OpFileDone and OpFileReceipt: the recipient's sha256 of
+	// the file did not match the offer's.
+	FlagFileBad = 1 << 4
 )
 
 // Code names an error in OpError.ID.
@@ -104,6 +127,7 @@ const (
 	CodeUnavailable Code = 7 // the store cannot take durable work
 	CodePlainRoom   Code = 8 // the room is plain text and not opened to native members
 	CodeRoomFull    Code = 9
+	CodeFileRefused Code = 10 // over the per-file or mailbox limit, or no such transfer; Text says which
 )
 
 // HeaderSize is the size of a message with all variable fields empty.

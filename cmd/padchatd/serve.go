@@ -39,6 +39,9 @@ func newServeFlags(o *serveOptions) *flag.FlagSet {
 	fs.Var(sizeFlag[int]{&cfg.MaxMessage}, "max-message", "max bytes of text in one message")
 	fs.Var(sizeFlag[int]{&cfg.MaxFrame}, "max-frame", "max plaintext bytes in one native frame")
 	fs.Var(sizeFlag[int]{&cfg.OutLimit}, "out-limit", "bytes queued for one client before it is cut off (reloadable)")
+	cfg.FileMax, cfg.FileMailbox = server.DefaultFileMax, server.DefaultFileMailbox
+	fs.Var(sizeFlag[int64]{&cfg.FileMax}, "file-max", "max bytes of one file sent through the daemon")
+	fs.Var(sizeFlag[int64]{&cfg.FileMailbox}, "file-mailbox", "max bytes of files waiting for one recipient")
 	fs.IntVar(&cfg.MaxConns, "max-conns", server.DefaultMaxConns, "max connections; accept pauses past it (reloadable)")
 	fs.IntVar(&cfg.MaxPerIP, "max-per-ip", server.DefaultMaxPerIP, "connections from one IP address, 0: no limit (reloadable)")
 	fs.BoolVar(&cfg.PerIPLoopback, "per-ip-loopback", false, "apply --max-per-ip to loopback clients too (exempt by default)")
