@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"padchat/internal/bytesize"
 	"padchat/server"
 )
 
@@ -98,7 +99,7 @@ func (s sizeFlag[T]) String() string {
 }
 
 func (s sizeFlag[T]) Set(v string) error {
-	n, err := parseSize(v)
+	n, err := bytesize.Parse(v)
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"padchat/internal/bytesize"
 	"padchat/server"
 )
 
@@ -45,7 +45,7 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		if name == "" {
 			return errors.New(userUsage)
 		}
-		size, err := parseSize(*padSize)
+		size, err := bytesize.Parse(*padSize)
 		if err != nil {
 			return fmt.Errorf("--pad-size: %w", err)
 		}
@@ -65,7 +65,7 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "USER\tSEND PAD LEFT\tRECV PAD LEFT")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, human(u.SendLeft), human(u.RecvLeft))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, bytesize.Human(u.SendLeft), bytesize.Human(u.RecvLeft))
 		}
 		tw.Flush()
 	case "remove":
@@ -80,38 +80,4 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unknown user command %q\n%s", cmd, userUsage)
 	}
 	return nil
-}
-
-// parseSize reads "64MiB", "1GiB", "512KiB", "16M" or plain bytes.
-func parseSize(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("bad size %q (e.g. 64MiB)", s)
-	}
-	return n * mult, nil
-}
-
-func human(n int64) string {
-	switch {
-	case n < 0:
-		return "?"
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
