@@ -112,6 +112,10 @@ func (c *client) onLine(line string) {
 		c.scr.println(c.r.notice("%s", helpText()))
 	case cmdQuit:
 		c.quit()
+	case cmdSend:
+		c.sendFile(cmd.name, cmd.text)
+	case cmdAccept, cmdReject:
+		c.answerOffer(cmd.n, cmd.kind == cmdAccept)
 	}
 }
 

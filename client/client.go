@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -35,6 +36,9 @@ type Config struct {
 	Stderr io.Writer // warnings and errors when stdout is not a terminal; nil: stdout
 	NoBell bool      // never ring the terminal bell (DMs, mentions, failed completion)
 	JSON   bool      // one JSON object per event on stdout, even on a terminal
+
+	Downloads  string // where received files go; empty: "downloads" beside the bundle
+	AutoAccept int64  // files up to this size are accepted without asking (0: none)
 }
 
 const (
@@ -66,6 +70,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	if cfg.Server == "" {
 		cfg.Server = prof.Server
+	}
+	if cfg.Downloads == "" {
+		cfg.Downloads = filepath.Join(filepath.Dir(filepath.Clean(cfg.Bundle)), "downloads")
 	}
 	c := newClient(cfg, prof.User)
 	defer func() { err = errors.Join(err, c.closePads()) }()

@@ -29,6 +29,9 @@ const (
 	cmdQuery // plain lines go to a user as direct messages; no name: back to the room
 	cmdTopic // set the current room's topic; no text: show it
 	cmdAway  // away with a message; no text: back
+	cmdSend   // send a file to a user or #room
+	cmdAccept // accept a file offer
+	cmdReject // reject a file offer
 )
 
 // command is one parsed input line.
@@ -55,6 +58,8 @@ var helpRows = [][2]string{
 	{"/names", "members of the current room"},
 	{"/topic [TEXT]", "set the current room's topic; alone: show it"},
 	{"/away [TEXT]", "mark yourself away (shown by /who); alone: back"},
+	{"/send USER|#ROOM PATH", "send a file (its size, sha256 and pad cost are shown first)"},
+	{"/accept ID, /reject ID", "take or refuse a file offered to you"},
 	{"/me ACTION", "an action: * you ACTION"},
 	{"/love /like /dislike", "send ❤️ 👍 👎"},
 	{"/history [N]", "the last N messages of the current room (default 20)"},
@@ -148,6 +153,18 @@ func parseCommand(line string) (command, error) {
 		return command{kind: cmdAway, text: rest}, nil
 	case "/quit":
 		return command{kind: cmdQuit}, nil
+	case "/send":
+		return parseSend(rest)
+	case "/accept", "/reject":
+		id, err := strconv.ParseUint(rest, 10, 32)
+		if err != nil || id == 0 {
+			return command{}, fmt.Errorf("usage: %s ID (the number in the file offer)", word)
+		}
+		kind := cmdAccept
+		if word == "/reject" {
+			kind = cmdReject
+		}
+		return command{kind: kind, n: uint32(id)}, nil
 	}
 	return command{}, fmt.Errorf("unknown command %s (try /help)", word)
 }
@@ -182,4 +199,18 @@ func parseHistory(rest string) (command, error) {
 		return command{}, errors.New("usage: /history [N] (N a positive number)")
 	}
 	return command{kind: cmdHistory, n: uint32(n)}, nil
+}
+
+// parseSend reads "/send USER PATH" or "/send #ROOM PATH"; the path is the
+// rest of the line, spaces and all.
+func parseSend(rest string) (command, error) {
+	to, path, _ := strings.Cut(rest, " ")
+	path = strings.TrimSpace(path)
+	if to == "" || path == "" {
+		return command{}, errors.New("usage: /send USER|#ROOM PATH")
+	}
+	if wire.CheckName(strings.TrimPrefix(to, "#")) != nil {
+		return command{}, fmt.Errorf("bad user or room name %q (1-32 of A-Z a-z 0-9 _ . -)", to)
+	}
+	return command{kind: cmdSend, name: to, text: path}, nil
 }

@@ -113,6 +113,10 @@ func (c *client) readStdin() {
 			c.input(string(c.partial), false)
 		}
 		c.partial = c.partial[:0]
+		if c.busy() { // a script's transfers finish first (doneIfIdle quits)
+			c.files.waitQuit = true
+			return
+		}
 		c.quit()
 	}
 }

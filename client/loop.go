@@ -38,6 +38,7 @@ type client struct {
 
 	link                   link
 	dlv                    delivery
+	files                  files // transfers both ways (files.go, files_recv.go)
 	errOut                 io.Writer
 	sigFd                  int               // read end of the signal self-pipe; -1 without a terminal
 	nicks                  map[string]bool   // users seen this session, for completion
@@ -130,6 +131,7 @@ func (c *client) run() error {
 // stdin is worth reading.
 func (c *client) beforeSleep() {
 	c.askConfirm()
+	c.pumpFiles()
 	c.flushSocket()
 	// A terminal keeps taking keys while disconnected (lines are queued); a
 	// script's lines wait in the pipe until the session is back.
@@ -161,6 +163,9 @@ func (c *client) finish() {
 	c.scr.flush()
 	if c.err == nil && c.tty == nil && (c.dlv.lost > 0 || len(c.link.queued) > 0) {
 		c.err = fmt.Errorf("%d of %d lines not delivered", c.dlv.lost+len(c.link.queued), c.dlv.lost+len(c.link.queued)+c.dlv.delivered)
+	}
+	if n := c.files.failed + len(c.files.out); c.err == nil && n > 0 && c.tty == nil {
+		c.err = fmt.Errorf("%d file transfers failed or unfinished", n)
 	}
 }
 

@@ -166,6 +166,7 @@ func (c *client) rejoined() {
 		c.request(&wire.Msg{Op: wire.OpJoin, Room: []byte(room)}, request{kind: cmdJoin, name: room, prev: c.room, rejoin: true})
 	}
 	c.setPromptState()
+	c.reoffer()
 	queued := c.link.queued
 	c.link.queued = nil
 	for _, l := range queued {

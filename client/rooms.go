@@ -68,6 +68,9 @@ func (c *client) statusLine() string {
 			fmt.Fprintf(&b, "(%d)", n)
 		}
 	}
+	if bars := c.bars(); bars != "" {
+		b.WriteString(" | " + bars)
+	}
 	if c.sender != nil && c.recv != nil {
 		fmt.Fprintf(&b, " | pad ≈ %s msgs out, %s in", approx(c.sender.Remaining()/typicalMessage), approx(c.recv.Remaining()/typicalMessage))
 	}

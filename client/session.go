@@ -198,6 +198,16 @@ func (c *client) handle(m *wire.Msg) {
 		if m.Flags&wire.FlagReceipt != 0 { // kept for us while we were away: it may go now
 			c.send(&wire.Msg{Op: wire.OpAck, Flags: wire.FlagReceipt, User: m.User, ID: m.ID})
 		}
+	case wire.OpFileAcked:
+		c.fileAcked(m)
+	case wire.OpFileOffered:
+		c.onFileOffered(m)
+	case wire.OpFileData:
+		c.onFileData(m)
+	case wire.OpFileReceipt:
+		c.fileReceipt(m)
+	case wire.OpFileFailed:
+		c.fileFailed(m)
 	case wire.OpSrvPing:
 		c.send(&wire.Msg{Op: wire.OpPong, ID: m.ID})
 	case wire.OpHandle:
@@ -250,6 +260,9 @@ func (c *client) onWelcome(m *wire.Msg) {
 
 func (c *client) onOK(m *wire.Msg) {
 	c.confirmBefore(m.Seq, true)
+	if c.offerAnswered(m) {
+		return
+	}
 	req, ok := c.pending[m.Seq]
 	if !ok {
 		return
@@ -295,6 +308,9 @@ func (c *client) onOK(m *wire.Msg) {
 
 func (c *client) onError(m *wire.Msg) {
 	c.confirmBefore(m.Seq, false)
+	if c.offerAnswered(m) {
+		return
+	}
 	req := c.pending[m.Seq]
 	delete(c.pending, m.Seq)
 	text := clean(m.Text)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"padchat/client"
+	"padchat/internal/bytesize"
 )
 
 // errUsage: the command line was wrong; the flag package has said how.
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&cfg.Server, "server", "", "server `host:port` (default: the bundle profile's)")
 	fs.StringVar(&cfg.Room, "room", client.DefaultRoom, "`room` to join on connect")
 	fs.BoolVar(&cfg.JSON, "json", false, "print one JSON object per event on stdout (warnings stay on stderr)")
+	fs.StringVar(&cfg.Downloads, "downloads", "", "`dir` for received files (default: downloads beside the bundle dir)")
+	autoAccept := fs.String("auto-accept", "", "accept files up to `size` (e.g. 20MiB) without asking")
 	bell := fs.Bool("bell", true, "ring the terminal bell on a direct message or a mention of your name")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -57,6 +60,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
 	cfg.NoBell = !*bell
+	if *autoAccept != "" {
+		n, err := bytesize.Parse(*autoAccept)
+		if err != nil {
+			fmt.Fprintf(stderr, "padchat: --auto-accept: %v\n", err)
+			return errUsage
+		}
+		cfg.AutoAccept = n
+	}
 	if err := client.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(stderr, "padchat: %v\n", err)
 		return err
