@@ -1,0 +1,315 @@
+// Files between the real client and daemon: online, offline, resumed after kills, tampered, unsafe names, limits.
+package tests
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"padchat/wire"
+)
+
+const fileTestSize = 20 << 20
+
+// filePads are big enough for a 20 MB file and its overhead, with reserve.
+const filePads = 48 << 20
+
+// randomFile writes size random bytes to dir/name and returns its path and sha256.
+func randomFile(t *testing.T, dir, name string, size int) (string, [32]byte) {
+	t.Helper()
+	b := make([]byte, size)
+	rand.Read(b)
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, b, 0o600))
+	return p, sha256.Sum256(b)
+}
+
+func fileSum(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return sha256.Sum256(b)
+}
+
+// waitLine waits up to limit for an output line containing s and returns it.
+func (c *chatter) waitLine(s string, limit time.Duration) string {
+	c.t.Helper()
+	timeout := time.After(limit)
+	for {
+		select {
+		case l, ok := <-c.lines:
+			if !ok {
+				c.t.Fatalf("%s exited before printing %q; got:\n%s", c.name, s, strings.Join(c.seen, "\n"))
+			}
+			c.seen = append(c.seen, l)
+			if strings.Contains(l, s) {
+				return l
+			}
+		case <-timeout:
+			c.t.Fatalf("%s: no line with %q; got:\n%s", c.name, s, strings.Join(c.seen, "\n"))
+		}
+	}
+}
+
+func assertNoPartials(t *testing.T, dir string) {
+	t.Helper()
+	parts, err := filepath.Glob(filepath.Join(dir, ".padchat-*.part"))
+	require.NoError(t, err)
+	assert.Empty(t, parts)
+}
+
+func fileUsers(t *testing.T, d *daemon, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		d.addUser(n, filePads)
+	}
+}
+
+func TestFileToOnlineUser(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	src, sum := randomFile(t, t.TempDir(), "photo.bin", fileTestSize)
+	down := t.TempDir()
+	bob := startClient(t, d, "bob", "--downloads", down, "--auto-accept", "30MiB")
+	bob.waitLine("joined lobby", 10*time.Second)
+	alice := startClient(t, d, "alice")
+	alice.waitLine("joined lobby", 10*time.Second)
+
+	alice.say("/send bob " + src)
+	cost := alice.waitLine("file photo.bin: 20.0 MiB, sha256 ", 10*time.Second)
+	assert.Contains(t, cost, "uses 20.0 MiB of your 48.0 MiB send pad")
+	bob.waitLine("received photo.bin from alice", 60*time.Second)
+	alice.waitLine("bob received photo.bin", 30*time.Second)
+	assert.Equal(t, sum, fileSum(t, filepath.Join(down, "photo.bin")))
+	assertNoPartials(t, down)
+
+	require.NoError(t, alice.stdin.Close())
+	assert.NoError(t, alice.exit())
+}
+
+func TestFileToOfflineUserDeliveredOnConnect(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	src, sum := randomFile(t, t.TempDir(), "report.pdf", fileTestSize)
+	alice := startClient(t, d, "alice")
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send bob " + src)
+	alice.waitLine("report.pdf uploaded", 60*time.Second)
+
+	down := t.TempDir()
+	bob := startClient(t, d, "bob", "--downloads", down)
+	offer := bob.waitLine("file offer ", 10*time.Second)
+	assert.Contains(t, offer, "from alice: report.pdf, 20.0 MiB")
+	id := strings.Fields(strings.TrimPrefix(offer[strings.Index(offer, "file offer "):], "file offer "))[0]
+	bob.say("/accept " + id)
+	bob.waitLine("received report.pdf from alice", 60*time.Second)
+	alice.waitLine("bob received report.pdf", 30*time.Second)
+	assert.Equal(t, sum, fileSum(t, filepath.Join(down, "report.pdf")))
+
+	// The transfer is gone from the daemon once the receipt is out.
+	waitFor(t, 10*time.Second, func() bool { e, _ := os.ReadDir(filepath.Join(d.data, "files")); return len(e) == 0 }, "the spool to empty")
+}
+
+// countingProxy forwards TCP to the daemon and counts the bytes clients send
+// through it; while slow is set, it forwards at about 4 MB/s.
+type countingProxy struct {
+	ln   net.Listener
+	up   atomic.Int64
+	slow atomic.Bool
+	wg   sync.WaitGroup
+}
+
+func startProxy(t *testing.T, target func() string) *countingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &countingProxy{ln: ln}
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	p.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target())
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.wg.Go(func() { p.pipe(s, c, true); s.Close(); c.Close() })
+			p.wg.Go(func() { io.Copy(c, s); c.Close(); s.Close() })
+		}
+	})
+	return p
+}
+
+func (p *countingProxy) pipe(dst, src net.Conn, count bool) {
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+			if count {
+				p.up.Add(int64(n))
+			}
+			if p.slow.Load() {
+				time.Sleep(4 * time.Millisecond) // 16 KiB per 4 ms: about 4 MB/s
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// A transfer cut by killing the sending client, then the daemon, resumes from
+// what the daemon had: the bytes clients send, counted on the wire, add up to
+// one copy of the file (plus frame overhead), not one and a half.
+func TestFileResumesAfterClientAndDaemonKilled(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	src, sum := randomFile(t, t.TempDir(), "big.iso", fileTestSize)
+	proxy := startProxy(t, func() string { return d.addr })
+	proxy.slow.Store(true)
+
+	alice := startClient(t, d, "alice", "--server", proxy.ln.Addr().String())
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send bob " + src)
+	waitFor(t, 30*time.Second, func() bool { return proxy.up.Load() > 8<<20 }, "8 MiB through the proxy")
+	require.NoError(t, alice.cmd.Process.Kill())
+	alice.exit()
+	// The daemon reads what alice sent before she died, then sees her go.
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(d.logs.String(), "disconnected") }, "alice's disconnect")
+	cut := proxy.up.Load()
+	d.kill9()
+	d.start()
+	proxy.slow.Store(false)
+
+	alice = startClient(t, d, "alice", "--server", proxy.ln.Addr().String())
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send bob " + src)
+	resumed := alice.waitLine("resuming at", 10*time.Second)
+	alice.waitLine("big.iso uploaded", 60*time.Second)
+	total := proxy.up.Load()
+	t.Logf("first session sent %d bytes, both sessions %d bytes for a %d-byte file (%s)", cut, total, fileTestSize, resumed)
+	assert.Less(t, total, int64(fileTestSize)+fileTestSize/100+64<<10, "bytes sent again after the resume")
+	assert.Greater(t, cut, int64(8<<20))
+
+	down := t.TempDir()
+	startClient(t, d, "bob", "--downloads", down, "--auto-accept", "30MiB").waitLine("received big.iso from alice", 60*time.Second)
+	alice.waitLine("bob received big.iso", 30*time.Second)
+	assert.Equal(t, sum, fileSum(t, filepath.Join(down, "big.iso")))
+}
+
+// A file changed in the daemon's spool after its upload reaches bob damaged:
+// his client checks the sha256, discards it, never gives it its name, and
+// alice hears that it arrived damaged.
+func TestFileTamperedIsNotCompleted(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	src, _ := randomFile(t, t.TempDir(), "contract.txt", 1<<20)
+	alice := startClient(t, d, "alice")
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send bob " + src)
+	alice.waitLine("contract.txt uploaded", 30*time.Second)
+
+	spool, err := filepath.Glob(filepath.Join(d.data, "files", "*", "data"))
+	require.NoError(t, err)
+	require.Len(t, spool, 1)
+	f, err := os.OpenFile(spool[0], os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("X"), 512<<10)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	down := t.TempDir()
+	bob := startClient(t, d, "bob", "--downloads", down, "--auto-accept", "2MiB")
+	bob.waitLine("contract.txt from alice is damaged", 10*time.Second)
+	alice.waitLine("bob reports contract.txt arrived damaged", 10*time.Second)
+	entries, err := os.ReadDir(down)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing, not even a partial file, stays behind")
+}
+
+// The daemon checks the sha256 of a finished upload itself: bytes that do not
+// match the offer are never offered as the file.
+func TestFileUploadNotMatchingItsSumFails(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	a := dial(t, d, "alice")
+	data := bytes.Repeat([]byte("padchat "), 1024)
+	claimed := sha256.Sum256([]byte("something else"))
+	ok := request(t, a, wire.Msg{Op: wire.OpFileOffer, User: []byte("bob"), Time: int64(len(data)), Text: append(claimed[:], "x.bin"...)})
+	require.Equal(t, wire.OpOK, ok.Op, "%s", ok.Text)
+	_, err := a.Send(&wire.Msg{Op: wire.OpFileChunk, ID: ok.ID, Time: 0, Text: data})
+	require.NoError(t, err)
+	failed := expect(t, a, "file failed", func(m *wire.Msg) bool { return m.Op == wire.OpFileFailed })
+	assert.Equal(t, ok.ID, failed.ID)
+	assert.Contains(t, string(failed.Text), "do not match its sha256")
+	e, _ := os.ReadDir(filepath.Join(d.data, "files"))
+	assert.Empty(t, e)
+}
+
+// A sender-supplied name with path elements lands as a plain name.
+func TestFileUnsafeNameLandsInDownloads(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	a := dial(t, d, "alice")
+	data := []byte("not where you think")
+	sum := sha256.Sum256(data)
+	ok := request(t, a, wire.Msg{Op: wire.OpFileOffer, User: []byte("bob"), Time: int64(len(data)), Text: append(sum[:], "../../x"...)})
+	require.Equal(t, wire.OpOK, ok.Op, "%s", ok.Text)
+	_, err := a.Send(&wire.Msg{Op: wire.OpFileChunk, ID: ok.ID, Text: data})
+	require.NoError(t, err)
+	expect(t, a, "upload acked", func(m *wire.Msg) bool { return m.Op == wire.OpFileAcked && m.Time == int64(len(data)) })
+
+	root := t.TempDir()
+	down := filepath.Join(root, "a", "b", "downloads")
+	bob := startClient(t, d, "bob", "--downloads", down, "--auto-accept", "1KiB")
+	bob.waitLine("received ../../x from alice: "+filepath.Join(down, "x"), 10*time.Second)
+	got, err := os.ReadFile(filepath.Join(down, "x"))
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	_, err = os.Stat(filepath.Join(root, "a", "x"))
+	assert.True(t, os.IsNotExist(err), "nothing written outside the downloads dir")
+
+	// The same name again does not overwrite it.
+	ok = request(t, a, wire.Msg{Op: wire.OpFileOffer, User: []byte("bob"), Time: int64(len(data)), Text: append(sum[:], "x"...)})
+	require.Equal(t, wire.OpOK, ok.Op)
+	_, err = a.Send(&wire.Msg{Op: wire.OpFileChunk, ID: ok.ID, Text: data})
+	require.NoError(t, err)
+	bob.waitLine("received x from alice: "+filepath.Join(down, "x (1)"), 10*time.Second)
+}
+
+func TestFileOverLimitsIsRefused(t *testing.T) {
+	d := startServer(t, "--file-max", "1MiB", "--file-mailbox", "1536KiB")
+	fileUsers(t, d, "alice", "bob")
+	dir := t.TempDir()
+	big, _ := randomFile(t, dir, "big.bin", 2<<20)
+	one, _ := randomFile(t, dir, "one.bin", 1<<20)
+	two, _ := randomFile(t, dir, "two.bin", 1<<20)
+	alice := startClient(t, d, "alice")
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send bob " + big)
+	alice.waitLine("big.bin not sent: file refused: 2MiB is over the server's limit of 1MiB per file", 10*time.Second)
+	alice.say("/send bob " + one)
+	alice.waitLine("one.bin uploaded", 10*time.Second)
+	alice.say("/send bob " + two)
+	alice.waitLine("two.bin not sent: file refused: bob's file mailbox would hold 2MiB, over the limit of 1536KiB", 10*time.Second)
+	require.NoError(t, alice.stdin.Close())
+	assert.Error(t, alice.exit(), "a script whose file was refused exits non-zero")
+}
