@@ -32,6 +32,7 @@ type outgoing struct {
 	id             uint32 // 0 until the server took the offer
 	sent, acked    int64
 	uploaded       bool // the server holds all of it, durably
+	asking         bool // the offer is on its way: its reply says where to go on
 	progress
 }
 
@@ -103,6 +104,7 @@ func (c *client) offer(o *outgoing) {
 		m.User = []byte(o.to)
 	}
 	if seq, ok := c.send(&m); ok {
+		o.asking = true
 		if c.files.offers == nil {
 			c.files.offers = map[uint32]*outgoing{}
 		}
@@ -117,6 +119,7 @@ func (c *client) offerAnswered(m *wire.Msg) bool {
 		return false
 	}
 	delete(c.files.offers, m.Seq)
+	o.asking = false
 	if m.Op == wire.OpError {
 		c.warn("%s not sent: %s", o.name, clean(m.Text))
 		c.dropOut(o, true)
@@ -139,7 +142,7 @@ func (c *client) pumpOut(o *outgoing) {
 	if c.files.chunk == nil {
 		c.files.chunk = make([]byte, wire.FileChunk)
 	}
-	for o.id != 0 && c.welcomed && o.sent < o.size && o.sent-o.acked < fileWindow && !c.done {
+	for o.id != 0 && !o.asking && c.welcomed && o.sent < o.size && o.sent-o.acked < fileWindow && !c.done {
 		n, err := o.f.ReadAt(c.files.chunk[:min(int64(wire.FileChunk), o.size-o.sent)], o.sent)
 		if err != nil && n == 0 {
 			c.warn("sending %s: %v", o.name, err)
@@ -250,10 +253,8 @@ func (c *client) pumpFiles() {
 // busy reports transfers a script's EOF must wait for: uploads the server
 // does not hold yet, and downloads under way.
 func (c *client) busy() bool {
-	for _, o := range c.files.out {
-		if !o.uploaded {
-			return true
-		}
+	if c.files.unfinished() > 0 {
+		return true
 	}
 	for _, in := range c.files.in {
 		if in.f != nil {
@@ -261,6 +262,17 @@ func (c *client) busy() bool {
 		}
 	}
 	return false
+}
+
+// unfinished counts the uploads the server does not hold yet.
+func (fs *files) unfinished() int {
+	n := 0
+	for _, o := range fs.out {
+		if !o.uploaded {
+			n++
+		}
+	}
+	return n
 }
 
 // doneIfIdle finishes a quit that waited for the transfers.

@@ -164,7 +164,7 @@ func (c *client) finish() {
 	if c.err == nil && c.tty == nil && (c.dlv.lost > 0 || len(c.link.queued) > 0) {
 		c.err = fmt.Errorf("%d of %d lines not delivered", c.dlv.lost+len(c.link.queued), c.dlv.lost+len(c.link.queued)+c.dlv.delivered)
 	}
-	if n := c.files.failed + len(c.files.out); c.err == nil && n > 0 && c.tty == nil {
+	if n := c.files.failed + c.files.unfinished(); c.err == nil && n > 0 && c.tty == nil {
 		c.err = fmt.Errorf("%d file transfers failed or unfinished", n)
 	}
 }

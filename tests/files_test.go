@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -122,16 +121,16 @@ func TestFileToOfflineUserDeliveredOnConnect(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool { e, _ := os.ReadDir(filepath.Join(d.data, "files")); return len(e) == 0 }, "the spool to empty")
 }
 
-// countingProxy forwards TCP to the daemon and counts the bytes clients send
-// through it; while slow is set, it forwards at about 4 MB/s.
+// countingProxy forwards TCP to the daemon and counts the bytes each way;
+// while slowUp (slowDown) is set, it forwards that way at about 4 MB/s.
 type countingProxy struct {
-	ln   net.Listener
-	up   atomic.Int64
-	slow atomic.Bool
-	wg   sync.WaitGroup
+	ln               net.Listener
+	up, down         atomic.Int64
+	slowUp, slowDown atomic.Bool
+	wg               sync.WaitGroup
 }
 
-func startProxy(t *testing.T, target func() string) *countingProxy {
+func startProxy(t *testing.T, target string) *countingProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -143,19 +142,19 @@ func startProxy(t *testing.T, target func() string) *countingProxy {
 			if err != nil {
 				return
 			}
-			s, err := net.Dial("tcp", target())
+			s, err := net.Dial("tcp", target)
 			if err != nil {
 				c.Close()
 				continue
 			}
-			p.wg.Go(func() { p.pipe(s, c, true); s.Close(); c.Close() })
-			p.wg.Go(func() { io.Copy(c, s); c.Close(); s.Close() })
+			p.wg.Go(func() { pipe(s, c, &p.up, &p.slowUp); s.Close(); c.Close() })
+			p.wg.Go(func() { pipe(c, s, &p.down, &p.slowDown); c.Close(); s.Close() })
 		}
 	})
 	return p
 }
 
-func (p *countingProxy) pipe(dst, src net.Conn, count bool) {
+func pipe(dst, src net.Conn, count *atomic.Int64, slow *atomic.Bool) {
 	buf := make([]byte, 16<<10)
 	for {
 		n, err := src.Read(buf)
@@ -163,10 +162,8 @@ func (p *countingProxy) pipe(dst, src net.Conn, count bool) {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
-			if count {
-				p.up.Add(int64(n))
-			}
-			if p.slow.Load() {
+			count.Add(int64(n))
+			if slow.Load() {
 				time.Sleep(4 * time.Millisecond) // 16 KiB per 4 ms: about 4 MB/s
 			}
 		}
@@ -183,8 +180,8 @@ func TestFileResumesAfterClientAndDaemonKilled(t *testing.T) {
 	d := startServer(t)
 	fileUsers(t, d, "alice", "bob")
 	src, sum := randomFile(t, t.TempDir(), "big.iso", fileTestSize)
-	proxy := startProxy(t, func() string { return d.addr })
-	proxy.slow.Store(true)
+	proxy := startProxy(t, d.addr) // a restarted daemon keeps its address
+	proxy.slowUp.Store(true)
 
 	alice := startClient(t, d, "alice", "--server", proxy.ln.Addr().String())
 	alice.waitLine("joined lobby", 10*time.Second)
@@ -197,7 +194,7 @@ func TestFileResumesAfterClientAndDaemonKilled(t *testing.T) {
 	cut := proxy.up.Load()
 	d.kill9()
 	d.start()
-	proxy.slow.Store(false)
+	proxy.slowUp.Store(false)
 
 	alice = startClient(t, d, "alice", "--server", proxy.ln.Addr().String())
 	alice.waitLine("joined lobby", 10*time.Second)
@@ -312,4 +309,66 @@ func TestFileOverLimitsIsRefused(t *testing.T) {
 	alice.waitLine("two.bin not sent: file refused: bob's file mailbox would hold 2MiB, over the limit of 1536KiB", 10*time.Second)
 	require.NoError(t, alice.stdin.Close())
 	assert.Error(t, alice.exit(), "a script whose file was refused exits non-zero")
+}
+
+// The same on the receiving side: bob's client killed mid-download, then the
+// daemon; bob resumes from his partial file, and the bytes the daemon sends
+// him add up to one copy of the file, not one and a half.
+func TestFileDownloadResumesAfterClientAndDaemonKilled(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	src, sum := randomFile(t, t.TempDir(), "movie.mkv", fileTestSize)
+	alice := startClient(t, d, "alice")
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send bob " + src)
+	alice.waitLine("movie.mkv uploaded", 60*time.Second)
+	require.NoError(t, alice.stdin.Close())
+	require.NoError(t, alice.exit())
+
+	proxy := startProxy(t, d.addr) // a restarted daemon keeps its address
+	proxy.slowDown.Store(true)
+	down := t.TempDir()
+	bob := startClient(t, d, "bob", "--server", proxy.ln.Addr().String(), "--downloads", down, "--auto-accept", "30MiB")
+	waitFor(t, 30*time.Second, func() bool { return proxy.down.Load() > 8<<20 }, "8 MiB through the proxy")
+	require.NoError(t, bob.cmd.Process.Kill())
+	bob.exit()
+	cut := proxy.down.Load()
+	d.kill9()
+	d.start()
+	proxy.slowDown.Store(false)
+	_, err := os.Stat(filepath.Join(down, "movie.mkv"))
+	require.True(t, os.IsNotExist(err), "a partial file never has the file's name")
+
+	bob = startClient(t, d, "bob", "--server", proxy.ln.Addr().String(), "--downloads", down, "--auto-accept", "30MiB")
+	resumed := bob.waitLine("receiving movie.mkv, resuming at", 10*time.Second)
+	bob.waitLine("received movie.mkv from alice", 60*time.Second)
+	total := proxy.down.Load()
+	t.Logf("first session received %d bytes, both sessions %d bytes for a %d-byte file (%s)", cut, total, fileTestSize, resumed)
+	assert.Less(t, total, int64(fileTestSize)+fileTestSize/100+2<<20, "bytes sent again after the resume")
+	assert.Equal(t, sum, fileSum(t, filepath.Join(down, "movie.mkv")))
+	assertNoPartials(t, down)
+}
+
+// A file to a room goes to every other encrypted member, each with a receipt.
+func TestFileToRoom(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob", "carol")
+	src, sum := randomFile(t, t.TempDir(), "slides.odp", 3<<20)
+	downs := map[string]string{}
+	var members []*chatter
+	for _, n := range []string{"bob", "carol"} {
+		downs[n] = t.TempDir()
+		c := startClient(t, d, n, "--downloads", downs[n], "--auto-accept", "4MiB")
+		c.waitLine("joined lobby", 10*time.Second)
+		members = append(members, c)
+	}
+	alice := startClient(t, d, "alice")
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send #lobby " + src)
+	for i, c := range members {
+		c.waitLine("received slides.odp from alice", 30*time.Second)
+		assert.Equal(t, sum, fileSum(t, filepath.Join(downs[c.name], "slides.odp")), "member %d", i)
+	}
+	alice.waitLine("bob received slides.odp", 10*time.Second)
+	alice.waitLine("carol received slides.odp", 10*time.Second)
 }
