@@ -24,11 +24,11 @@ const (
 	cmdHistory
 	cmdHelp
 	cmdQuit
-	cmdNames // who is in the current room
-	cmdClear // clear the screen
-	cmdQuery // plain lines go to a user as direct messages; no name: back to the room
-	cmdTopic // set the current room's topic; no text: show it
-	cmdAway  // away with a message; no text: back
+	cmdNames  // who is in the current room
+	cmdClear  // clear the screen
+	cmdQuery  // plain lines go to a user as direct messages; no name: back to the room
+	cmdTopic  // set the current room's topic; no text: show it
+	cmdAway   // away with a message; no text: back
 	cmdSend   // send a file to a user or #room
 	cmdAccept // accept a file offer
 	cmdReject // reject a file offer
