@@ -45,6 +45,7 @@ type fileRecipient struct {
 	accepted bool
 	sent     int64 // offset of the next chunk to send this session
 	got      int64 // bytes the recipient said it has written
+	padBytes int64 // sent since its pad's pages were last released
 }
 
 // fileReceipt is an outcome the sender has not heard yet (it was offline).
@@ -65,11 +66,12 @@ type transfer struct {
 	To       []*fileRecipient `json:"to"`
 	Receipts []fileReceipt    `json:"receipts,omitempty"`
 
-	dir     string
-	have    int64     // bytes in data
-	f       *os.File  // data, open while the transfer lives
-	sum     hash.Hash // of data[:have], while uploading
-	syncing bool      // the final fsync is under way
+	dir      string
+	have     int64     // bytes in data
+	f        *os.File  // data, open while the transfer lives
+	sum      hash.Hash // of data[:have], while uploading
+	syncing  bool      // the final fsync is under way
+	padBytes int64     // received since the sender's pad pages were last released
 }
 
 // files is the daemon's spool of transfers; it runs on the loop.
@@ -254,6 +256,22 @@ func (fs *files) drain() {
 		fs.h.l.log.Info().Uint32("transfer", t.ID).Str("from", t.From).Int64("size", t.Size).Msg("file upload complete")
 		fs.acked(t)
 		fs.pumpAll(t)
+	}
+}
+
+// padRelease: a file streams through a pad far faster than chat does, so
+// the mapped pad pages it used are dropped from the daemon's resident set
+// every padRelease bytes (they stay in the page cache), rather than at idle.
+const padRelease = 2 << 20
+
+// padUsed counts n file bytes through user's pads in *since.
+func (fs *files) padUsed(user string, n int, since *int64) {
+	if *since += int64(n); *since < padRelease {
+		return
+	}
+	*since = 0
+	if u := fs.h.acct.user(user); u != nil && u.sendPad != nil && u.recvPad != nil {
+		u.releasePages()
 	}
 }
 

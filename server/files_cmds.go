@@ -133,6 +133,7 @@ func (fs *files) chunk(n *native, m *wire.Msg) {
 		fs.fail(t, "the server could not store the file: "+err.Error())
 		return
 	}
+	fs.padUsed(t.From, len(m.Text), &t.padBytes)
 	if t.have < t.Size {
 		fs.ackTo(n, t)
 		fs.pumpAll(t)
@@ -299,6 +300,7 @@ func (fs *files) pump(t *transfer, r *fileRecipient, s *native) {
 		}
 		s.deliver(&wire.Msg{Op: wire.OpFileData, ID: t.ID, Time: r.sent, Text: b}, nil)
 		r.sent += k
+		fs.padUsed(r.Name, int(k), &r.padBytes)
 	}
 }
 

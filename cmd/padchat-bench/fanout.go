@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -189,6 +190,13 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	if o.target == "native" {
 		p.users = fanoutUsers(o)
 	}
+	if o.fileSize > 0 {
+		if o.target != "native" || o.addr != "" {
+			return nil, errors.New("--file-size: only with a native target the bench starts")
+		}
+		p.users = append(p.users, fileUsers(o.fileSize)...)
+		p.conns += 2
+	}
 	e, err := startTarget(ctx, o, p, stderr)
 	if err != nil {
 		return nil, err
@@ -256,8 +264,15 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 		wg.Go(func() { pubErr[i] = p.publish(o, clk, t0, f, &stop) })
 	}
 	go func() { wg.Wait(); close(pubsDone) }()
+	fileDone := make(chan string, 1)
+	if o.fileSize > 0 {
+		go func() { fileDone <- fileBeside(ctx, o, e) }()
+	}
 
 	r.Note = watch(ctx, o, r, e.pid, subs, f, &stop, pubsDone, stderr)
+	if o.fileSize > 0 {
+		r.Note = joinNote(r.Note, <-fileDone)
+	}
 	stop.Store(true)
 	<-pubsDone
 	after, err := sampleProc(e.pid)

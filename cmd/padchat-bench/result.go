@@ -51,6 +51,13 @@ type Result struct {
 	AnonPerConn float64 `json:"anon_per_conn,omitempty"`
 	FilePerConn float64 `json:"file_per_conn,omitempty"`
 
+	// Files: pad spent per file byte by the sender's send pad and the
+	// receiver's receive pad; the daemon's largest RSS growth during the transfer.
+	FileSendPad    float64 `json:"file_send_pad,omitempty"`
+	FileRecvPad    float64 `json:"file_recv_pad,omitempty"`
+	PeakRSSGrowth  int64   `json:"peak_rss_growth,omitempty"`
+	PeakAnonGrowth int64   `json:"peak_anon_growth,omitempty"`
+
 	ProvisionS float64 `json:"provision_s,omitempty"`
 	Note       string  `json:"note,omitempty"`
 }
@@ -78,6 +85,9 @@ func (r *Result) Line() string {
 	case "idle":
 		fmt.Fprintf(&b, " %d conns, RSS %+.0f B/conn (anon %+.0f, mapped %+.0f), server CPU %.2fs (%.0f µs/conn), RSS %s→%s",
 			r.Delivered, r.RSSPerConn, r.AnonPerConn, r.FilePerConn, r.ServerCPUs, r.CPUNsPerMsg/1e3, mib(r.RSSStart), mib(r.RSSEnd))
+	case "files":
+		fmt.Fprintf(&b, " %s in %.2fs = %.0f MB/s, pad per file byte %.4f send %.4f receive, daemon peak growth RSS %s (anon %s), server CPU %.2fs, RSS %s→%s",
+			mib(r.Delivered), r.Seconds, r.PerSec/1e6, r.FileSendPad, r.FileRecvPad, mib(r.PeakRSSGrowth), mib(r.PeakAnonGrowth), r.ServerCPUs, mib(r.RSSStart), mib(r.RSSEnd))
 	default:
 		what := "delivered"
 		if r.Scenario == "dm" {

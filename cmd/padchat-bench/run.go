@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"padchat/internal/benchpeer"
+	"padchat/internal/bytesize"
 )
 
 const usage = `usage: padchat-bench <scenario|report|chart> [flags]
@@ -20,6 +21,7 @@ scenarios (each starts the target server itself unless --addr is given):
   latency   paced fan-out (defaults: 100 subscribers, 1 publisher at 1000 msg/s)
   idle      hold N authenticated idle connections; server RSS per connection
   dm        durable direct messages to offline users; acknowledgements per second
+  files     one --file-size file fa → fb: MB/s, pad per file byte, daemon RSS growth (--file-rate: slow reader)
 results:
   report    --in results.jsonl --md out.md [--svg out.svg]: table with ratios to padchatd
   chart     --in results.jsonl --svg out.svg: throughput and CPU ns/delivery vs subscribers
@@ -59,6 +61,8 @@ type options struct {
 	conns                  int
 	recipients             int
 	settle                 time.Duration
+	fileSize               int64   // files; fan-out: a file sent beside the run (0: none)
+	fileRate               float64 // bytes per second the file's reader takes (0: all it can)
 }
 
 type multiFlag []string
@@ -76,7 +80,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runReport(args[1:], stdout, stderr)
 	case "chart":
 		return runChart(args[1:], stdout, stderr)
-	case "fanout", "latency", "idle", "dm":
+	case "fanout", "latency", "idle", "dm", "files":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
@@ -96,6 +100,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		r, err = runIdle(ctx, o, stderr)
 	case "dm":
 		r, err = runDM(ctx, o, stderr)
+	case "files":
+		r, err = runFiles(ctx, o, stderr)
 	}
 	if err != nil {
 		return err
@@ -158,9 +164,23 @@ func parseScenario(name string, args []string, stderr io.Writer) (*options, erro
 	fs.IntVar(&o.conns, "conns", 1000, "idle: connections to hold")
 	fs.IntVar(&o.recipients, "recipients", 10, "dm: offline recipients")
 	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait this long before sampling RSS (padchatd releases idle pads' pages after 2 s)")
+	fileSize, fileRate := "", 0.0
+	if name == "files" {
+		fileSize = "200MiB"
+	}
+	fs.StringVar(&fileSize, "file-size", fileSize, "files: the file's size; fanout, latency: also send a file this big fa → fb during the run")
+	fs.Float64Var(&fileRate, "file-rate", 0, "MB/s the file's reader takes (0: as fast as it can)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if fileSize != "" {
+		n, err := bytesize.Parse(fileSize)
+		if err != nil {
+			return nil, fmt.Errorf("--file-size: %w", err)
+		}
+		o.fileSize = n
+	}
+	o.fileRate = fileRate * 1e6
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}

@@ -39,6 +39,7 @@ type plan struct {
 // env is a target ready to measure.
 type env struct {
 	dial      benchpeer.Dialer
+	bundles   func(user string) string // native, started by the bench: a user's bundle dir
 	pid       int
 	addr      string
 	provision time.Duration // native: creating the users' pads, not measured
@@ -99,6 +100,7 @@ func startTarget(ctx context.Context, o *options, p plan, stderr io.Writer) (*en
 	// Interrupted: stopping the server ends every blocked read of the run.
 	context.AfterFunc(ctx, e.stop)
 	bundles := func(u string) string { return server.BundleDir(filepath.Join(dir, "data"), u) }
+	e.bundles = bundles
 	if e.dial, err = benchpeer.New(o.target, e.addr, bundles); err != nil {
 		e.stop()
 		return nil, err
