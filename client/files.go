@@ -128,6 +128,10 @@ func (c *client) offerAnswered(m *wire.Msg) bool {
 	resumed := o.id != 0 || m.Time > 0
 	o.id, o.sent, o.acked = m.ID, m.Time, m.Time
 	o.start(o.size, m.Time)
+	if o.acked == o.size { // the server had all of it already
+		c.uploaded(o)
+		return true
+	}
 	if resumed {
 		c.scr.println(c.r.notice("sending %s to %s (id %d), resuming at %s", o.name, o.to, o.id, bytesize.Human(m.Time)))
 	} else {
@@ -164,14 +168,19 @@ func (c *client) fileAcked(m *wire.Msg) {
 	}
 	o.acked = m.Time
 	if o.acked == o.size {
-		o.uploaded = true
-		c.scr.println(c.r.notice("%s uploaded (%s at %s); the server keeps it for %s", o.name, bytesize.Human(o.size), o.rate(o.size), o.to))
-		o.f.Close()
-		c.doneIfIdle()
+		c.uploaded(o)
 		return
 	}
 	c.report(&o.progress, "sending "+o.name, o.acked)
 	c.pumpOut(o)
+}
+
+// uploaded: the server holds all of o, durably; what is left is receipts.
+func (c *client) uploaded(o *outgoing) {
+	o.uploaded = true
+	c.scr.println(c.r.notice("%s uploaded (%s at %s); the server keeps it for %s", o.name, bytesize.Human(o.size), o.rate(o.size), o.to))
+	o.f.Close()
+	c.doneIfIdle()
 }
 
 func (c *client) fileReceipt(m *wire.Msg) {
