@@ -4,7 +4,7 @@ BIN      := bin
 DATA     ?= var
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit lint cross fuzz-smoke fuzz soak bench bench-smoke bench-compare clean
+.PHONY: all build run test unit lint cross fuzz-smoke fuzz soak bench bench-smoke bench-files bench-compare clean
 
 all: build
 
@@ -63,6 +63,16 @@ bench-compare: build
 bench-smoke: build
 	$(BIN)/padchat-bench fanout --target native --padchatd $(BIN)/padchatd --subs 10 --pubs 2 --msgs 200 --strict --quiet
 	$(BIN)/padchat-bench dm --target native --padchatd $(BIN)/padchatd --pubs 2 --msgs 100 --strict --quiet
+	$(BIN)/padchat-bench files --padchatd $(BIN)/padchatd --file-size 4MiB --quiet
+
+# Files (issue 17's figures): a 200 MB transfer as fast as it goes and to a
+# 20 MB/s reader (MB/s, pad per file byte, daemon RSS growth), then a
+# 100-client room's latency without and with a 200 MB file beside it.
+bench-files: build
+	$(BIN)/padchat-bench files --padchatd $(BIN)/padchatd --file-size 200MiB --quiet
+	$(BIN)/padchat-bench files --padchatd $(BIN)/padchatd --file-size 200MiB --file-rate 20 --quiet
+	$(BIN)/padchat-bench latency --padchatd $(BIN)/padchatd --subs 100 --quiet
+	$(BIN)/padchat-bench latency --padchatd $(BIN)/padchatd --subs 100 --file-size 200MiB --file-rate 40 --quiet
 
 clean:
 	rm -rf $(BIN)
