@@ -206,7 +206,7 @@ func (c *client) fileFailed(m *wire.Msg) {
 	}
 	if in := c.files.in[m.ID]; in != nil {
 		c.warn("receiving %s failed: %s", in.name, clean(m.Text))
-		c.dropIn(in, true)
+		c.dropIn(in, in.part != "") // an offer never accepted failed no download of ours
 	}
 }
 
@@ -284,8 +284,10 @@ func (fs *files) unfinished() int {
 	return n
 }
 
-// doneIfIdle finishes a quit that waited for the transfers.
+// doneIfIdle runs when a transfer ends: its bar leaves the status line, and
+// a quit that waited for the transfers goes ahead.
 func (c *client) doneIfIdle() {
+	c.statusChanged()
 	if c.files.waitQuit && !c.busy() {
 		c.files.waitQuit = false
 		c.quit()
@@ -327,8 +329,7 @@ func (c *client) report(p *progress, what string, at int64) {
 		}
 		n := int(pct / 5)
 		p.bar = fmt.Sprintf("%s [%s%s] %d%% %s ETA %s", what, strings.Repeat("#", n), strings.Repeat(".", 20-n), pct, p.rate(at), eta)
-		c.tty.status = c.statusLine()
-		c.tty.edited()
+		c.statusChanged()
 		return
 	}
 	if step := at * 10 / max(p.total, 1); step > p.tenth {

@@ -194,6 +194,9 @@ func (t *transfer) save() error {
 
 // remove deletes a transfer and its files.
 func (fs *files) remove(t *transfer) {
+	if fs.byID[t.ID] != t {
+		return
+	}
 	delete(fs.byID, t.ID)
 	if t.f != nil {
 		t.f.Close()

@@ -203,6 +203,9 @@ func (fs *files) settle(t *transfer, r *fileRecipient, outcome string) {
 // tidy deletes a settled transfer with no receipts left to give, or saves
 // the outcomes of one that lives on.
 func (fs *files) tidy(t *transfer) {
+	if fs.byID[t.ID] != t {
+		return // removed meanwhile: a session lookup can evict an account (forget)
+	}
 	if t.settled() && len(t.Receipts) == 0 {
 		fs.remove(t)
 		return
@@ -232,6 +235,21 @@ func (fs *files) fail(t *transfer, why string) {
 		}
 	}
 	fs.remove(t)
+}
+
+// forget drops what a removed account had in the spool: its own files
+// fail, and its outcome as a recipient is "account removed". A new account
+// of the same name inherits nothing.
+func (fs *files) forget(name string) {
+	for _, t := range fs.byID {
+		if t.From == name {
+			fs.fail(t, "the sender's account was removed")
+			continue
+		}
+		if r := t.recipient(name); r != nil && r.Outcome == "" {
+			fs.settle(t, r, "account removed")
+		}
+	}
 }
 
 // online runs when a user's session starts: its pending offers, and the

@@ -43,6 +43,9 @@ func newHub(l *Loop) (*Hub, error) {
 	}
 	h.acct.evicted = func(name string) {
 		h.store.forgetMailbox(name)
+		if h.files != nil {
+			h.files.forget(name)
+		}
 	}
 	err = h.store.purgeOrphans(func(name string) bool { return h.acct.byName[name] != nil })
 	if err == nil {

@@ -3,6 +3,7 @@ package tests
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os/exec"
 	"strings"
@@ -62,19 +63,26 @@ func (c *chatter) say(line string) {
 // expect waits for an output line equal to want.
 func (c *chatter) expect(want string) {
 	c.t.Helper()
-	timeout := time.After(10 * time.Second)
+	c.await(fmt.Sprintf("line %q", want), 10*time.Second, func(l string) bool { return l == want })
+}
+
+// await reads output lines until one matches, failing after limit or when
+// the client exits first; it returns the line.
+func (c *chatter) await(what string, limit time.Duration, match func(string) bool) string {
+	c.t.Helper()
+	timeout := time.After(limit)
 	for {
 		select {
 		case l, ok := <-c.lines:
 			if !ok {
-				c.t.Fatalf("%s exited before printing %q; got:\n%s", c.name, want, strings.Join(c.seen, "\n"))
+				c.t.Fatalf("%s exited before printing a %s; got:\n%s", c.name, what, strings.Join(c.seen, "\n"))
 			}
 			c.seen = append(c.seen, l)
-			if l == want {
-				return
+			if match(l) {
+				return l
 			}
 		case <-timeout:
-			c.t.Fatalf("%s: no line %q; got:\n%s", c.name, want, strings.Join(c.seen, "\n"))
+			c.t.Fatalf("%s: no %s; got:\n%s", c.name, what, strings.Join(c.seen, "\n"))
 		}
 	}
 }

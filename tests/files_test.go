@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -45,21 +46,7 @@ func fileSum(t *testing.T, path string) [32]byte {
 // waitLine waits up to limit for an output line containing s and returns it.
 func (c *chatter) waitLine(s string, limit time.Duration) string {
 	c.t.Helper()
-	timeout := time.After(limit)
-	for {
-		select {
-		case l, ok := <-c.lines:
-			if !ok {
-				c.t.Fatalf("%s exited before printing %q; got:\n%s", c.name, s, strings.Join(c.seen, "\n"))
-			}
-			c.seen = append(c.seen, l)
-			if strings.Contains(l, s) {
-				return l
-			}
-		case <-timeout:
-			c.t.Fatalf("%s: no line with %q; got:\n%s", c.name, s, strings.Join(c.seen, "\n"))
-		}
-	}
+	return c.await(fmt.Sprintf("line with %q", s), limit, func(l string) bool { return strings.Contains(l, s) })
 }
 
 func assertNoPartials(t *testing.T, dir string) {
@@ -98,14 +85,22 @@ func TestFileToOnlineUser(t *testing.T) {
 	assert.NoError(t, alice.exit())
 }
 
+// uploadForBob starts alice and has her send bob (offline) a new random
+// file of size bytes, returning once the daemon holds all of it.
+func uploadForBob(t *testing.T, d *daemon, name string, size int) (alice *chatter, sum [32]byte) {
+	t.Helper()
+	src, sum := randomFile(t, t.TempDir(), name, size)
+	alice = startClient(t, d, "alice")
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send bob " + src)
+	alice.waitLine(name+" uploaded", 60*time.Second)
+	return alice, sum
+}
+
 func TestFileToOfflineUserDeliveredOnConnect(t *testing.T) {
 	d := startServer(t)
 	fileUsers(t, d, "alice", "bob")
-	src, sum := randomFile(t, t.TempDir(), "report.pdf", fileTestSize)
-	alice := startClient(t, d, "alice")
-	alice.waitLine("joined lobby", 10*time.Second)
-	alice.say("/send bob " + src)
-	alice.waitLine("report.pdf uploaded", 60*time.Second)
+	alice, sum := uploadForBob(t, d, "report.pdf", fileTestSize)
 
 	down := t.TempDir()
 	bob := startClient(t, d, "bob", "--downloads", down)
@@ -218,11 +213,7 @@ func TestFileResumesAfterClientAndDaemonKilled(t *testing.T) {
 func TestFileTamperedIsNotCompleted(t *testing.T) {
 	d := startServer(t)
 	fileUsers(t, d, "alice", "bob")
-	src, _ := randomFile(t, t.TempDir(), "contract.txt", 1<<20)
-	alice := startClient(t, d, "alice")
-	alice.waitLine("joined lobby", 10*time.Second)
-	alice.say("/send bob " + src)
-	alice.waitLine("contract.txt uploaded", 30*time.Second)
+	alice, _ := uploadForBob(t, d, "contract.txt", 1<<20)
 
 	spool, err := filepath.Glob(filepath.Join(d.data, "files", "*", "data"))
 	require.NoError(t, err)
@@ -317,11 +308,7 @@ func TestFileOverLimitsIsRefused(t *testing.T) {
 func TestFileDownloadResumesAfterClientAndDaemonKilled(t *testing.T) {
 	d := startServer(t)
 	fileUsers(t, d, "alice", "bob")
-	src, sum := randomFile(t, t.TempDir(), "movie.mkv", fileTestSize)
-	alice := startClient(t, d, "alice")
-	alice.waitLine("joined lobby", 10*time.Second)
-	alice.say("/send bob " + src)
-	alice.waitLine("movie.mkv uploaded", 60*time.Second)
+	alice, sum := uploadForBob(t, d, "movie.mkv", fileTestSize)
 	require.NoError(t, alice.stdin.Close())
 	require.NoError(t, alice.exit())
 
@@ -369,6 +356,25 @@ func TestFileToRoom(t *testing.T) {
 		c.waitLine("received slides.odp from alice", 30*time.Second)
 		assert.Equal(t, sum, fileSum(t, filepath.Join(downs[c.name], "slides.odp")), "member %d", i)
 	}
-	alice.waitLine("bob received slides.odp", 10*time.Second)
-	alice.waitLine("carol received slides.odp", 10*time.Second)
+	receipts := map[string]bool{}
+	for range 2 { // in either order
+		l := alice.waitLine(" received slides.odp", 10*time.Second)
+		receipts[strings.Fields(strings.TrimPrefix(l, "-- "))[0]] = true
+	}
+	assert.Equal(t, map[string]bool{"bob": true, "carol": true}, receipts)
+}
+
+// A recipient removed while its file waits: the sender hears so, and the
+// spool lets go of the file; a new bob gets nothing of it.
+func TestFileToRemovedUserIsDropped(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	alice, _ := uploadForBob(t, d, "old.txt", 100<<10)
+	// With the daemon running the command says the daemon will notice (and
+	// exits 1); the daemon drops the account when it next looks it up.
+	out, _ := runBin("padchatd", "user", "remove", "bob", "--data", d.data)
+	require.Contains(t, out, "removed", out)
+	alice.say("/msg bob are you there?")
+	alice.waitLine("bob account removed old.txt", 10*time.Second)
+	waitFor(t, 10*time.Second, func() bool { e, _ := os.ReadDir(filepath.Join(d.data, "files")); return len(e) == 0 }, "the spool to empty")
 }
