@@ -60,18 +60,27 @@ func (c *client) onFileOffered(m *wire.Msg) {
 	if in.room != "" {
 		where = " in " + in.room
 	}
-	cost, left := fileCost(in.size), c.recv.Remaining()
 	c.scr.println(c.r.notice("file offer %d from %s%s: %s, %s, sha256 %s; uses %s of your %s receive pad", in.id, clean(m.User), where,
-		clean([]byte(in.name)), bytesize.Human(in.size), hex.EncodeToString(in.sum[:]), bytesize.Human(cost), bytesize.Human(left)))
+		clean([]byte(in.name)), bytesize.Human(in.size), hex.EncodeToString(in.sum[:]), bytesize.Human(fileCost(in.size)), bytesize.Human(c.recv.Remaining())))
 	_, err := os.Stat(c.partPath(in))
 	switch {
-	case left-cost < padReserve:
-		c.warn("file %d would leave %s of receive pad, under the %s reserve: /reject %d, or ask for a new bundle first", in.id, bytesize.Human(left-cost), bytesize.Human(padReserve), in.id)
+	case !c.recvPadFor(in):
 	case err == nil, in.size <= c.cfg.AutoAccept:
 		c.acceptFile(in)
 	default:
 		c.scr.println(c.r.notice("/accept %d or /reject %d", in.id, in.id))
 	}
+}
+
+// recvPadFor reports whether the receive pad can take in and keep the
+// reserve; if not, it says so.
+func (c *client) recvPadFor(in *incoming) bool {
+	left := c.recv.Remaining() - fileCost(in.size-in.have)
+	if left >= padReserve {
+		return true
+	}
+	c.warn("file %d would leave %s of receive pad, under the %s reserve: /reject %d, or ask for a new bundle first", in.id, bytesize.Human(left), bytesize.Human(padReserve), in.id)
+	return false
 }
 
 // partPath is where in is written until it verifies: a hidden name that
@@ -121,7 +130,9 @@ func (c *client) answerOffer(id uint32, accept bool) {
 		return
 	}
 	if accept {
-		c.acceptFile(in)
+		if c.recvPadFor(in) {
+			c.acceptFile(in)
+		}
 		return
 	}
 	c.send(&wire.Msg{Op: wire.OpFileReject, ID: id})

@@ -378,3 +378,70 @@ func TestFileToRemovedUserIsDropped(t *testing.T) {
 	alice.waitLine("bob account removed old.txt", 10*time.Second)
 	waitFor(t, 10*time.Second, func() bool { e, _ := os.ReadDir(filepath.Join(d.data, "files")); return len(e) == 0 }, "the spool to empty")
 }
+
+// The daemon restarts under two running clients in the middle of a transfer:
+// both reconnect, the sender re-offers and goes on from the daemon's offset,
+// the receiver asks for the rest of its partial file.
+func TestFileSurvivesDaemonRestartUnderRunningClients(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	src, sum := randomFile(t, t.TempDir(), "live.bin", fileTestSize)
+	proxy := startProxy(t, d.addr)
+	proxy.slowUp.Store(true)
+	down := t.TempDir()
+	bob := startClient(t, d, "bob", "--downloads", down, "--auto-accept", "30MiB")
+	bob.waitLine("joined lobby", 10*time.Second)
+	alice := startClient(t, d, "alice", "--server", proxy.ln.Addr().String())
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send bob " + src)
+	bob.waitLine("receiving live.bin: 20%", 30*time.Second)
+	d.kill9()
+	d.start()
+	proxy.slowUp.Store(false)
+	alice.waitLine("resuming at", 30*time.Second)
+	bob.waitLine("receiving live.bin, resuming at", 30*time.Second)
+	bob.waitLine("received live.bin from alice", 60*time.Second)
+	alice.waitLine("bob received live.bin", 30*time.Second)
+	assert.Equal(t, sum, fileSum(t, filepath.Join(down, "live.bin")))
+	assert.Less(t, proxy.up.Load(), int64(fileTestSize)+fileTestSize/100+2<<20, "bytes alice sent again after the restart")
+}
+
+// Neither side spends its pad below the reserve on a file: the sender's
+// client refuses to send it, the recipient's refuses to accept it.
+func TestFilePadReserveIsKept(t *testing.T) {
+	d := startServer(t)
+	d.addUser("alice", filePads)
+	d.addUser("bob", 2<<20)
+	d.addUser("carol", 2<<20)
+	dir := t.TempDir()
+	src, _ := randomFile(t, dir, "half.bin", 1536<<10)
+
+	carol := startClient(t, d, "carol")
+	carol.waitLine("joined lobby", 10*time.Second)
+	carol.say("/send alice " + src)
+	carol.waitLine("not sent: half.bin would leave", 10*time.Second)
+
+	alice := startClient(t, d, "alice")
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send bob " + src)
+	alice.waitLine("half.bin uploaded", 10*time.Second)
+	down := t.TempDir()
+	bob := startClient(t, d, "bob", "--downloads", down, "--auto-accept", "2MiB")
+	offer := bob.waitLine("file offer ", 10*time.Second)
+	id := strings.Fields(strings.TrimPrefix(offer[strings.Index(offer, "file offer "):], "file offer "))[0]
+	bob.say("/accept " + id)
+	// Warnings go to stderr, unbuffered: they may come before the offer line.
+	bob.await("second refusal", 10*time.Second, func(string) bool {
+		n := 0
+		for _, l := range bob.seen {
+			if strings.Contains(l, "file "+id+" would leave") {
+				n++
+			}
+		}
+		return n == 2 // the offer's, and the /accept's
+	})
+	bob.say("/reject " + id)
+	alice.waitLine("bob rejected half.bin", 10*time.Second)
+	e, _ := os.ReadDir(down)
+	assert.Empty(t, e)
+}
