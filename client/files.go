@@ -171,7 +171,7 @@ func (c *client) fileAcked(m *wire.Msg) {
 		c.uploaded(o)
 		return
 	}
-	c.report(&o.progress, "sending "+o.name, o.acked)
+	c.report(&o.progress, true, o.name, o.acked)
 	c.pumpOut(o)
 }
 
@@ -316,7 +316,8 @@ func (p *progress) rate(at int64) string {
 	return bytesize.Human(int64(float64(at-p.from)/secs)) + "/s"
 }
 
-func (c *client) report(p *progress, what string, at int64) {
+// report shows how far a transfer (up: a sending one) has come.
+func (c *client) report(p *progress, up bool, name string, at int64) {
 	pct := at * 100 / max(p.total, 1)
 	if c.tty != nil {
 		if time.Since(p.drawn) < 100*time.Millisecond && at < p.total {
@@ -327,14 +328,21 @@ func (c *client) report(p *progress, what string, at int64) {
 		if secs := time.Since(p.began).Seconds(); at > p.from && secs > 0 {
 			eta = (time.Duration(float64(p.total-at) / (float64(at-p.from) / secs) * float64(time.Second))).Round(time.Second).String()
 		}
-		n := int(pct / 5)
-		p.bar = fmt.Sprintf("%s [%s%s] %d%% %s ETA %s", what, strings.Repeat("#", n), strings.Repeat(".", 20-n), pct, p.rate(at), eta)
+		arrow, n := "↓", int(pct/10)
+		if up {
+			arrow = "↑"
+		}
+		p.bar = fmt.Sprintf("%s %s [%s%s] %d%% %s ETA %s", arrow, name, strings.Repeat("#", n), strings.Repeat(".", 10-n), pct, p.rate(at), eta)
 		c.statusChanged()
 		return
 	}
 	if step := at * 10 / max(p.total, 1); step > p.tenth {
 		p.tenth = step
-		c.scr.println(c.r.notice("%s: %d%% (%s of %s, %s)", what, step*10, bytesize.Human(at), bytesize.Human(p.total), p.rate(at)))
+		verb := "receiving"
+		if up {
+			verb = "sending"
+		}
+		c.scr.println(c.r.notice("%s %s: %d%% (%s of %s, %s)", verb, name, step*10, bytesize.Human(at), bytesize.Human(p.total), p.rate(at)))
 	}
 }
 

@@ -25,7 +25,7 @@ const gotEvery = 4 * wire.FileChunk
 type incoming struct {
 	id            uint32
 	from, room    string
-	name          string // as the sender gave it: shown, never used as a path
+	name          string // as the sender gave it, made printable: never used as a path as it is
 	size          int64
 	sum           [32]byte
 	f             *os.File // the partial file, open once accepted
@@ -46,7 +46,7 @@ func (c *client) onFileOffered(m *wire.Msg) {
 	}
 	in := c.files.in[m.ID]
 	if in == nil {
-		in = &incoming{id: m.ID, from: string(m.User), room: string(m.Room), name: string(m.Text[32:]), size: m.Time}
+		in = &incoming{id: m.ID, from: clean(m.User), room: clean(m.Room), name: clean(m.Text[32:]), size: m.Time}
 		copy(in.sum[:], m.Text[:32])
 		c.files.in[m.ID] = in
 	}
@@ -60,8 +60,8 @@ func (c *client) onFileOffered(m *wire.Msg) {
 	if in.room != "" {
 		where = " in " + in.room
 	}
-	c.scr.println(c.r.notice("file offer %d from %s%s: %s, %s, sha256 %s; uses %s of your %s receive pad", in.id, clean(m.User), where,
-		clean([]byte(in.name)), bytesize.Human(in.size), hex.EncodeToString(in.sum[:]), bytesize.Human(fileCost(in.size)), bytesize.Human(c.recv.Remaining())))
+	c.scr.println(c.r.notice("file offer %d from %s%s: %s, %s, sha256 %s; uses %s of your %s receive pad", in.id, in.from, where,
+		in.name, bytesize.Human(in.size), hex.EncodeToString(in.sum[:]), bytesize.Human(fileCost(in.size)), bytesize.Human(c.recv.Remaining())))
 	_, err := os.Stat(c.partPath(in))
 	switch {
 	case !c.recvPadFor(in):
@@ -117,7 +117,7 @@ func (c *client) acceptFile(in *incoming) {
 	in.f, in.gotSent = f, in.have
 	in.start(in.size, in.have)
 	if in.have > 0 {
-		c.scr.println(c.r.notice("receiving %s, resuming at %s", clean([]byte(in.name)), bytesize.Human(in.have)))
+		c.scr.println(c.r.notice("receiving %s, resuming at %s", in.name, bytesize.Human(in.have)))
 	}
 	c.send(&wire.Msg{Op: wire.OpFileAccept, ID: in.id, Time: in.have})
 }
@@ -137,7 +137,7 @@ func (c *client) answerOffer(id uint32, accept bool) {
 	}
 	c.send(&wire.Msg{Op: wire.OpFileReject, ID: id})
 	delete(c.files.in, id)
-	c.scr.println(c.r.notice("rejected %s from %s", clean([]byte(in.name)), in.from))
+	c.scr.println(c.r.notice("rejected %s from %s", in.name, in.from))
 }
 
 // onFileData writes one chunk; the last one is verified before the file
@@ -159,7 +159,7 @@ func (c *client) onFileData(m *wire.Msg) {
 			in.gotSent = in.have
 			c.send(&wire.Msg{Op: wire.OpFileGot, ID: in.id, Time: in.have})
 		}
-		c.report(&in.progress, "receiving "+in.name, in.have)
+		c.report(&in.progress, false, in.name, in.have)
 		return
 	}
 	c.finishFile(in)
@@ -167,7 +167,7 @@ func (c *client) onFileData(m *wire.Msg) {
 
 func (c *client) finishFile(in *incoming) {
 	if got := in.h.Sum(nil); string(got) != string(in.sum[:]) {
-		c.warn("%s from %s is damaged: sha256 %s, offered as %s; discarded", clean([]byte(in.name)), in.from, hex.EncodeToString(got), hex.EncodeToString(in.sum[:]))
+		c.warn("%s from %s is damaged: sha256 %s, offered as %s; discarded", in.name, in.from, hex.EncodeToString(got), hex.EncodeToString(in.sum[:]))
 		c.send(&wire.Msg{Op: wire.OpFileDone, ID: in.id, Flags: wire.FlagFileBad})
 		c.dropIn(in, true)
 		return
@@ -190,7 +190,7 @@ func (c *client) finishFile(in *incoming) {
 	}
 	c.send(&wire.Msg{Op: wire.OpFileDone, ID: in.id})
 	delete(c.files.in, in.id)
-	c.scr.println(c.r.notice("received %s from %s: %s (%s, sha256 verified, %s)", clean([]byte(in.name)), in.from, final, bytesize.Human(in.size), in.rate(in.size)))
+	c.scr.println(c.r.notice("received %s from %s: %s (%s, sha256 verified, %s)", in.name, in.from, final, bytesize.Human(in.size), in.rate(in.size)))
 	c.doneIfIdle()
 }
 
