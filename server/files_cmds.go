@@ -36,16 +36,20 @@ func (fs *files) offer(n *native, m *wire.Msg) {
 		n.replyErr(m.Seq, errFileRefused("file refused: %s is over the server's limit of %s per file", FormatSize(size), FormatSize(h.cfg.FileMax)))
 		return
 	}
+	// A retry (after a reconnect, a restart of either side) is the same
+	// transfer, to the recipients it had, even if the room's members are not
+	// all back yet.
+	for _, t := range fs.byID {
+		if t.From == n.name() && t.Sum == sum && t.Size == size && t.Name == name && t.Room == string(m.Room) &&
+			(t.Room != "" || t.recipient(string(m.User)) != nil) && !t.settled() {
+			n.deliver(&wire.Msg{Op: wire.OpOK, Seq: m.Seq, ID: t.ID, Time: t.acked()}, nil)
+			return
+		}
+	}
 	to, room, err := fs.recipients(n, m)
 	if err != nil {
 		n.replyErr(m.Seq, err)
 		return
-	}
-	for _, t := range fs.byID {
-		if t.From == n.name() && t.Sum == sum && t.Size == size && t.Name == name && t.Room == room && !t.settledFor(to) {
-			n.deliver(&wire.Msg{Op: wire.OpOK, Seq: m.Seq, ID: t.ID, Time: t.acked()}, nil)
-			return
-		}
 	}
 	for _, u := range to {
 		if used := fs.mailbox(u); used+size > h.cfg.FileMailbox {
@@ -69,19 +73,6 @@ func (fs *files) offer(n *native, m *wire.Msg) {
 			fs.offerTo(s, t)
 		}
 	}
-}
-
-// settledFor reports whether the same file to the same people is already over.
-func (t *transfer) settledFor(to []string) bool {
-	if len(to) != len(t.To) {
-		return true
-	}
-	for i, r := range t.To {
-		if r.Name != to[i] {
-			return true
-		}
-	}
-	return t.settled()
 }
 
 // recipients are the user named by an offer, or the other encrypted members
