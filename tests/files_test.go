@@ -445,3 +445,26 @@ func TestFilePadReserveIsKept(t *testing.T) {
 	e, _ := os.ReadDir(down)
 	assert.Empty(t, e)
 }
+
+// A script's EOF waits for its upload; the receipt for a sender who has gone
+// waits in the spool until she is back.
+func TestFileScriptEOFWaitsAndReceiptWaitsForSender(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	src, sum := randomFile(t, t.TempDir(), "late.bin", 4<<20)
+	alice := startClient(t, d, "alice")
+	alice.say("/send bob " + src)
+	require.NoError(t, alice.stdin.Close()) // at once: EOF must wait for the upload
+	alice.waitLine("late.bin uploaded", 30*time.Second)
+	require.NoError(t, alice.exit(), "the upload finished: exit 0")
+
+	down := t.TempDir()
+	bob := startClient(t, d, "bob", "--downloads", down, "--auto-accept", "8MiB")
+	bob.waitLine("received late.bin from alice", 30*time.Second)
+	assert.Equal(t, sum, fileSum(t, filepath.Join(down, "late.bin")))
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(d.logs.String(), `"outcome":"received"`) }, "bob's outcome")
+
+	alice = startClient(t, d, "alice")
+	alice.waitLine("bob received file", 10*time.Second) // the new client knows only the id
+	waitFor(t, 10*time.Second, func() bool { e, _ := os.ReadDir(filepath.Join(d.data, "files")); return len(e) == 0 }, "the spool to empty")
+}
