@@ -42,20 +42,12 @@ type fileStats struct {
 func transferFile(ctx context.Context, addr string, bundles func(string) string, pid int, size int64, rate float64) (fileStats, error) {
 	var st fileStats
 	var sendPad, recvPad atomic.Int64
-	a, err := pcclient.DialWith(addr, bundles("fa"), func(d otp.Direction, _ int64, n int) {
-		if d == otp.ToServer {
-			sendPad.Add(int64(32 + n))
-		}
-	})
+	a, err := dialCounting(addr, bundles("fa"), otp.ToServer, &sendPad)
 	if err != nil {
 		return st, err
 	}
 	defer a.Close()
-	b, err := pcclient.DialWith(addr, bundles("fb"), func(d otp.Direction, _ int64, n int) {
-		if d == otp.ToClient {
-			recvPad.Add(int64(32 + n))
-		}
-	})
+	b, err := dialCounting(addr, bundles("fb"), otp.ToClient, &recvPad)
 	if err != nil {
 		return st, err
 	}
@@ -103,6 +95,16 @@ func transferFile(ctx context.Context, addr string, bundles func(string) string,
 	st.seconds = time.Since(start).Seconds()
 	st.sendPad, st.recvPad = sendPad.Load()-pad0, recvPad.Load()-rpad0
 	return st, nil
+}
+
+// dialCounting connects the bundle's user and adds to pad what each frame
+// going way uses of its pad (32 bytes of MAC key and the frame's length).
+func dialCounting(addr, dir string, way otp.Direction, pad *atomic.Int64) (*pcclient.Client, error) {
+	return pcclient.DialWith(addr, dir, func(d otp.Direction, _ int64, n int) {
+		if d == way {
+			pad.Add(int64(32 + n))
+		}
+	})
 }
 
 // sendFile offers the file to fb and uploads it within fileWindow of the
