@@ -118,10 +118,13 @@ func TestFileToOfflineUserDeliveredOnConnect(t *testing.T) {
 
 // countingProxy forwards TCP to the daemon and counts the bytes each way;
 // while slowUp (slowDown) is set, it forwards that way at about 4 MB/s.
+// flipUp, when not 0, is the count of client bytes at which one is inverted
+// on its way to the daemon (once).
 type countingProxy struct {
 	ln               net.Listener
 	up, down         atomic.Int64
 	slowUp, slowDown atomic.Bool
+	flipUp           atomic.Int64
 	wg               sync.WaitGroup
 }
 
@@ -142,17 +145,22 @@ func startProxy(t *testing.T, target string) *countingProxy {
 				c.Close()
 				continue
 			}
-			p.wg.Go(func() { pipe(s, c, &p.up, &p.slowUp); s.Close(); c.Close() })
-			p.wg.Go(func() { pipe(c, s, &p.down, &p.slowDown); c.Close(); s.Close() })
+			p.wg.Go(func() { pipe(s, c, &p.up, &p.slowUp, &p.flipUp); s.Close(); c.Close() })
+			p.wg.Go(func() { pipe(c, s, &p.down, &p.slowDown, nil); c.Close(); s.Close() })
 		}
 	})
 	return p
 }
 
-func pipe(dst, src net.Conn, count *atomic.Int64, slow *atomic.Bool) {
+func pipe(dst, src net.Conn, count *atomic.Int64, slow *atomic.Bool, flip *atomic.Int64) {
 	buf := make([]byte, 16<<10)
 	for {
 		n, err := src.Read(buf)
+		if n > 0 && flip != nil {
+			if at := flip.Load() - count.Load(); at > 0 && at <= int64(n) && flip.CompareAndSwap(flip.Load(), 0) {
+				buf[at-1] ^= 0xff
+			}
+		}
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
@@ -467,4 +475,27 @@ func TestFileScriptEOFWaitsAndReceiptWaitsForSender(t *testing.T) {
 	alice = startClient(t, d, "alice")
 	alice.waitLine("bob received file", 10*time.Second) // the new client knows only the id
 	waitFor(t, 10*time.Second, func() bool { e, _ := os.ReadDir(filepath.Join(d.data, "files")); return len(e) == 0 }, "the spool to empty")
+}
+
+// A chunk changed on the wire is rejected by the daemon (its frame fails
+// authentication and the connection closes, nothing of it written); the
+// client reconnects, resumes from the last acknowledged offset, and the file
+// that arrives is the one sent.
+func TestFileChunkTamperedOnTheWireIsRejected(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	src, sum := randomFile(t, t.TempDir(), "wire.bin", 4<<20)
+	proxy := startProxy(t, d.addr)
+	proxy.flipUp.Store(2 << 20) // inside a chunk, half way
+	alice := startClient(t, d, "alice", "--server", proxy.ln.Addr().String())
+	alice.waitLine("joined lobby", 10*time.Second)
+	alice.say("/send bob " + src)
+	alice.waitLine("connection lost", 10*time.Second)
+	d.waitLog("frame failed authentication")
+	alice.waitLine("resuming at", 10*time.Second)
+	alice.waitLine("wire.bin uploaded", 30*time.Second)
+
+	down := t.TempDir()
+	startClient(t, d, "bob", "--downloads", down, "--auto-accept", "8MiB").waitLine("received wire.bin from alice", 30*time.Second)
+	assert.Equal(t, sum, fileSum(t, filepath.Join(down, "wire.bin")))
 }
