@@ -259,6 +259,7 @@ func (fs *files) drain() {
 		fs.h.l.log.Info().Uint32("transfer", t.ID).Str("from", t.From).Int64("size", t.Size).Msg("file upload complete")
 		fs.acked(t)
 		fs.pumpAll(t)
+		fs.tidy(t) // every recipient may have answered (rejected) while it was syncing
 	}
 }
 

@@ -109,8 +109,7 @@ func (fs *files) recipients(n *native, m *wire.Msg) (to []string, room string, e
 func (fs *files) chunk(n *native, m *wire.Msg) {
 	t := fs.byID[m.ID]
 	if t == nil || t.From != n.name() {
-		n.replyErr(m.Seq, errNoTransfer)
-		return
+		return // ended (FileFailed said why) while these chunks were on their way
 	}
 	if t.syncing {
 		return // acknowledged when the fsync is done
@@ -198,7 +197,13 @@ func (fs *files) tidy(t *transfer) {
 		return // removed meanwhile: a session lookup can evict an account (forget)
 	}
 	if t.settled() && len(t.Receipts) == 0 {
-		fs.remove(t)
+		switch {
+		case t.syncing: // drain acknowledges the upload first, then comes back here
+		case !t.Complete: // everyone rejected it while it was still uploading
+			fs.fail(t, "every recipient has answered before the upload ended; it stops here")
+		default:
+			fs.remove(t)
+		}
 		return
 	}
 	if err := t.save(); err != nil {

@@ -499,3 +499,28 @@ func TestFileChunkTamperedOnTheWireIsRejected(t *testing.T) {
 	startClient(t, d, "bob", "--downloads", down, "--auto-accept", "8MiB").waitLine("received wire.bin from alice", 30*time.Second)
 	assert.Equal(t, sum, fileSum(t, filepath.Join(down, "wire.bin")))
 }
+
+// A file its only recipient rejects while it is still uploading stops there:
+// the sender gets the receipt and is told the transfer is over, instead of
+// sending chunks nobody will take.
+func TestFileRejectedDuringUploadStopsIt(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	a, b := dial(t, d, "alice"), dial(t, d, "bob")
+	data := bytes.Repeat([]byte("unwanted "), 4*wire.FileChunk/9)
+	sum := sha256.Sum256(data)
+	ok := request(t, a, wire.Msg{Op: wire.OpFileOffer, User: []byte("bob"), Time: int64(len(data)), Text: append(sum[:], "u.bin"...)})
+	require.Equal(t, wire.OpOK, ok.Op, "%s", ok.Text)
+	_, err := a.Send(&wire.Msg{Op: wire.OpFileChunk, ID: ok.ID, Text: data[:wire.FileChunk]})
+	require.NoError(t, err)
+	expect(t, a, "first ack", func(m *wire.Msg) bool { return m.Op == wire.OpFileAcked && m.Time == wire.FileChunk })
+	offer := expect(t, b, "offer", func(m *wire.Msg) bool { return m.Op == wire.OpFileOffered })
+	_, err = b.Send(&wire.Msg{Op: wire.OpFileReject, ID: offer.ID})
+	require.NoError(t, err)
+
+	receipt := expect(t, a, "receipt", func(m *wire.Msg) bool { return m.Op == wire.OpFileReceipt })
+	assert.Equal(t, "rejected", string(receipt.Text))
+	failed := expect(t, a, "the end of the transfer", func(m *wire.Msg) bool { return m.Op == wire.OpFileFailed })
+	assert.Equal(t, ok.ID, failed.ID)
+	waitFor(t, 10*time.Second, func() bool { e, _ := os.ReadDir(filepath.Join(d.data, "files")); return len(e) == 0 }, "the spool to empty")
+}
