@@ -184,16 +184,18 @@ func (c *client) uploaded(o *outgoing) {
 
 func (c *client) fileReceipt(m *wire.Msg) {
 	name := fmt.Sprintf("file %d", m.ID)
-	if o := c.outByID(m.ID); o != nil {
+	o := c.outByID(m.ID)
+	if o != nil {
 		name = o.name
 	}
-	if m.Flags&wire.FlagFileBad != 0 {
+	bad := m.Flags&wire.FlagFileBad != 0
+	if bad {
 		c.warn("%s reports %s arrived damaged (sha256 mismatch) and was discarded", clean(m.User), name)
-		return
+	} else {
+		c.scr.println(c.r.notice("%s %s %s", clean(m.User), clean(m.Text), name))
 	}
-	c.scr.println(c.r.notice("%s %s %s", clean(m.User), clean(m.Text), name))
-	if o := c.outByID(m.ID); o != nil && !strings.HasPrefix(o.to, "#") {
-		c.dropOut(o, false) // a user's receipt is the last word on it
+	if o != nil && !strings.HasPrefix(o.to, "#") {
+		c.dropOut(o, bad) // a user's receipt is the last word on it
 	}
 }
 

@@ -239,6 +239,10 @@ func TestFileTamperedIsNotCompleted(t *testing.T) {
 	entries, err := os.ReadDir(down)
 	require.NoError(t, err)
 	assert.Empty(t, entries, "nothing, not even a partial file, stays behind")
+	require.NoError(t, alice.stdin.Close())
+	assert.Error(t, alice.exit(), "a script whose file arrived damaged exits non-zero")
+	require.NoError(t, bob.stdin.Close())
+	assert.Error(t, bob.exit(), "so does the one that received it damaged")
 }
 
 // The daemon checks the sha256 of a finished upload itself: bytes that do not
