@@ -109,7 +109,12 @@ func (c *client) acceptFile(in *incoming) {
 	}
 	in.have = min(st.Size(), in.size)
 	in.h = sha256.New()
-	if _, err := io.Copy(in.h, io.NewSectionReader(f, 0, in.have)); err != nil {
+	// Nothing past what counts may stay: the file must end where its last chunk does.
+	err = f.Truncate(in.have)
+	if err == nil {
+		_, err = io.Copy(in.h, io.NewSectionReader(f, 0, in.have))
+	}
+	if err != nil {
 		f.Close()
 		c.warn("cannot receive %s: %v", in.name, err)
 		return
