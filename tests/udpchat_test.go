@@ -118,7 +118,13 @@ func TestUDPChatIdlePeersForgotten(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool { return strings.Count(d.logs.String(), `"how":"idle"`) == 2 },
 		"both peers to be forgotten\n%s", d.logs)
 	// Forgotten: the next datagram is a newcomer's.
+	// Notices sent before a was forgotten (b leaving) may still wait in its
+	// socket: skip them, but within bounds, to the reply to this datagram.
 	a.send("I am back again\n")
-	assert.Contains(t, a.recv(), "To join, send: join ", "a stranger again: challenged")
+	var seen []string
+	for len(seen) < 5 && (len(seen) == 0 || !strings.Contains(seen[len(seen)-1], "To join, send: join ")) {
+		seen = append(seen, a.recv())
+	}
+	assert.Contains(t, seen[len(seen)-1], "To join, send: join ", "a stranger again: challenged; got %q", seen)
 	a.join()
 }
