@@ -21,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"padchat/internal/bundle"
+	"padchat/internal/bytesize"
 	"padchat/otp"
 	"padchat/poller"
 	"padchat/wire"
@@ -38,7 +39,7 @@ type Config struct {
 	JSON   bool      // one JSON object per event on stdout, even on a terminal
 
 	Downloads  string // where received files go; empty: "downloads" beside the bundle
-	AutoAccept int64  // files up to this size are accepted without asking (0: none)
+	AutoAccept int64  // files up to this size are accepted without asking (0: none; <0: the profile's)
 }
 
 const (
@@ -70,6 +71,20 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	if cfg.Server == "" {
 		cfg.Server = prof.Server
+	}
+	if cfg.AutoAccept < 0 {
+		cfg.AutoAccept = 0
+		if prof.AutoAccept != "" {
+			if cfg.AutoAccept, err = bytesize.Parse(prof.AutoAccept); err != nil {
+				return fmt.Errorf("bundle %s: auto_accept: %w", cfg.Bundle, err)
+			}
+		}
+	}
+	if cfg.Downloads == "" && prof.Downloads != "" {
+		cfg.Downloads = prof.Downloads // relative to the bundle, like the pads
+		if !filepath.IsAbs(cfg.Downloads) {
+			cfg.Downloads = filepath.Join(cfg.Bundle, cfg.Downloads)
+		}
 	}
 	if cfg.Downloads == "" {
 		cfg.Downloads = filepath.Join(filepath.Dir(filepath.Clean(cfg.Bundle)), "downloads")

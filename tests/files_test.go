@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"padchat/internal/bundle"
+	"padchat/server"
 	"padchat/wire"
 )
 
@@ -527,4 +530,34 @@ func TestFileRejectedDuringUploadStopsIt(t *testing.T) {
 	failed := expect(t, a, "the end of the transfer", func(m *wire.Msg) bool { return m.Op == wire.OpFileFailed })
 	assert.Equal(t, ok.ID, failed.ID)
 	waitFor(t, 10*time.Second, func() bool { e, _ := os.ReadDir(filepath.Join(d.data, "files")); return len(e) == 0 }, "the spool to empty")
+}
+
+// The bundle's profile.json may carry the user's file preferences, so a
+// client started without flags accepts small files into the place it names.
+func TestFileProfilePreferences(t *testing.T) {
+	d := startServer(t)
+	fileUsers(t, d, "alice", "bob")
+	dir := server.BundleDir(d.data, "bob")
+	path := filepath.Join(dir, bundle.ProfileFile)
+	prof, err := bundle.Load(dir)
+	require.NoError(t, err)
+	prof.AutoAccept, prof.Downloads = "1KiB", "inbox"
+	b, err := json.Marshal(prof)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+
+	a := dial(t, d, "alice")
+	data := []byte("small enough to take unasked")
+	sum := sha256.Sum256(data)
+	ok := request(t, a, wire.Msg{Op: wire.OpFileOffer, User: []byte("bob"), Time: int64(len(data)), Text: append(sum[:], "note.txt"...)})
+	require.Equal(t, wire.OpOK, ok.Op, "%s", ok.Text)
+	_, err = a.Send(&wire.Msg{Op: wire.OpFileChunk, ID: ok.ID, Text: data})
+	require.NoError(t, err)
+
+	inbox := filepath.Join(dir, "inbox")
+	bob := startClient(t, d, "bob")
+	bob.waitLine("received note.txt from alice: "+filepath.Join(inbox, "note.txt"), 10*time.Second)
+	got, err := os.ReadFile(filepath.Join(inbox, "note.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
 }

@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cfg.Stdin, cfg.Stdout, cfg.Stderr = stdin, stdout, stderr
 	cfg.NoBell = !*bell
+	cfg.AutoAccept = -1 // the profile's, if it names one
 	if *autoAccept != "" {
 		n, err := bytesize.Parse(*autoAccept)
 		if err != nil {

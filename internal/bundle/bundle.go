@@ -38,6 +38,10 @@ type Profile struct {
 	Server  string `json:"server"`
 	SendPad string `json:"send_pad"`
 	RecvPad string `json:"recv_pad"`
+	// Client preferences the user may add by hand; the command-line flags
+	// of the same names override them.
+	AutoAccept string `json:"auto_accept,omitempty"` // files up to this size are accepted without asking, e.g. "20MiB"
+	Downloads  string `json:"downloads,omitempty"`   // where received files go
 }
 
 // ErrBadProfile: profile.json is missing fields or of another version.
