@@ -2,12 +2,16 @@
 package server
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
+
+	"golang.org/x/crypto/poly1305"
 
 	"padchat/internal/bundle"
 	"padchat/otp"
@@ -18,6 +22,7 @@ import (
 // it opens frames sealed with send.pad and seals with recv.pad.
 type User struct {
 	Name     string
+	id       string // account id (account.id): keys the mailbox; "" for an account made before ids
 	dir      string
 	sendID   otp.PadID // client → server pad: how a first frame names its user
 	sendPad  *otp.Pad
@@ -25,11 +30,23 @@ type User struct {
 	receiver *otp.Receiver
 	sender   *otp.Sender
 	session  *native
-	reserve  bool  // queued in hub.reserve: sealed past the durable mark
-	hot      bool  // pad pages touched since the last release
-	active   int64 // when a pad was last used (unix nanos)
-	warned   bool  // low-pad warning logged
-	gone     bool  // evicted: its pads close with its last session
+	reserve  bool   // queued in hub.reserve: sealed past the durable mark
+	hot      bool   // pad pages touched since the last release
+	active   int64  // when a pad was last used (unix nanos)
+	warned   bool   // low-pad warning logged
+	gone     bool   // evicted: its pads close with its last session
+	lockWhy  string // why the account is locked (the LOCKED file), or ""
+}
+
+// key names what the store keeps for this account (its mailbox): the
+// account id, never the bare name, so a re-added name starts empty. An
+// account provisioned before account ids keeps its name as key; a re-added
+// name always gets an id, so the two never meet.
+func (u *User) key() string {
+	if u.id == "" {
+		return u.Name
+	}
+	return "#" + u.id
 }
 
 // Accounts finds users by name and by the id of their send pad.
@@ -39,10 +56,9 @@ type Accounts struct {
 	byPad  map[otp.PadID]*User
 	opts   otp.SenderOptions
 	maxFr  int
-	// evicted hears of an account that is gone, so what is kept under its
-	// name elsewhere (its mailbox) goes with it and never reaches a new
-	// account of the same name.
-	evicted func(name string)
+	// evicted hears of an account that is gone, so what the store keeps for
+	// it (its mailbox, unless renewed; its session handles) goes with it.
+	evicted func(u *User, r wire.ByeReason)
 }
 
 func usersDir(dataDir string) string { return filepath.Join(dataDir, "users") }
@@ -60,7 +76,9 @@ func openAccounts(dataDir string, cfg *Config) (*Accounts, error) {
 	return a, a.scan()
 }
 
-// scan picks up users added by `padchatd user add` while the daemon runs.
+// scan loads every account under the users directory: once at start (and on
+// SIGHUP). After that the index changes only through the admin socket
+// (admin.go), so nothing a peer sends makes the daemon read a directory.
 func (a *Accounts) scan() error {
 	ents, err := os.ReadDir(a.dir)
 	if err != nil {
@@ -71,22 +89,44 @@ func (a *Accounts) scan() error {
 		if !e.IsDir() || wire.CheckName(name) != nil {
 			continue
 		}
-		if u := a.byName[name]; u != nil {
-			if u.current() {
+		u, err := loadUser(filepath.Join(a.dir, name), name)
+		if err != nil {
+			continue // half-written by `user add` without a daemon; the next scan
+		}
+		if old := a.byName[name]; old != nil {
+			if old.sendID == u.sendID && old.id == u.id {
 				continue
 			}
-			a.evict(u) // removed and re-added: the old account must not live on under the name
+			a.evict(old, wire.ByeRemoved, "this account was removed by the operator")
 		}
-		dir := filepath.Join(a.dir, name)
-		id, err := otp.ReadPadID(filepath.Join(dir, bundle.SendPad))
-		if err != nil {
-			continue // half-written by a concurrent `user add`; next scan
-		}
-		u := &User{Name: name, dir: dir, sendID: id}
-		a.byName[name] = u
-		a.byPad[id] = u
+		a.add(u)
 	}
 	return nil
+}
+
+// loadUser reads what the index keeps of the account in dir: its send pad
+// id, its account id and whether it is locked.
+func loadUser(dir, name string) (*User, error) {
+	id, err := otp.ReadPadID(filepath.Join(dir, bundle.SendPad))
+	if err != nil {
+		return nil, err
+	}
+	u := &User{Name: name, dir: dir, sendID: id}
+	if b, err := os.ReadFile(filepath.Join(dir, accountIDFile)); err == nil {
+		u.id = strings.TrimSpace(string(b))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, lockFile)); err == nil {
+		u.lockWhy = string(b)
+	}
+	return u, nil
+}
+
+// add puts a loaded account in the index.
+func (a *Accounts) add(u *User) {
+	a.byName[u.Name] = u
+	a.byPad[u.sendID] = u
 }
 
 // open maps the user's pads and takes their state (and its lock) on first use.
@@ -141,44 +181,37 @@ func (u *User) releasePages() {
 	u.recvPad.Release()
 }
 
-// lockFile marks a user the daemon refuses (pad reuse was detected).
-const lockFile = "LOCKED"
+// lockFile marks a user the daemon refuses (pad reuse was detected);
+// accountIDFile holds the account's random id, written by `user add`.
+const (
+	lockFile      = "LOCKED"
+	accountIDFile = "account.id"
+)
 
 // locked returns why the user is locked, or "".
-func (u *User) locked() string {
-	b, err := os.ReadFile(filepath.Join(u.dir, lockFile))
-	if err != nil {
-		return ""
-	}
-	return string(b)
-}
+func (u *User) locked() string { return u.lockWhy }
 
 func (u *User) lock(why string) error {
+	u.lockWhy = why
 	return os.WriteFile(filepath.Join(u.dir, lockFile), []byte(why), 0o600)
 }
 
-// current is true while the user's directory still holds the send pad this
-// entry was loaded with. A name is not an account: `user remove` deletes the
-// directory, and a re-added name has fresh pads, so an entry that fails this
-// belongs to a gone account whose bundle, session and state must not reach the new one.
-func (u *User) current() bool {
-	id, err := otp.ReadPadID(filepath.Join(u.dir, bundle.SendPad))
-	return err == nil && id == u.sendID
-}
-
-// evict forgets a gone account: its session ends with ByeRemoved and its pads
-// and state close before anything can write them under the name again.
-func (a *Accounts) evict(u *User) {
+// evict forgets a gone account (removed, renewed): its session ends with the
+// reason, and its pads and state close before anything can write them again.
+func (a *Accounts) evict(u *User, r wire.ByeReason, why string) {
 	u.gone = true
 	if a.evicted != nil {
-		a.evicted(u.Name)
+		a.evicted(u, r)
 	}
 	if n := u.session; n != nil {
 		// The pads stay open until the session is gone: its Bye must still be
-		// sealed and reserved to leave (the gate), and state writes of the old
-		// files are refused once a new account replaced them (ErrStateReplaced).
-		n.bye(wire.ByeRemoved, "this account was removed by the operator")
-		n.c.kill(ReasonRemoved)
+		// sealed and reserved to leave (the gate).
+		n.bye(r, why)
+		if r == wire.ByeRenewed {
+			n.c.kill(ReasonRenewed)
+		} else {
+			n.c.kill(ReasonRemoved)
+		}
 	} else {
 		u.close()
 	}
@@ -190,34 +223,30 @@ func (a *Accounts) evict(u *User) {
 	}
 }
 
-// lookup is how a first frame finds its account: by send pad id, checked to
-// still be the account on disk (a removed one is evicted and refused).
-func (a *Accounts) lookup(id otp.PadID) *User {
-	u := a.byPad[id]
-	if u == nil {
-		a.scan()
-		return a.byPad[id]
+// lookup is how a first frame finds its account: by send pad id, in memory.
+func (a *Accounts) lookup(id otp.PadID) *User { return a.byPad[id] }
+
+// decoyKey keys the MAC of a frame naming no known pad (decoyTag).
+var decoyKey [32]byte
+
+// decoyTag spends on a frame that names no known pad the MAC work a known
+// pad's bad tag costs (Receiver.verify), so the refusal's timing says less
+// about whether the pad id is known. The result is thrown away.
+func decoyTag(f []byte, sess *otp.Session) {
+	if len(f) < otp.TagSize {
+		return
 	}
-	if !u.current() {
-		a.evict(u)
-		a.scan()
-		return a.byPad[id]
-	}
-	return u
+	var tag [16]byte
+	m := poly1305.New(&decoyKey)
+	m.Write(sess.Client[:])
+	m.Write(sess.Server[:])
+	m.Write(f[:len(f)-otp.TagSize])
+	m.Sum(tag[:0])
+	subtle.ConstantTimeCompare(tag[:], f[len(f)-otp.TagSize:])
 }
 
-// user finds the live account holding name, or nil.
-func (a *Accounts) user(name string) *User {
-	u := a.byName[name]
-	if u != nil && u.current() {
-		return u
-	}
-	if u != nil {
-		a.evict(u) // removed, or removed and re-added: a gone account
-	}
-	a.scan()
-	return a.byName[name]
-}
+// user finds the account holding name, or nil.
+func (a *Accounts) user(name string) *User { return a.byName[name] }
 
 func (a *Accounts) closeAll() {
 	for _, u := range a.byName {

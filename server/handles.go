@@ -48,6 +48,15 @@ func (sh *sessionHandles) consume(s *Store, handle otp.PadID) {
 	s.dropHandle(handle)
 }
 
+// forget drops the outstanding handle of an account that is gone.
+func (sh *sessionHandles) forget(s *Store, pad otp.PadID) {
+	if h, ok := sh.latest[pad]; ok {
+		delete(sh.account, h)
+		delete(sh.latest, pad)
+		s.dropHandle(h)
+	}
+}
+
 // issue makes a fresh handle for the account with send pad id pad, replacing
 // its outstanding one, and writes both changes with this iteration's batch.
 func (sh *sessionHandles) issue(s *Store, pad otp.PadID) otp.PadID {

@@ -41,24 +41,37 @@ func newHub(l *Loop) (*Hub, error) {
 	if h.store, err = openStore(l.cfg.DataDir, l.cfg.HistorySize); err != nil {
 		return nil, err
 	}
-	h.acct.evicted = func(name string) {
-		h.store.forgetMailbox(name)
-		if h.files != nil {
-			h.files.forget(name)
-		}
+	keys := map[string]bool{}
+	for _, u := range h.acct.byName {
+		keys[u.key()] = true
 	}
-	err = h.store.purgeOrphans(func(name string) bool { return h.acct.byName[name] != nil })
+	err = h.store.purgeOrphans(func(key string) bool { return keys[key] })
 	if err == nil {
 		h.handles, err = newSessionHandles(h.store)
 	}
 	if err == nil {
 		h.files, err = openFiles(h, l.cfg.DataDir)
 	}
+	h.acct.evicted = h.evicted
 	if err != nil {
 		h.store.close()
 		return nil, err
 	}
 	return h, nil
+}
+
+// evicted drops what the store keeps for a gone account: its session
+// handles always, its mailbox unless renewed (a renewed account is the same
+// account with new pads). Mailboxes are keyed by account (User.key), so a
+// re-added name never finds the old mail even before this runs.
+func (h *Hub) evicted(u *User, r wire.ByeReason) {
+	h.handles.forget(h.store, u.sendID)
+	if r != wire.ByeRenewed {
+		h.store.forgetMailbox(u.key())
+		if h.files != nil {
+			h.files.forget(u.Name)
+		}
+	}
 }
 
 func (h *Hub) close() {

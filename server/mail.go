@@ -69,15 +69,16 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 		done(0, ErrUnavailable)
 		return
 	}
-	if h.acct.user(string(to)) == nil {
+	u := h.acct.user(string(to))
+	if u == nil {
 		done(0, ErrNoSuchUser)
 		return
 	}
 	id := h.store.nextDMID(from.name())
 	rec := encodeMail(from.name(), id, h.l.now, text)
-	rcpt := string(to)
+	rcpt := u.key()
 	if h.cfg.LogMessages {
-		h.l.log.Info().Str("to", rcpt).Msgf("<%s>: %s", from.name(), text)
+		h.l.log.Info().Str("to", u.Name).Msgf("<%s>: %s", from.name(), text)
 	}
 	h.store.do(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bktMail).CreateBucketIfNotExists([]byte(rcpt))
@@ -93,12 +94,13 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 			return
 		}
 		done(id, nil)
-		h.pumpUser(rcpt)
+		h.pumpUser(u)
 	})
 }
 
-func (h *Hub) pumpUser(name string) {
-	if u := h.acct.byName[name]; u != nil && u.session != nil {
+// pumpUser pushes u's mail if u is online; a gone (removed) account has none.
+func (h *Hub) pumpUser(u *User) {
+	if u != nil && !u.gone && u.session != nil {
 		h.pump(u.session)
 	}
 }
@@ -111,7 +113,7 @@ func (h *Hub) pump(s *native) {
 	}
 	var msg wire.Msg
 	h.store.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktMail).Bucket([]byte(s.user.Name))
+		b := tx.Bucket(bktMail).Bucket([]byte(s.user.key()))
 		if b == nil {
 			return nil
 		}
@@ -148,7 +150,8 @@ func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 	}
 	delete(by.inflight, ref)
 	rcpt := by.user.Name
-	sender := h.acct.byName[ref.from]
+	rcptKey := by.user.key()
+	sender := h.acct.user(ref.from)
 	// Receipts are not acknowledged with receipts; a receipt for a sender
 	// who has gone (removed) has nowhere to wait.
 	keep := !ref.receipt && sender != nil && sender.session == nil
@@ -157,7 +160,7 @@ func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 		receipt = appendMail(nil, mailReceipt, rcpt, id, h.l.now, nil)
 	}
 	h.store.do(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bktMail).Bucket([]byte(rcpt)); b != nil {
+		if b := tx.Bucket(bktMail).Bucket([]byte(rcptKey)); b != nil {
 			if err := b.Delete(u64(key)); err != nil {
 				return err
 			}
@@ -165,7 +168,7 @@ func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 		if !keep {
 			return nil
 		}
-		b, err := tx.Bucket(bktMail).CreateBucketIfNotExists([]byte(ref.from))
+		b, err := tx.Bucket(bktMail).CreateBucketIfNotExists([]byte(sender.key()))
 		if err != nil {
 			return err
 		}
@@ -178,7 +181,7 @@ func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 		}
 		switch {
 		case keep:
-			h.pumpUser(ref.from) // back in the meantime
+			h.pumpUser(sender) // back in the meantime
 		case !ref.receipt && sender != nil && sender.session != nil:
 			sender.session.deliver(&wire.Msg{Op: wire.OpDelivered, User: []byte(rcpt), ID: id, Time: h.l.now}, nil)
 		}

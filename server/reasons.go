@@ -23,6 +23,7 @@ const (
 	ReasonStoreError
 	ReasonTooManyConns
 	ReasonRemoved
+	ReasonRenewed
 	// numReasons counts the reasons above: a new reason goes before it, so
 	// tables sized by it grow with it.
 	numReasons
@@ -47,6 +48,7 @@ var reasonNames = [numReasons]string{
 	ReasonStoreError:   "store error",
 	ReasonTooManyConns: "too many connections",
 	ReasonRemoved:      "account removed",
+	ReasonRenewed:      "account renewed: new pads",
 }
 
 func (r Reason) String() string {
