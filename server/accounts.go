@@ -76,9 +76,9 @@ func openAccounts(dataDir string, cfg *Config) (*Accounts, error) {
 	return a, a.scan()
 }
 
-// scan loads every account under the users directory: once at start (and on
-// SIGHUP). After that the index changes only through the admin socket
-// (admin.go), so nothing a peer sends makes the daemon read a directory.
+// scan loads every account under the users directory, once at start. After
+// that the index changes only through the admin socket (admin.go), so
+// nothing a peer sends makes the daemon read a directory.
 func (a *Accounts) scan() error {
 	ents, err := os.ReadDir(a.dir)
 	if err != nil {

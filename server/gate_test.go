@@ -25,7 +25,7 @@ type gateUser struct {
 
 func gateLogin(t *testing.T, l *Loop, name string) *gateUser {
 	t.Helper()
-	require.NoError(t, AddUser(l.cfg.DataDir, name, 1<<20, "x", "", nil))
+	provision(t, l, name, 1<<20)
 	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, name), bundle.SendPad))
 	require.NoError(t, err)
 	snd, err := otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})

@@ -18,3 +18,12 @@ func decodedText(t *testing.T, b []byte) string {
 	require.NoError(t, wire.Decode(b, &m))
 	return string(m.Text)
 }
+
+// provision adds a user to l's data dir and to its index, as the admin socket
+// does for a running daemon (these tests drive the loop by hand).
+func provision(tb testing.TB, l *Loop, name string, size int64) {
+	tb.Helper()
+	require.NoError(tb, AddUser(l.cfg.DataDir, name, size, "x", "", nil))
+	_, err := l.hub.acct.sync(name)
+	require.NoError(tb, err)
+}

@@ -173,7 +173,7 @@ func TestLineSplitterByteAtATime(t *testing.T) {
 
 func TestLineChatSession(t *testing.T) {
 	l, logs := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0", LogMessages: true})
-	require.NoError(t, AddUser(l.cfg.DataDir, "carol", 64<<10, "x", "", nil)) // a provisioned native user
+	provision(t, l, "carol", 64<<10) // a provisioned native user
 
 	a := attachLineChat(t, l)
 	l.beforeSleep()

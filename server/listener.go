@@ -4,6 +4,7 @@ package server
 import (
 	"fmt"
 	"net"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -16,6 +17,7 @@ type listener struct {
 	addr   net.Addr
 	mk     func(*Conn) handler
 	paused bool
+	local  bool // a unix socket (admin.go): no per-IP limit, no TCP options
 }
 
 func (ln *listener) fd() int { return ln.sock }
@@ -23,12 +25,24 @@ func (ln *listener) fd() int { return ln.sock }
 // listen binds a TCP listener on addr and puts it on the loop. Each accepted
 // connection gets the handler mk builds.
 func (l *Loop) listen(addr string, mk func(*Conn) handler) (*listener, error) {
-	nl, err := net.Listen("tcp", addr)
+	return l.listenOn("tcp", addr, mk)
+}
+
+// listenOn is listen for network "tcp" or "unix" (addr is then a path).
+func (l *Loop) listenOn(network, addr string, mk func(*Conn) handler) (*listener, error) {
+	nl, err := net.Listen(network, addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
 	// Take the descriptor out of Go's runtime poller: the loop owns it now.
-	f, err := nl.(*net.TCPListener).File()
+	var f *os.File
+	switch nl := nl.(type) {
+	case *net.TCPListener:
+		f, err = nl.File()
+	case *net.UnixListener:
+		nl.SetUnlinkOnClose(false) // the loop keeps serving the path
+		f, err = nl.File()
+	}
 	bound := nl.Addr()
 	nl.Close()
 	if err != nil {
@@ -44,7 +58,7 @@ func (l *Loop) listen(addr string, mk func(*Conn) handler) (*listener, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	ln := &listener{l: l, sock: fd, addr: bound, mk: mk}
+	ln := &listener{l: l, sock: fd, addr: bound, mk: mk, local: network == "unix"}
 	if err := l.p.Add(fd, readable, listenerTag|uint64(fd)); err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -75,6 +89,10 @@ func (ln *listener) ready(_ poller.Mask) {
 		default:
 			l.log.Error().Err(err).Msg("accept")
 			return
+		}
+		if ln.local {
+			l.addConn(fd, "local", ln.mk)
+			continue
 		}
 		ip, port := sockaddrIP(sa)
 		if !l.admitIP(ip) {

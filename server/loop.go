@@ -55,19 +55,20 @@ type Loop struct {
 	// reserve is the hook that makes the pad of every seal so far durable,
 	// with one write for all pads. The loop runs it after sealing and before
 	// any flush; the gate (Conn.flush) holds back what it did not cover.
-	reserve  func()
-	nextTick int64
-	resumeAt int64 // accept is paused until then (out of fds)
-	stopping atomic.Bool
-	addr     atomic.Value // net.Addr of the native listener
-	events   []poller.Event
-	stats    counters
-	snap     atomic.Pointer[Snapshot]
-	perIP    map[string]int // open connections per remote IP
-	reload   atomic.Pointer[Limits]
-	bufs     [][]byte    // output buffers of connections that went idle
-	bufBytes int         // their total capacity
-	web      *webService // the --http listener (http.go); nil when off
+	reserve   func()
+	nextTick  int64
+	resumeAt  int64  // accept is paused until then (out of fds)
+	adminSock string // the admin socket's path while the loop serves it (admin.go)
+	stopping  atomic.Bool
+	addr      atomic.Value // net.Addr of the native listener
+	events    []poller.Event
+	stats     counters
+	snap      atomic.Pointer[Snapshot]
+	perIP     map[string]int // open connections per remote IP
+	reload    atomic.Pointer[Limits]
+	bufs      [][]byte    // output buffers of connections that went idle
+	bufBytes  int         // their total capacity
+	web       *webService // the --http listener (http.go); nil when off
 }
 
 // New opens the store and accounts under cfg.DataDir and binds the listeners.
@@ -121,6 +122,9 @@ func (l *Loop) Stop() {
 func (l *Loop) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, l.Stop)
 	defer stop()
+	if err := l.startAdmin(); err != nil {
+		return err
+	}
 	l.log.Info().Str("addr", l.Addr().String()).Str("poller", l.p.Backend()).
 		Str("data", l.cfg.DataDir).Msg("padchatd listening")
 	l.nextTick = l.now + int64(housekeeping)
@@ -302,7 +306,9 @@ func (l *Loop) addConn(fd int, remote string, mk func(*Conn) handler) *Conn {
 	}
 	l.conns[fd] = c
 	l.nconns++
-	l.stats.accepted++
+	if !isAdmin(c) {
+		l.stats.accepted++
+	}
 	return c
 }
 
@@ -317,7 +323,9 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 	unix.Close(c.fd)
 	l.conns[c.fd] = nil
 	l.nconns--
-	l.stats.closed[r]++
+	if !isAdmin(c) {
+		l.stats.closed[r]++
+	}
 	l.releaseIP(c)
 	c.out, c.in = nil, nil
 	c.h.onClose(c)
@@ -333,6 +341,7 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 func (l *Loop) shutdown() {
 	l.log.Info().Int("conns", l.nconns).Msg("shutting down")
 	l.stopHTTP()
+	l.stopAdmin()
 	for fd := range l.watchers {
 		l.p.Remove(fd)
 		unix.Close(fd)

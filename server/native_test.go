@@ -76,7 +76,7 @@ func FuzzNativeCommands(f *testing.F) {
 		}
 		users++
 		user = fmt.Sprintf("fz%d", users)
-		require.NoError(tb, AddUser(l.cfg.DataDir, user, fuzzPad, "x", "", nil))
+		provision(tb, l, user, fuzzPad)
 		dir := BundleDir(l.cfg.DataDir, user)
 		pad, err := otp.OpenPad(bundle.Path(dir, bundle.SendPad))
 		require.NoError(tb, err)

@@ -2,6 +2,8 @@
 package server
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +18,19 @@ import (
 func BundleDir(dataDir, name string) string { return filepath.Join(dataDir, "bundles", name) }
 
 // AddUser creates a user's two pads, the server's copies with their state, and
-// a client bundle in outDir (BundleDir when empty) for server addr.
+// a client bundle in outDir (BundleDir when empty) for server addr. A running
+// daemon knows the account when AddUser returns.
 func AddUser(dataDir, name string, padSize int64, addr, outDir string, progress io.Writer) error {
+	if err := writeAccount(dataDir, name, padSize, addr, outDir, "", progress); err != nil {
+		return err
+	}
+	_, _, err := tellDaemon(dataDir, "sync "+name)
+	return err
+}
+
+// writeAccount makes the account's files: a new account when id is "", or
+// fresh pads for account id (renew), its old files replaced whole.
+func writeAccount(dataDir, name string, padSize int64, addr, outDir, id string, progress io.Writer) error {
 	dir, err := userDir(dataDir, name)
 	if err != nil {
 		return err
@@ -25,11 +38,22 @@ func AddUser(dataDir, name string, padSize int64, addr, outDir string, progress 
 	if outDir == "" {
 		outDir = BundleDir(dataDir, name)
 	}
-	if _, err := os.Stat(dir); err == nil {
+	renew := id != ""
+	if _, err := os.Stat(dir); err == nil && !renew {
 		return fmt.Errorf("%w: %s", ErrUserExists, name)
 	}
 	if _, err := os.Stat(outDir); err == nil {
-		return fmt.Errorf("bundle directory %s already exists", outDir)
+		if !renew {
+			return fmt.Errorf("bundle directory %s already exists", outDir)
+		}
+		if err := os.RemoveAll(outDir); err != nil { // the old bundle is void now
+			return err
+		}
+	}
+	if !renew {
+		var b [16]byte
+		rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
 	}
 	// Build in a temp dir and rename, so a running daemon never sees half a user.
 	tmp := dir + ".tmp"
@@ -70,6 +94,20 @@ func AddUser(dataDir, name string, padSize int64, addr, outDir string, progress 
 		if err := bundle.Save(outDir, p); err != nil {
 			return err
 		}
+		if err := os.WriteFile(filepath.Join(tmp, accountIDFile), []byte(id+"\n"), 0o600); err != nil {
+			return err
+		}
+		if renew {
+			// The old pads go in one rename; the new ones take their place
+			// in the next. A crash between leaves the account absent, never
+			// half old and half new; renew again.
+			old := dir + ".old"
+			os.RemoveAll(old)
+			if err := os.Rename(dir, old); err != nil {
+				return err
+			}
+			defer os.RemoveAll(old)
+		}
 		return os.Rename(tmp, dir)
 	}()
 	if err != nil {
@@ -79,21 +117,80 @@ func AddUser(dataDir, name string, padSize int64, addr, outDir string, progress 
 	return err
 }
 
-// RemoveUser deletes the user's pads; the daemon drops a removed user's
-// mailbox and refuses its pad from then on.
-func RemoveUser(dataDir, name string) error {
+// RemoveUser deletes the user's pads and bundle. A running daemon then ends
+// the user's session with the reason, closes the pads and drops the mailbox,
+// and its answer is returned ("removed; its session was closed"); with no
+// daemon the mailbox is dropped here.
+func RemoveUser(dataDir, name string) (string, error) {
 	dir, err := userDir(dataDir, name)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if _, err := os.Stat(dir); err != nil {
-		return fmt.Errorf("%w: %s", ErrNoUser, name)
+	u, err := loadUser(dir, name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s", ErrNoUser, name)
 	}
 	if err := os.RemoveAll(dir); err != nil {
-		return err
+		return "", err
 	}
 	os.RemoveAll(BundleDir(dataDir, name))
-	return purgeMailbox(dataDir, name)
+	answer, running, err := tellDaemon(dataDir, "sync "+name)
+	if running || err != nil {
+		return answer, err
+	}
+	return "removed", purgeMailbox(dataDir, u.key())
+}
+
+// RenewUser gives an account fresh pads and a new bundle in outDir
+// (BundleDir when empty): the same name, account and mailbox; the old bundle
+// is refused from then on, and a running daemon closes its session.
+func RenewUser(dataDir, name string, padSize int64, addr, outDir string, progress io.Writer) (string, error) {
+	dir, err := userDir(dataDir, name)
+	if err != nil {
+		return "", err
+	}
+	u, err := loadUser(dir, name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s", ErrNoUser, name)
+	}
+	if u.id == "" { // made before account ids: it gets one now
+		var b [16]byte
+		rand.Read(b[:])
+		u.id = hex.EncodeToString(b[:])
+	}
+	if err := writeAccount(dataDir, name, padSize, addr, outDir, u.id, progress); err != nil {
+		return "", err
+	}
+	answer, running, err := tellDaemon(dataDir, "sync "+name)
+	if !running && err == nil {
+		answer = "renewed"
+	}
+	return answer, err
+}
+
+// UnlockUser lifts the lock the daemon put on an account whose pads it saw
+// used twice. Its bundle is accepted again: do it only once the copy that
+// caused the lock is known to be gone (or renew instead).
+func UnlockUser(dataDir, name string) (string, error) {
+	dir, err := userDir(dataDir, name)
+	if err != nil {
+		return "", err
+	}
+	u, err := loadUser(dir, name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s", ErrNoUser, name)
+	}
+	if u.lockWhy == "" {
+		return "", fmt.Errorf("user %s is not locked", name)
+	}
+	if err := os.Remove(filepath.Join(dir, lockFile)); err != nil {
+		return "", err
+	}
+	answer, running, err := tellDaemon(dataDir, "sync "+name)
+	if !running && err == nil {
+		answer = "unlocked"
+	}
+	return answer, err
 }
 
 // UserInfo is one line of `user list`.

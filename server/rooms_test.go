@@ -19,7 +19,7 @@ func attachRooms(tb testing.TB, l *Loop) *plainPeer {
 
 func TestRoomsCommands(t *testing.T) {
 	l, _ := plainLoop(t, Config{ListenRooms: "127.0.0.1:0"})
-	require.NoError(t, AddUser(l.cfg.DataDir, "carol", 64<<10, "x", "", nil))
+	provision(t, l, "carol", 64<<10)
 	ana, beto := attachRooms(t, l), attachRooms(t, l)
 	for _, tc := range []struct {
 		who     *plainPeer

@@ -216,7 +216,7 @@ func purgeMailbox(dataDir, name string) error {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return fmt.Errorf("pads and bundle removed; the running daemon holds the store and drops %s's mailbox and session when it next looks the account up", name)
+		return fmt.Errorf("pads and bundle removed, but a daemon holds the store and did not answer on its admin socket: %s's mail is dropped at its next start", name)
 	}
 	if err != nil {
 		return err

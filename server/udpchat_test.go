@@ -172,7 +172,7 @@ func TestUDPChatNameTaken(t *testing.T) {
 	l, _ := plainLoop(t, Config{ListenUDP: "127.0.0.1:0"})
 	u := udpOf(t, l)
 	a := newUDPClient(t)
-	require.NoError(t, AddUser(l.cfg.DataDir, a.name(), 64<<10, "x", "", nil)) // a native account of that name
+	provision(t, l, a.name(), 64<<10) // a native account of that name
 	assert.Equal(t, []string{"error: the name " + a.name() + " is in use"}, a.join(u))
 	assert.Empty(t, u.peers)
 }

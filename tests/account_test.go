@@ -37,7 +37,7 @@ func TestRemoveReAddWhileRunning(t *testing.T) {
 
 			// The mailbox purge needs the store, which the running daemon holds;
 			// the pads are gone either way, and that is what this test is about.
-			_ = server.RemoveUser(d.data, "carol")
+			_, _ = server.RemoveUser(d.data, "carol")
 			r := request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("carol"), Text: []byte("anyone?")})
 			assert.Equal(t, wire.OpError, r.Op, "a DM to a removed name is refused")
 			assert.Equal(t, uint32(wire.CodeNoSuchUser), r.ID, string(r.Text))

@@ -57,7 +57,8 @@ func TestRemovedUsersClientExitsWithTheReason(t *testing.T) {
 	waitFor(t, 10*time.Second, func() bool { return strings.Contains(out.String(), "-- joined lobby") }, "join; stdout:\n%s", out)
 
 	require.NoError(t, d.stop())
-	require.NoError(t, server.RemoveUser(d.data, "alice"))
+	_, err = server.RemoveUser(d.data, "alice")
+	require.NoError(t, err)
 	d.start()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -14,9 +14,13 @@ import (
 )
 
 const userUsage = `usage:
-  padchatd user add NAME [--pad-size 64MiB] [--server HOST:PORT] [--out DIR] [--data DIR]
+  padchatd user add NAME... [--pad-size 64MiB] [--server HOST:PORT] [--out DIR] [--data DIR]
   padchatd user list [--data DIR]
-  padchatd user remove NAME [--data DIR]`
+  padchatd user remove NAME [--data DIR]
+  padchatd user renew NAME [--pad-size 64MiB] [--server HOST:PORT] [--out DIR] [--data DIR]
+  padchatd user unlock NAME [--data DIR]
+
+With a daemon running on DATA, each change applies at once (through DATA/admin.sock).`
 
 func runUser(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -29,34 +33,66 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 	padSize := fs.String("pad-size", "64MiB", "size of each of the user's two pads")
 	addr := fs.String("server", server.DefaultListen, "server address written into the bundle")
 	out := fs.String("out", "", "where to write the client bundle (default DATA/bundles/NAME)")
-	// Accept the name before or after the flags.
-	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
+	// Accept the names before or after the flags.
+	var names []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		names, args = append(names, args[0]), args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
+	names = append(names, fs.Args()...)
+	var name string
+	if len(names) > 0 {
+		name = names[0]
+	}
+	if len(names) > 1 && cmd != "add" {
+		return fmt.Errorf("user %s takes one name\n%s", cmd, userUsage)
+	}
+	size, err := bytesize.Parse(*padSize)
+	if err != nil {
+		return fmt.Errorf("--pad-size: %w", err)
+	}
+	bundleDir := func(name string) string {
+		if *out != "" {
+			return *out
+		}
+		return server.BundleDir(*data, name)
 	}
 	switch cmd {
 	case "add":
 		if name == "" {
 			return errors.New(userUsage)
 		}
-		size, err := bytesize.Parse(*padSize)
-		if err != nil {
-			return fmt.Errorf("--pad-size: %w", err)
+		if len(names) > 1 && *out != "" {
+			return errors.New("--out names one bundle: add one user with it")
 		}
-		if err := server.AddUser(*data, name, size, *addr, *out, stderr); err != nil {
+		for _, name := range names {
+			if err := server.AddUser(*data, name, size, *addr, *out, stderr); err != nil {
+				return err
+			}
+			dir := bundleDir(name)
+			fmt.Fprintf(stdout, "user %s added; hand over the bundle %s out of band, then: padchat --bundle %s\n", name, dir, dir)
+		}
+	case "renew":
+		if name == "" {
+			return errors.New(userUsage)
+		}
+		what, err := server.RenewUser(*data, name, size, *addr, *out, stderr)
+		if err != nil {
 			return err
 		}
-		dir := *out
-		if dir == "" {
-			dir = server.BundleDir(*data, name)
+		dir := bundleDir(name)
+		fmt.Fprintf(stdout, "user %s %s: the old bundle is refused from now on; hand over the new bundle %s out of band\n", name, what, dir)
+	case "unlock":
+		if name == "" {
+			return errors.New(userUsage)
 		}
-		fmt.Fprintf(stdout, "user %s added; hand over the bundle %s out of band, then: padchat --bundle %s\n", name, dir, dir)
+		what, err := server.UnlockUser(*data, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "user %s %s: its bundle is accepted again. The lock meant a copy of the bundle was used from two places; if that copy may still exist, renew instead (padchatd user renew %s)\n", name, what, name)
 	case "list":
 		users, err := server.ListUsers(*data)
 		if err != nil {
@@ -72,10 +108,11 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		if name == "" {
 			return errors.New(userUsage)
 		}
-		if err := server.RemoveUser(*data, name); err != nil {
+		what, err := server.RemoveUser(*data, name)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "user %s removed\n", name)
+		fmt.Fprintf(stdout, "user %s %s\n", name, what)
 	default:
 		return fmt.Errorf("unknown user command %q\n%s", cmd, userUsage)
 	}

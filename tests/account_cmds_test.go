@@ -1,0 +1,112 @@
+// The user commands against a running daemon: each change applies at once,
+// through the admin socket, with the reason shown to the session it ends.
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"padchat/internal/pcclient"
+	"padchat/wire"
+)
+
+func TestUserRemoveKicksAtOnce(t *testing.T) {
+	d := startServer(t)
+	// carol's bundle lives elsewhere: remove deletes the operator's copy.
+	keep := filepath.Join(t.TempDir(), "carol")
+	require.NoError(t, os.Rename(d.addUser("carol", 0), keep))
+	carol, err := pcclient.Dial(d.addr, keep)
+	require.NoError(t, err)
+	t.Cleanup(func() { carol.Close() })
+	request(t, carol, wire.Msg{Op: wire.OpPing})
+	alice := dial(t, d, "alice")
+
+	out, err := runBin("padchatd", "user", "remove", "carol", "--data", d.data)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "user carol removed; its session was closed")
+	bye := expect(t, carol, "the reason, without carol doing anything", isOp(wire.OpBye))
+	assert.Equal(t, wire.ByeRemoved, wire.ByeReason(bye.ID))
+	assert.Contains(t, string(bye.Text), "removed by the operator")
+
+	r := request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("carol"), Text: []byte("still there?")})
+	assert.Equal(t, wire.OpError, r.Op)
+	assert.Equal(t, uint32(wire.CodeNoSuchUser), r.ID, string(r.Text))
+	_, err = os.Stat(filepath.Join(d.data, "users", "carol"))
+	assert.True(t, os.IsNotExist(err))
+
+	out, err = runBin("padchatd", "user", "remove", "carol", "--data", d.data)
+	assert.Error(t, err, "removing a removed user fails: %s", out)
+	assert.Contains(t, out, "no such user")
+}
+
+func TestUserRenewKeepsMailRefusesOldBundle(t *testing.T) {
+	d := startServer(t)
+	dir := d.addUser("bob", 0)
+	keep := filepath.Join(t.TempDir(), "old-bob")
+	require.NoError(t, exec.Command("cp", "-r", dir, keep).Run())
+	old, err := pcclient.Dial(d.addr, keep)
+	require.NoError(t, err)
+	t.Cleanup(func() { old.Close() })
+	request(t, old, wire.Msg{Op: wire.OpPing})
+	// Delivered but not acknowledged: it waits in bob's mailbox.
+	alice := dial(t, d, "alice")
+	sendDM(t, alice, "bob", "kept across renew")
+	expect(t, old, "the DM", isOp(wire.OpDirect))
+
+	out, err := runBin("padchatd", "user", "renew", "bob", "--pad-size", "1MiB", "--server", d.addr, "--data", d.data)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "user bob renewed; its session was closed")
+	bye := expect(t, old, "the renewed account's old session ends", isOp(wire.OpBye))
+	assert.Equal(t, wire.ByeRenewed, wire.ByeReason(bye.ID))
+	assert.Contains(t, string(bye.Text), "renewed")
+
+	_, err = pcclient.Dial(d.addr, keep)
+	require.Error(t, err, "the old bundle is refused from the moment of renew")
+	fresh, err := pcclient.Dial(d.addr, dir)
+	require.NoError(t, err, "the new bundle logs in at once\n%s", d.logs)
+	m := expect(t, fresh, "the mail kept across renew", isOp(wire.OpDirect))
+	assert.Equal(t, "kept across renew", string(m.Text))
+	fresh.Close()
+
+	require.NoError(t, d.stop())
+	d.start()
+	again, err := pcclient.Dial(d.addr, dir)
+	require.NoError(t, err, "the new bundle logs in after a restart")
+	again.Close()
+	_, err = pcclient.Dial(d.addr, keep)
+	require.Error(t, err)
+}
+
+func TestUserUnlock(t *testing.T) {
+	d := startServer(t)
+	dir := d.addUser("alice", 0)
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	require.NoError(t, exec.Command("cp", "-r", dir, copyDir).Run())
+	a, err := pcclient.Dial(d.addr, dir)
+	require.NoError(t, err)
+	request(t, a, wire.Msg{Op: wire.OpPing})
+	a.Close()
+	_, err = pcclient.Dial(d.addr, copyDir)
+	require.Error(t, err)
+	d.waitLog("PAD REUSE DETECTED")
+	_, err = pcclient.Dial(d.addr, dir)
+	require.ErrorIs(t, err, pcclient.ErrRefused, "locked")
+
+	out, err := runBin("padchatd", "user", "unlock", "alice", "--data", d.data)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "user alice unlocked")
+	assert.Contains(t, out, "used from two places")
+	a, err = pcclient.Dial(d.addr, dir)
+	require.NoError(t, err, "unlocked at once\n%s", d.logs)
+	request(t, a, wire.Msg{Op: wire.OpPing})
+	a.Close()
+
+	out, err = runBin("padchatd", "user", "unlock", "alice", "--data", d.data)
+	assert.Error(t, err)
+	assert.Contains(t, out, "not locked")
+}
