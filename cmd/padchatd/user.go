@@ -20,7 +20,7 @@ const userUsage = `usage:
   padchatd user renew NAME [--pad-size 64MiB] [--server HOST:PORT] [--out DIR] [--data DIR]
   padchatd user unlock NAME [--data DIR]
 
-With a daemon running on DATA, each change applies at once (through DATA/admin.sock).`
+With a daemon running on DATA, each change applies at once (through DATA/admin.sock)`
 
 func runUser(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
