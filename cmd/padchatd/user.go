@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
+
+	"golang.org/x/term"
 
 	"padchat/internal/bytesize"
 	"padchat/server"
@@ -53,6 +56,12 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--pad-size: %w", err)
 	}
+	// Progress is for a person watching: on a terminal only, and only for
+	// pads big enough to take a while.
+	var progress io.Writer
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && size >= 16<<20 {
+		progress = stderr
+	}
 	bundleDir := func(name string) string {
 		if *out != "" {
 			return *out
@@ -68,7 +77,7 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 			return errors.New("--out names one bundle: add one user with it")
 		}
 		for _, name := range names {
-			if err := server.AddUser(*data, name, size, *addr, *out, stderr); err != nil {
+			if err := server.AddUser(*data, name, size, *addr, *out, progress); err != nil {
 				return err
 			}
 			dir := bundleDir(name)
@@ -78,7 +87,7 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		if name == "" {
 			return errors.New(userUsage)
 		}
-		what, err := server.RenewUser(*data, name, size, *addr, *out, stderr)
+		what, err := server.RenewUser(*data, name, size, *addr, *out, progress)
 		if err != nil {
 			return err
 		}
