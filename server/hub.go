@@ -91,6 +91,7 @@ func (h *Hub) room(name []byte, create bool) (*Room, error) {
 		return nil, ErrBadName
 	}
 	r := &Room{name: string(name), nameB: append([]byte(nil), name...)}
+	r.hist = h.store.historySeq(r.name)
 	var t wire.Msg
 	if h.store.topic(r.name, &t) {
 		r.topic = &topic{text: string(t.Text), by: string(t.User), at: t.Time}
@@ -166,11 +167,23 @@ func (h *Hub) part(m member, name []byte, how string) error {
 		return ErrNotInRoom
 	}
 	dropRoom(m.joined(), r)
+	h.seen(m, r)
 	h.notify(r, &wire.Msg{Op: wire.OpParted, Room: r.nameB, User: []byte(m.name()), Text: []byte(how)}, nil)
 	if len(r.members) == 0 && !r.keep {
 		delete(h.rooms, r.name)
 	}
 	return nil
+}
+
+// seen moves a native account's history cursor in r to the room's last
+// message: a member had everything said while it was there. A session cut
+// off as a slow consumer did not, so its cursor stays where it joined.
+func (h *Hub) seen(m member, r *Room) {
+	n, ok := m.(*native)
+	if !ok || n.user == nil || n.user.gone || n.c.reason == ReasonSlowConsumer || h.cfg.HistorySize <= 0 {
+		return
+	}
+	h.store.putCursor(n.user.key(), r.name, r.hist)
 }
 
 // leave takes m off the hub: out of every room, no longer online.
@@ -233,7 +246,10 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 	*msg = wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
 		User: h.name, Text: text}
 	h.notify(r, msg, m)
-	h.store.appendHistory(r.name, msg)
+	if h.cfg.HistorySize > 0 {
+		r.hist++
+		h.store.appendHistory(r.name, msg, r.hist)
+	}
 	if h.cfg.LogMessages {
 		h.l.log.Info().Str("room", r.name).Msgf("<%s>: %s", m.name(), text)
 	}

@@ -195,13 +195,14 @@ func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 // replies. It reports whether there was anything to commit.
 func (h *Hub) commit() bool { return h.store.commit() }
 
-// replayHistory sends the room's last n messages to m, marked as history.
-func (h *Hub) replayHistory(m member, r *Room, n int) {
+// replayHistory sends m up to n of the room's last messages after seq after,
+// marked as history.
+func (h *Hub) replayHistory(m member, r *Room, n int, after uint64) {
 	if n <= 0 || n > h.cfg.HistorySize {
 		n = h.cfg.HistorySize
 	}
 	var msg wire.Msg
-	for _, rec := range h.store.history(r.name, n) {
+	for _, rec := range h.store.history(r.name, n, after) {
 		if wire.Decode(rec, &msg) != nil {
 			continue
 		}

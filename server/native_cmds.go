@@ -19,7 +19,12 @@ func (n *native) command(m *wire.Msg) {
 		if r.topic != nil {
 			n.send(r.topicMsg())
 		}
-		h.replayHistory(n, r, h.cfg.HistorySize)
+		// Only what this account has not had: an idle reconnect to a
+		// quiet room costs no pad for history. The cursor moves again when
+		// the account leaves the room (Hub.part, Hub.leave).
+		key := n.user.key()
+		h.replayHistory(n, r, h.cfg.HistorySize, h.store.cursor(key, r.name))
+		h.store.putCursor(key, r.name, r.hist)
 	case wire.OpPart:
 		n.result(seq, 0, h.part(n, m.Room, "left"))
 	case wire.OpList:
@@ -48,7 +53,7 @@ func (n *native) command(m *wire.Msg) {
 			n.replyErr(seq, ErrNotInRoom)
 			return
 		}
-		h.replayHistory(n, r, int(m.ID))
+		h.replayHistory(n, r, int(m.ID), 0)
 		n.reply(seq, 0, "", false)
 	case wire.OpTopic:
 		t, err := h.setTopic(n, m.Room, m.Text)

@@ -28,6 +28,7 @@ type Room struct {
 	open    bool
 	keep    bool   // configured by a dialect: stays when empty
 	seq     uint32 // id of the last message
+	hist    uint64 // seq of the last message stored in its history (Store.historySeq)
 	topic   *topic // nil: none
 }
 

@@ -21,6 +21,7 @@ var (
 	bktHistory = []byte("history") // history/<room>/<seq u64> = encoded wire.Msg
 	bktDMIDs   = []byte("dmids")   // dmids/<sender> = last id u32
 	bktTopics  = []byte("topics")  // topics/<room> = encoded wire.Msg (OpTopicIs)
+	bktCursors = []byte("cursors") // cursors/<account key>\x00<room> = history seq u64 the account has seen
 )
 
 // ErrStoreBroken: an earlier commit failed; durable work is refused until restart.
@@ -54,7 +55,7 @@ func openStore(dataDir string, histN int) (*Store, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktMail, bktHistory, bktDMIDs, bktTopics} {
+		for _, b := range [][]byte{bktMail, bktHistory, bktDMIDs, bktTopics, bktCursors} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -138,8 +139,22 @@ func (s *Store) nextDMID(from string) uint32 {
 	return id
 }
 
-// appendHistory stores a room message and trims the room to the last histN.
-func (s *Store) appendHistory(room string, m *wire.Msg) {
+// historySeq is the seq of the room's last stored message (0: none yet);
+// the hub numbers the room's next messages from it.
+func (s *Store) historySeq(room string) uint64 {
+	var seq uint64
+	s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bktHistory).Bucket([]byte(room)); b != nil {
+			seq = b.Sequence()
+		}
+		return nil
+	})
+	return seq
+}
+
+// appendHistory stores a room message as seq (the room's next, numbered by
+// the hub) and trims the room to the last histN.
+func (s *Store) appendHistory(room string, m *wire.Msg, seq uint64) {
 	if s.histN <= 0 || s.broken != nil {
 		return
 	}
@@ -149,7 +164,9 @@ func (s *Store) appendHistory(room string, m *wire.Msg) {
 		if err != nil {
 			return err
 		}
-		seq, _ := b.NextSequence()
+		if err := b.SetSequence(seq); err != nil {
+			return err
+		}
 		if err := b.Put(u64(seq), rec); err != nil {
 			return err
 		}
@@ -166,9 +183,9 @@ func (s *Store) appendHistory(room string, m *wire.Msg) {
 	})
 }
 
-// history returns up to n of the room's last messages, oldest first, as
-// encoded wire messages.
-func (s *Store) history(room string, n int) [][]byte {
+// history returns up to n of the room's last messages after seq after,
+// oldest first, as encoded wire messages.
+func (s *Store) history(room string, n int, after uint64) [][]byte {
 	var out [][]byte
 	s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bktHistory).Bucket([]byte(room))
@@ -176,7 +193,7 @@ func (s *Store) history(room string, n int) [][]byte {
 			return nil
 		}
 		c := b.Cursor()
-		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
+		for k, v := c.Last(); k != nil && len(out) < n && binary.BigEndian.Uint64(k) > after; k, v = c.Prev() {
 			out = append(out, append([]byte(nil), v...))
 		}
 		return nil
@@ -185,6 +202,29 @@ func (s *Store) history(room string, n int) [][]byte {
 		out[i], out[j] = out[j], out[i]
 	}
 	return out
+}
+
+func cursorKey(account, room string) []byte { return []byte(account + "\x00" + room) }
+
+// cursor is the seq of the last message of room the account has had, live
+// or replayed (0: none).
+func (s *Store) cursor(account, room string) uint64 {
+	var seq uint64
+	s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bktCursors).Get(cursorKey(account, room)); len(v) == 8 {
+			seq = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return seq
+}
+
+// putCursor records, with the batch, that the account has had room's
+// messages up to seq.
+func (s *Store) putCursor(account, room string, seq uint64) {
+	s.do(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktCursors).Put(cursorKey(account, room), u64(seq))
+	})
 }
 
 // putTopic stores a room's topic (an encoded OpTopicIs) with the batch.

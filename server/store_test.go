@@ -34,12 +34,35 @@ func TestHistoryKeepsTheLastN(t *testing.T) {
 	require.NoError(t, err)
 	defer s.close()
 	for i := 0; i < 5; i++ {
-		s.appendHistory("dev", msgText(string(rune('a'+i))))
+		s.appendHistory("dev", msgText(string(rune('a'+i))), uint64(i+1))
 		s.commit()
 	}
-	got := s.history("dev", 10)
+	got := s.history("dev", 10, 0)
 	require.Len(t, got, 3)
 	for i, want := range []string{"c", "d", "e"} {
 		assert.Equal(t, want, decodedText(t, got[i]))
 	}
+}
+
+func TestHistoryAfterCursor(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openStore(dir, 10)
+	require.NoError(t, err)
+	for i := 0; i < 5; i++ {
+		s.appendHistory("dev", msgText(string(rune('a'+i))), uint64(i+1))
+	}
+	s.putCursor("#acct", "dev", 3)
+	s.commit()
+	s.close()
+	s, err = openStore(dir, 10)
+	require.NoError(t, err)
+	defer s.close()
+	assert.Equal(t, uint64(5), s.historySeq("dev"), "numbering goes on after a restart")
+	after := s.cursor("#acct", "dev")
+	assert.Equal(t, uint64(3), after)
+	got := s.history("dev", 10, after)
+	require.Len(t, got, 2)
+	assert.Equal(t, "d", decodedText(t, got[0]))
+	assert.Empty(t, s.history("dev", 10, 5), "nothing new")
+	assert.Equal(t, uint64(0), s.cursor("#other", "dev"))
 }

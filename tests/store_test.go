@@ -258,3 +258,78 @@ func TestReceiptWaitsForAnOfflineSender(t *testing.T) {
 	m = expect(t, alice, "the next mail", func(m *wire.Msg) bool { return m.Op == wire.OpDirect || m.Op == wire.OpDelivered })
 	assert.Equal(t, wire.OpDirect, m.Op, "the receipt came back after its ack")
 }
+
+// History costs pad only for what the account has not had: an idle
+// reconnect to a quiet room replays nothing, a reconnect after new messages
+// replays just those, and /history still reaches older ones.
+func TestIdleReconnectsSpendNoHistory(t *testing.T) {
+	d := startServer(t, "--history", "50")
+	alice := dial(t, d, "alice")
+	join(t, alice, "dev")
+	say := func(text string) {
+		request(t, alice, wire.Msg{Op: wire.OpSay, Room: []byte("dev"), Text: []byte(text)})
+	}
+	for i := 1; i <= 20; i++ {
+		say(fmt.Sprintf("an older message, number %d, of some length", i))
+	}
+	d.addUser("bob", 0)
+	// session joins dev, waits for the join's reply and a ping's, and returns
+	// the server→client pad it spent and the history messages it got.
+	session := func() (spent int, history []string) {
+		var mu sync.Mutex
+		bob, err := pcclient.DialWith(d.addr, server.BundleDir(d.data, "bob"), func(dir otp.Direction, _ int64, n int) {
+			if dir == otp.ToClient {
+				mu.Lock()
+				spent += otp.HeaderSize + n + otp.TagSize
+				mu.Unlock()
+			}
+		})
+		require.NoError(t, err)
+		defer bob.Close()
+		seq, err := bob.Send(&wire.Msg{Op: wire.OpJoin, Room: []byte("dev")})
+		require.NoError(t, err)
+		expect(t, bob, "joined", func(m *wire.Msg) bool {
+			if m.Op == wire.OpMessage && m.Flags&wire.FlagHistory != 0 {
+				history = append(history, string(m.Text))
+			}
+			return m.Op == wire.OpOK && m.Seq == seq
+		})
+		ping, err := bob.Send(&wire.Msg{Op: wire.OpPing})
+		require.NoError(t, err)
+		expect(t, bob, "history, then the ping's reply", func(m *wire.Msg) bool {
+			if m.Op == wire.OpMessage && m.Flags&wire.FlagHistory != 0 {
+				history = append(history, string(m.Text))
+			}
+			return m.Op == wire.OpOK && m.Seq == ping
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		return spent, history
+	}
+	first, h := session()
+	assert.Len(t, h, 20, "a first join replays the room's history")
+	var idle []int
+	for i := 0; i < 10; i++ {
+		spent, h := session()
+		assert.Empty(t, h, "reconnect %d: nothing new, nothing replayed", i+1)
+		idle = append(idle, spent)
+	}
+	for _, s := range idle {
+		assert.Equal(t, idle[0], s, "every idle reconnect costs the same: %v", idle)
+	}
+	assert.Less(t, idle[0]*4, first, "an idle reconnect costs a fraction of a join with history")
+	t.Logf("server→client pad: first join %d B; each of 10 idle reconnects %d B (total %d B); before cursors every reconnect replayed the history as the first join did", first, idle[0], 10*idle[0])
+
+	say("new while bob was away")
+	_, h = session()
+	assert.Equal(t, []string{"new while bob was away"}, h, "only what is new")
+
+	bob := dial(t, d, "bob")
+	join(t, bob, "dev")
+	_, err := bob.Send(&wire.Msg{Op: wire.OpHistory, Room: []byte("dev"), ID: 3})
+	require.NoError(t, err)
+	for _, want := range []string{"an older message, number 19, of some length", "an older message, number 20, of some length", "new while bob was away"} {
+		m := expect(t, bob, "requested history", isOp(wire.OpMessage))
+		assert.Equal(t, want, string(m.Text))
+	}
+}
