@@ -17,6 +17,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -100,6 +101,13 @@ func (l *Loop) adminCommand(line string) string {
 		}
 		l.log.Info().Str("user", arg).Str("change", what).Msg("account changed by the operator")
 		return "ok " + what
+	}
+	if cmd == "list" {
+		b, err := json.Marshal(l.hub.acct.list())
+		if err != nil {
+			return "error " + err.Error()
+		}
+		return "ok " + string(b)
 	}
 	return fmt.Sprintf("error unknown admin command %q", cmd)
 }

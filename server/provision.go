@@ -4,6 +4,7 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -195,24 +196,65 @@ func UnlockUser(dataDir, name string) (string, error) {
 
 // UserInfo is one line of `user list`.
 type UserInfo struct {
-	Name               string
-	SendLeft, RecvLeft int64 // pad bytes left client→server and server→client
+	Name     string `json:"name"`
+	State    string `json:"state"`     // online, offline or locked
+	SendLeft int64  `json:"send_left"` // pad bytes left client→server; -1: unreadable
+	RecvLeft int64  `json:"recv_left"` // pad bytes left server→client; -1: unreadable
+	Live     bool   `json:"live"`      // figures from the running daemon's open pads, not the state files
 }
 
-// ListUsers reports every user and how much pad each direction has left.
+// MessagesLeft estimates how many 100-byte messages a pad of left bytes
+// still carries, one per frame (header, tag and the message's fields).
+func MessagesLeft(left int64) int64 {
+	const perMessage = otp.HeaderSize + otp.TagSize + 140
+	return max(left, 0) / perMessage
+}
+
+// ListUsers reports every user, its state and how much pad each direction
+// has left: from the running daemon when there is one (live for the pads it
+// has open), else from the state files. A state file's mark runs up to one
+// reserve step ahead of the pad really used, so a figure read from it may
+// be low by that much.
 func ListUsers(dataDir string) ([]UserInfo, error) {
+	answer, running, err := tellDaemon(dataDir, "list")
+	if err != nil {
+		return nil, err
+	}
+	if running {
+		var out []UserInfo
+		if err := json.Unmarshal([]byte(answer), &out); err != nil {
+			return nil, fmt.Errorf("admin socket: list: %w", err)
+		}
+		return out, nil
+	}
 	a := &Accounts{dir: usersDir(dataDir), byName: map[string]*User{}, byPad: map[otp.PadID]*User{}}
 	if err := a.scan(); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	var out []UserInfo
+	return a.list(), nil
+}
+
+// list is ListUsers from this index: live where the pads are open.
+func (a *Accounts) list() []UserInfo {
+	out := []UserInfo{}
 	for _, n := range a.names() {
 		u := a.byName[n]
-		out = append(out, UserInfo{Name: n,
-			SendLeft: padLeft(filepath.Join(u.dir, bundle.SendPad)),
-			RecvLeft: padLeft(filepath.Join(u.dir, bundle.RecvPad))})
+		i := UserInfo{Name: n, State: "offline"}
+		switch {
+		case u.lockWhy != "":
+			i.State = "locked"
+		case u.session != nil:
+			i.State = "online"
+		}
+		if u.sender != nil {
+			i.SendLeft, i.RecvLeft, i.Live = u.receiver.Remaining(), u.sender.Remaining(), true
+		} else {
+			i.SendLeft = padLeft(filepath.Join(u.dir, bundle.SendPad))
+			i.RecvLeft = padLeft(filepath.Join(u.dir, bundle.RecvPad))
+		}
+		out = append(out, i)
 	}
-	return out, nil
+	return out
 }
 
 func progressTo(w io.Writer, label string) func(done, total int64) {

@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,4 +110,52 @@ func TestUserUnlock(t *testing.T) {
 	out, err = runBin("padchatd", "user", "unlock", "alice", "--data", d.data)
 	assert.Error(t, err)
 	assert.Contains(t, out, "not locked")
+}
+
+// user list against a running daemon: live figures, equal to the client's
+// own counts within one reserve step, and each account's state.
+func TestUserListLive(t *testing.T) {
+	const step = 4 << 10
+	d := startServer(t, "--pad-reserve", "4KiB", "--pad-reserve-max", "4KiB")
+	alice := dial(t, d, "alice")
+	dir := d.addUser("bob", 0)
+	bob, err := pcclient.Dial(d.addr, dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { bob.Close() })
+	for i := 0; i < 30; i++ {
+		sendDM(t, alice, "bob", "some words to spend pad on, a line of them")
+	}
+	request(t, bob, wire.Msg{Op: wire.OpPing})
+	d.addUser("carol", 0)
+
+	out, err := runBin("padchatd", "user", "list", "--json", "--data", d.data)
+	require.NoError(t, err, out)
+	var users []struct {
+		Name     string `json:"name"`
+		State    string `json:"state"`
+		SendLeft int64  `json:"send_left"`
+		RecvLeft int64  `json:"recv_left"`
+		Live     bool   `json:"live"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &users), out)
+	got := map[string]int{}
+	for i, u := range users {
+		got[u.Name] = i
+	}
+	require.Contains(t, got, "bob")
+	require.Contains(t, got, "carol")
+	b := users[got["bob"]]
+	assert.Equal(t, "online", b.State)
+	assert.True(t, b.Live)
+	send, recv := bob.Left()
+	assert.InDelta(t, send, b.SendLeft, step, "bob can send: the list says %d, his client %d", b.SendLeft, send)
+	assert.InDelta(t, recv, b.RecvLeft, step, "bob can receive: the list says %d, his client %d", b.RecvLeft, recv)
+	assert.Equal(t, "offline", users[got["carol"]].State)
+	assert.InDelta(t, int64(1<<20), users[got["carol"]].SendLeft, 128, "an unused pad is whole but for its id")
+
+	out, err = runBin("padchatd", "user", "list", "--data", d.data)
+	require.NoError(t, err, out)
+	assert.Regexp(t, `(?m)^bob +online +1023\.\d KiB \(~\d+ msgs\)`, out)
+	assert.Regexp(t, `(?m)^carol +offline +1023\.9 KiB`, out, "never rounded up to a size it does not have")
+	assert.NotContains(t, out, "?")
 }

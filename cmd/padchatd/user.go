@@ -2,6 +2,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,7 +19,7 @@ import (
 
 const userUsage = `usage:
   padchatd user add NAME... [--pad-size 64MiB] [--server HOST:PORT] [--out DIR] [--data DIR]
-  padchatd user list [--data DIR]
+  padchatd user list [--json] [--data DIR]
   padchatd user remove NAME [--data DIR]
   padchatd user renew NAME [--pad-size 64MiB] [--server HOST:PORT] [--out DIR] [--data DIR]
   padchatd user unlock NAME [--data DIR]
@@ -36,6 +37,7 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 	padSize := fs.String("pad-size", "64MiB", "size of each of the user's two pads")
 	addr := fs.String("server", server.DefaultListen, "server address written into the bundle")
 	out := fs.String("out", "", "where to write the client bundle (default DATA/bundles/NAME)")
+	asJSON := fs.Bool("json", false, "user list: one JSON array, for scripts")
 	// Accept the names before or after the flags.
 	var names []string
 	for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -107,10 +109,21 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(users)
+		}
+		left := func(n int64) string {
+			if n < 0 {
+				return "unreadable"
+			}
+			return fmt.Sprintf("%s (~%d msgs)", bytesize.Human(n), server.MessagesLeft(n))
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USER\tSEND PAD LEFT\tRECV PAD LEFT")
+		fmt.Fprintln(tw, "USER\tSTATE\tCAN SEND\tCAN RECEIVE")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, bytesize.Human(u.SendLeft), bytesize.Human(u.RecvLeft))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.State, left(u.SendLeft), left(u.RecvLeft))
 		}
 		tw.Flush()
 	case "remove":

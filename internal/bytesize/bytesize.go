@@ -33,11 +33,18 @@ func Human(n int64) string {
 	case n < 0:
 		return "?"
 	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+		return tenths(n, 1<<30) + " GiB"
 	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+		return tenths(n, 1<<20) + " MiB"
 	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+		return tenths(n, 1<<10) + " KiB"
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// tenths prints n/unit with one decimal, rounded down: a pad 16 bytes short
+// of 1 MiB reads 1023.9 KiB, never the 1024.0 KiB it does not have.
+func tenths(n, unit int64) string {
+	t := n * 10 / unit
+	return fmt.Sprintf("%d.%d", t/10, t%10)
 }

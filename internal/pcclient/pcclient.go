@@ -250,6 +250,10 @@ func DialWith(addr, dir string, onFrame func(otp.Direction, int64, int)) (*Clien
 	return dial(addr, dir, onFrame)
 }
 
+// Left is the pad this client has left: to send (its send pad) and to
+// receive (its receive pad), as its own state counts them.
+func (c *Client) Left() (send, recv int64) { return c.snd.Remaining(), c.rcv.Remaining() }
+
 // SetReadDeadline bounds the next Recv.
 func (c *Client) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
 
