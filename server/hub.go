@@ -37,6 +37,7 @@ func newHub(l *Loop) (*Hub, error) {
 	if h.acct, err = openAccounts(l.cfg.DataDir, &l.cfg); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
+	h.acct.claim = l.padClaim()
 	if h.store, err = openStore(l.cfg.DataDir, l.cfg.HistorySize); err != nil {
 		return nil, err
 	}
