@@ -66,11 +66,12 @@ type Loop struct {
 	snap     atomic.Pointer[Snapshot]
 	perIP    map[string]int // open connections per remote IP
 	reload   atomic.Pointer[Limits]
-	bufs     [][]byte      // output buffers of connections that went idle
-	bufBytes int           // their total capacity
-	web      *webService   // the --http listener (http.go); nil when off
-	node     *cluster.Node // cluster mode (cluster.go); nil when off
-	posted   posted        // work handed over by other goroutines (cluster.go)
+	bufs     [][]byte    // output buffers of connections that went idle
+	bufBytes int         // their total capacity
+	web      *webService // the --http listener (http.go); nil when off
+
+	node   *cluster.Node // cluster mode (cluster.go); nil when off
+	posted posted        // work handed over by other goroutines (cluster.go)
 }
 
 // New opens the store and accounts under cfg.DataDir and binds the listeners.
