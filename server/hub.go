@@ -3,6 +3,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -130,7 +131,9 @@ func (h *Hub) join(m member, name []byte) (*Room, error) {
 	if r.has(m) {
 		return r, nil
 	}
-	h.notify(r, &wire.Msg{Op: wire.OpJoined, Room: r.nameB, User: []byte(m.name())}, m)
+	joined := &wire.Msg{Op: wire.OpJoined, Room: r.nameB, User: []byte(m.name())}
+	h.notify(r, joined, m)
+	h.toNodes(r.name, joined)
 	r.members = append(r.members, m)
 	*m.joined() = append(*m.joined(), r)
 	h.l.log.Info().Str("user", m.name()).Str("room", r.name).Int("members", len(r.members)).Msg("joined")
@@ -147,7 +150,9 @@ func (h *Hub) part(m member, name []byte, how string) error {
 		return ErrNotInRoom
 	}
 	dropRoom(m.joined(), r)
-	h.notify(r, &wire.Msg{Op: wire.OpParted, Room: r.nameB, User: []byte(m.name()), Text: []byte(how)}, nil)
+	parted := &wire.Msg{Op: wire.OpParted, Room: r.nameB, User: []byte(m.name()), Text: []byte(how)}
+	h.notify(r, parted, nil)
+	h.toNodes(r.name, parted)
 	if len(r.members) == 0 && !r.keep {
 		delete(h.rooms, r.name)
 	}
@@ -214,6 +219,7 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 	*msg = wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
 		User: h.name, Text: text}
 	h.notify(r, msg, m)
+	h.toNodes(r.name, msg)
 	h.store.appendHistory(r.name, msg)
 	if h.cfg.LogMessages {
 		h.l.log.Info().Str("room", r.name).Msgf("<%s>: %s", m.name(), text)
@@ -247,16 +253,17 @@ func (h *Hub) who(room []byte) (string, error) {
 		for n := range h.online {
 			names = append(names, n)
 		}
-	} else {
-		r := h.rooms[string(room)]
-		if r == nil {
-			return "", ErrNoSuchRoom
-		}
+	} else if r := h.rooms[string(room)]; r != nil {
 		for _, x := range r.members {
 			names = append(names, x.name())
 		}
 	}
+	names, remote := h.remoteWho(string(room), names)
+	if len(room) > 0 && h.rooms[string(room)] == nil && !remote {
+		return "", ErrNoSuchRoom
+	}
 	sort.Strings(names)
+	names = slices.Compact(names) // one user on two nodes
 	for i, n := range names {
 		if s, ok := h.online[n].(*native); ok && s.away != "" {
 			names[i] = n + "\taway: " + s.away

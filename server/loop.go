@@ -72,6 +72,9 @@ type Loop struct {
 
 	node   *cluster.Node // cluster mode (cluster.go); nil when off
 	posted posted        // work handed over by other goroutines (cluster.go)
+	remote map[string]*remoteNode
+	// shareBuf encodes what goes to the other nodes.
+	shareBuf []byte
 }
 
 // New opens the store and accounts under cfg.DataDir and binds the listeners.
@@ -290,6 +293,7 @@ func (l *Loop) tick() {
 		}
 	}
 	l.hub.tick()
+	l.hub.heartbeat()
 	l.publish()
 }
 

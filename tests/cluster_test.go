@@ -1,0 +1,183 @@
+package tests
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"padchat/internal/natstest"
+	"padchat/internal/pcclient"
+	"padchat/server"
+	"padchat/wire"
+)
+
+// cluster is a NATS server (JetStream, TLS, password) and padchatd nodes whose
+// data dirs hold copies of the same users, provisioned once in master.
+type testCluster struct {
+	t      *testing.T
+	nats   *natstest.Env
+	master string // where the users were provisioned; clients use its bundles
+	nodes  []*daemon
+}
+
+func startCluster(t *testing.T, n int, users ...string) *testCluster {
+	c := &testCluster{t: t, nats: natstest.Start(t, ""), master: t.TempDir()}
+	for _, u := range users {
+		require.NoError(t, server.AddUser(c.master, u, 1<<20, "127.0.0.1:1", "", nil))
+	}
+	for i := range n {
+		name := fmt.Sprintf("n%d", i+1)
+		d := &daemon{t: t, data: filepath.Join(t.TempDir(), name), args: []string{
+			"--nats", c.nats.URL, "--node", name,
+			"--nats-tls-ca", c.nats.CA, "--nats-tls-cert", c.nats.Cert, "--nats-tls-key", c.nats.Key}}
+		// The operator's copy of every user's pads.
+		require.NoError(t, exec.Command("cp", "-r", c.master, d.data).Run())
+		t.Cleanup(d.kill)
+		d.start()
+		c.nodes = append(c.nodes, d)
+	}
+	return c
+}
+
+// dial connects user to node i with the user's one bundle.
+func (c *testCluster) dial(i int, user string) *pcclient.Client {
+	cl, err := pcclient.Dial(c.nodes[i].addr, server.BundleDir(c.master, user))
+	require.NoError(c.t, err)
+	c.t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+func whoList(t *testing.T, c *pcclient.Client, room string) []string {
+	r := request(t, c, wire.Msg{Op: wire.OpWho, Room: []byte(room)})
+	require.Equal(t, wire.OpUsers, r.Op, "who %s: %s", room, r.Text)
+	var names []string
+	for _, l := range strings.Split(string(r.Text), "\n") {
+		if l != "" {
+			name, _, _ := strings.Cut(l, "\t")
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// Alice on node 1, bob on node 2, carol on node 3 share a room: every
+// message reaches the two others in the order its sender said it, and /who
+// lists all three from any node; a killed node's user leaves /who.
+func TestClusterRoomAcrossThreeNodes(t *testing.T) {
+	c := startCluster(t, 3, "alice", "bob", "carol")
+	users := []string{"alice", "bob", "carol"}
+	cls := make([]*pcclient.Client, 3)
+	for i, u := range users {
+		cls[i] = c.dial(i, u)
+		join(t, cls[i], "ops")
+		// Everyone already in hears the join, whichever node they are on.
+		for j := range i {
+			expect(t, cls[j], u+" joined", func(m *wire.Msg) bool { return m.Op == wire.OpJoined && string(m.User) == u })
+		}
+	}
+	for i := range cls {
+		waitFor(t, 5*time.Second, func() bool { return len(whoList(t, cls[i], "ops")) == 3 }, "who ops on node %d", i+1)
+		assert.Equal(t, users, whoList(t, cls[i], "ops"))
+		assert.Equal(t, users, whoList(t, cls[i], ""))
+	}
+
+	const perSender = 100
+	var wg sync.WaitGroup
+	for i, cl := range cls {
+		wg.Go(func() {
+			for k := range perSender {
+				_, err := cl.Send(&wire.Msg{Op: wire.OpSay, Room: []byte("ops"), Text: fmt.Appendf(nil, "%s %d", users[i], k)})
+				if err != nil {
+					t.Errorf("%s: say: %v", users[i], err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, cl := range cls {
+		next := map[string]int{}
+		for got := 0; got < 2*perSender; got++ {
+			m := expect(t, cl, "a room message", isOp(wire.OpMessage))
+			var who string
+			var k int
+			_, err := fmt.Sscanf(string(m.Text), "%s %d", &who, &k)
+			require.NoError(t, err)
+			require.Equal(t, who, string(m.User))
+			require.NotEqual(t, users[i], who, "own message echoed")
+			require.Equal(t, next[who], k, "%s got %s's messages out of order", users[i], who)
+			next[who]++
+		}
+	}
+
+	// Node 3 dies: carol leaves /who everywhere within seconds.
+	start := time.Now()
+	c.nodes[2].kill9()
+	waitFor(t, 10*time.Second, func() bool { return len(whoList(t, cls[0], "ops")) == 2 }, "carol to vanish")
+	t.Logf("a killed node's user left /who after %v", time.Since(start).Round(10*time.Millisecond))
+	assert.Equal(t, []string{"alice", "bob"}, whoList(t, cls[1], ""))
+}
+
+// A frame recorded on its way to node 1 is refused when replayed to node 2:
+// frames are bound to the session's nonces, and node 2 greets with new ones.
+func TestClusterFrameReplayedToAnotherNodeIsRefused(t *testing.T) {
+	c := startCluster(t, 2, "alice")
+	// A recording proxy in front of node 1.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var mu sync.Mutex
+	var recorded []byte
+	go func() {
+		in, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", c.nodes[0].addr)
+		if err != nil {
+			in.Close()
+			return
+		}
+		go func() { io.Copy(in, out); in.Close() }()
+		buf := make([]byte, 4096)
+		for {
+			n, err := in.Read(buf)
+			mu.Lock()
+			recorded = append(recorded, buf[:n]...)
+			mu.Unlock()
+			if _, werr := out.Write(buf[:n]); err != nil || werr != nil {
+				out.Close()
+				return
+			}
+		}
+	}()
+	a, err := pcclient.Dial(ln.Addr().String(), server.BundleDir(c.master, "alice"))
+	require.NoError(t, err)
+	join(t, a, "ops")
+	a.Close()
+	c.nodes[0].waitLog(`"user":"alice","remote"`)
+
+	mu.Lock()
+	replay := append([]byte(nil), recorded...)
+	mu.Unlock()
+	require.Greater(t, len(replay), wire.GreetingSize, "nothing recorded")
+	conn, err := net.Dial("tcp", c.nodes[1].addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write(replay)
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	answer, _ := io.ReadAll(conn)
+	assert.Contains(t, string(answer), "authentication failed", "node 2 must refuse the replayed frames")
+	c.nodes[1].waitLog(`"reason":"authentication failed"`)
+	assert.NotContains(t, c.nodes[1].logs.String(), `"message":"connected"`, "the replay must not log in")
+}
