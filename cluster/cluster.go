@@ -39,8 +39,10 @@ type Options struct {
 	CA, Cert, Key string
 	// Post hands f to the event loop; it runs there, on the loop goroutine.
 	Post func(f func())
-	// Replicas of the KV bucket (1 on a single NATS server).
+	// Replicas of the KV bucket and the streams (1 on a single NATS server).
 	Replicas int
+	// Log reports a failure of a background operation; it runs on the loop.
+	Log func(what string, err error)
 }
 
 // Node is this process's link to the cluster.
@@ -49,6 +51,7 @@ type Node struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream
 	pads jetstream.KeyValue
+	mail jetstream.Stream
 }
 
 // Connect dials NATS, creating the pad bucket if it does not exist yet.
@@ -58,6 +61,9 @@ func Connect(opt Options) (*Node, error) {
 	}
 	if opt.Post == nil {
 		opt.Post = func(f func()) { f() }
+	}
+	if opt.Log == nil {
+		opt.Log = func(string, error) {}
 	}
 	nopts := []nats.Option{
 		nats.Name("padchatd-" + opt.Node),
@@ -92,6 +98,10 @@ func Connect(opt Options) (*Node, error) {
 	if err != nil {
 		n.nc.Close()
 		return nil, fmt.Errorf("cluster: pad bucket: %w", err)
+	}
+	if err = n.openMail(ctx); err != nil {
+		n.nc.Close()
+		return nil, fmt.Errorf("cluster: mail stream: %w", err)
 	}
 	return n, nil
 }

@@ -60,3 +60,23 @@ func (s *Sender) rejoin() error {
 	s.next = max(s.next, cur)
 	return nil
 }
+
+// Yield hands the reserved but unused pad back: the shared mark goes down to
+// next, if no other process moved it since this Sender's last reservation. A
+// user who reconnects to another node then starts where this one stopped
+// instead of a whole reserve step later. It is a no-op without a Claimer or
+// while frames are pending; a lost race only means the pad stays skipped.
+func (s *Sender) Yield() error {
+	if s.claim == nil || s.closed || s.unsure || s.Pending() || s.reserved == s.next || s.rev == 0 {
+		return nil
+	}
+	rev, err := s.claim.Advance(s.next, s.rev)
+	if err != nil {
+		if lerr := s.rejoin(); lerr != nil {
+			s.unsure = true
+		}
+		return err
+	}
+	s.rev, s.reserved = rev, s.next
+	return nil
+}

@@ -60,12 +60,15 @@ func (l *Loop) startCluster() error {
 	}
 	opt := l.cfg.Cluster
 	opt.Post = l.post
+	opt.Log = func(what string, err error) { l.log.Error().Err(err).Msg(what) }
 	n, err := cluster.Connect(opt)
 	if err != nil {
 		return err
 	}
 	l.node = n
 	l.remote = map[string]*remoteNode{}
+	l.follows = map[*native]*follow{}
+	l.started = l.now
 	// The callbacks run on the loop (post), after New returned: l.hub is set.
 	err = n.Listen(func(from string, data []byte) { l.hub.onRemoteRoom(from, data) },
 		func(from string, data []byte) { l.hub.onRemotePresence(from, data) })

@@ -73,6 +73,10 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 		done(0, ErrNoSuchUser)
 		return
 	}
+	if h.l.node != nil {
+		h.clusterDM(from, string(to), text, done)
+		return
+	}
 	id := h.store.nextDMID(from.name())
 	rec := encodeMail(from.name(), id, h.l.now, text)
 	rcpt := string(to)
@@ -106,6 +110,10 @@ func (h *Hub) pumpUser(name string) {
 // pump pushes the next stored messages of s's mailbox, in order, while the
 // session has room for them.
 func (h *Hub) pump(s *native) {
+	if h.l.node != nil {
+		h.clusterPump(s)
+		return
+	}
 	if s.c.dying || len(s.inflight) >= maxInflight {
 		return
 	}
@@ -148,6 +156,10 @@ func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 	}
 	delete(by.inflight, ref)
 	rcpt := by.user.Name
+	if h.l.node != nil {
+		h.clusterAck(rcpt, ref, key)
+		return
+	}
 	sender := h.acct.byName[ref.from]
 	// Receipts are not acknowledged with receipts; a receipt for a sender
 	// who has gone (removed) has nowhere to wait.

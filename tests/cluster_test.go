@@ -181,3 +181,42 @@ func TestClusterFrameReplayedToAnotherNodeIsRefused(t *testing.T) {
 	c.nodes[1].waitLog(`"reason":"authentication failed"`)
 	assert.NotContains(t, c.nodes[1].logs.String(), `"message":"connected"`, "the replay must not log in")
 }
+
+// A DM to offline dave, sent by alice on node 1, waits in JetStream; dave
+// gets it when he connects to node 3, and his ack sends the receipt to alice
+// on node 1. Acknowledged, it is gone: dave on node 2 does not get it again.
+func TestClusterDMToOfflineUserDeliveredOnAnotherNode(t *testing.T) {
+	c := startCluster(t, 3, "alice", "dave")
+	alice := c.dial(0, "alice")
+	r := request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("dave"), Text: []byte("see you on node 3")})
+	require.Equal(t, wire.OpOK, r.Op, "dm: %s", r.Text)
+	require.NotZero(t, r.ID)
+
+	dave := c.dial(2, "dave")
+	dm := expect(t, dave, "the stored DM", isOp(wire.OpDirect))
+	assert.Equal(t, "alice", string(dm.User))
+	assert.Equal(t, "see you on node 3", string(dm.Text))
+	assert.Equal(t, r.ID, dm.ID, "the id alice was given")
+	_, err := dave.Send(&wire.Msg{Op: wire.OpAck, User: dm.User, ID: dm.ID})
+	require.NoError(t, err)
+
+	rcpt := expect(t, alice, "the receipt", isOp(wire.OpDelivered))
+	assert.Equal(t, "dave", string(rcpt.User))
+	assert.Equal(t, r.ID, rcpt.ID)
+	_, err = alice.Send(&wire.Msg{Op: wire.OpAck, User: rcpt.User, ID: rcpt.ID, Flags: rcpt.Flags})
+	require.NoError(t, err)
+
+	// Delivered once: dave elsewhere finds an empty mailbox.
+	dave.Close()
+	c.nodes[2].waitLog(`"message":"disconnected"`)
+	defer func() {
+		if t.Failed() {
+			t.Logf("node 2:\n%s", c.nodes[1].logs)
+		}
+	}()
+	dave2 := c.dial(1, "dave")
+	r2 := request(t, dave2, wire.Msg{Op: wire.OpDM, User: []byte("dave"), Text: []byte("note to self")})
+	require.Equal(t, wire.OpOK, r2.Op)
+	again := expect(t, dave2, "a DM", isOp(wire.OpDirect))
+	assert.Equal(t, "note to self", string(again.Text), "the acknowledged DM came back")
+}
