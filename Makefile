@@ -41,10 +41,13 @@ fuzz-smoke:
 fuzz:
 	FUZZTIME=5m .ci/fuzz
 
-# The crash-point test with many runs of every point (make test runs each twice).
-CRASH_RUNS ?= 20
+# The crash-point test with many runs of every point (make test runs each twice),
+# and the cluster fault test with many node kills (make test kills two).
+CRASH_RUNS    ?= 20
+CLUSTER_KILLS ?= 20
 soak:
 	PADCHAT_CRASH_RUNS=$(CRASH_RUNS) $(GO) test -race -count=1 -timeout 60m -run 'TestCrashPoint' -v ./tests/
+	PADCHAT_CLUSTER_KILLS=$(CLUSTER_KILLS) $(GO) test -race -count=1 -timeout 30m -run 'TestClusterNodeKills' -v ./tests/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -30,15 +32,20 @@ type testCluster struct {
 }
 
 func startCluster(t *testing.T, n int, users ...string) *testCluster {
+	return startClusterWith(t, n, 1<<20, nil, users...)
+}
+
+func startClusterWith(t *testing.T, n int, padSize int64, extra []string, users ...string) *testCluster {
 	c := &testCluster{t: t, nats: natstest.Start(t, ""), master: t.TempDir()}
 	for _, u := range users {
-		require.NoError(t, server.AddUser(c.master, u, 1<<20, "127.0.0.1:1", "", nil))
+		require.NoError(t, server.AddUser(c.master, u, padSize, "127.0.0.1:1", "", nil))
 	}
 	for i := range n {
 		name := fmt.Sprintf("n%d", i+1)
 		d := &daemon{t: t, data: filepath.Join(t.TempDir(), name), args: []string{
 			"--nats", c.nats.URL, "--node", name,
 			"--nats-tls-ca", c.nats.CA, "--nats-tls-cert", c.nats.Cert, "--nats-tls-key", c.nats.Key}}
+		d.args = append(d.args, extra...)
 		// The operator's copy of every user's pads.
 		require.NoError(t, exec.Command("cp", "-r", c.master, d.data).Run())
 		t.Cleanup(d.kill)
@@ -219,4 +226,123 @@ func TestClusterDMToOfflineUserDeliveredOnAnotherNode(t *testing.T) {
 	require.Equal(t, wire.OpOK, r2.Op)
 	again := expect(t, dave2, "a DM", isOp(wire.OpDirect))
 	assert.Equal(t, "note to self", string(again.Text), "the acknowledged DM came back")
+}
+
+// clusterKills is how many nodes the fault test kills: PADCHAT_CLUSTER_KILLS
+// (make soak: 20), else 2.
+func clusterKills(t *testing.T) int {
+	if v := os.Getenv("PADCHAT_CLUSTER_KILLS"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, "PADCHAT_CLUSTER_KILLS")
+		return n
+	}
+	return 2
+}
+
+// Nodes die by kill -9 under load (alice sending DMs to bob through one node,
+// bob reading and acknowledging on another), and NATS restarts once; each
+// time the users reconnect to other nodes. No DM acknowledged to alice may be
+// lost, none may reach one session of bob twice, and no pad range may be used
+// by two nodes: the clients record the pad range of every frame on the wire.
+func TestClusterNodeKillsLoseNoAckedDMAndReuseNoPad(t *testing.T) {
+	kills := clusterKills(t)
+	c := startClusterWith(t, 3, 16<<20, []string{"--pad-reserve", "64KiB", "--pad-reserve-max", "64KiB"}, "alice", "bob")
+	ledger := &padLedger{ranges: map[string][][2]int64{}}
+	dirA, dirB := server.BundleDir(c.master, "alice"), server.BundleDir(c.master, "bob")
+	acked := map[uint32]string{}
+	got := map[uint32]bool{}
+	stopWhenAll := false
+	// readBob reads and acknowledges until the connection ends; a DM twice in
+	// one session fails the test.
+	readBob := func(bob *pcclient.Client) {
+		session := map[uint32]bool{}
+		for {
+			var m wire.Msg
+			bob.SetReadDeadline(time.Now().Add(15 * time.Second))
+			if bob.Recv(&m) != nil {
+				return
+			}
+			if m.Op != wire.OpDirect {
+				continue
+			}
+			if session[m.ID] {
+				t.Errorf("DM %d delivered twice to one session", m.ID)
+			}
+			session[m.ID] = true
+			got[m.ID] = true
+			if _, err := bob.Send(&wire.Msg{Op: wire.OpAck, User: m.User, ID: m.ID}); err != nil {
+				return
+			}
+			if stopWhenAll && len(got) >= len(acked) && countMissing(acked, got) == 0 {
+				return
+			}
+		}
+	}
+	for cycle := range kills {
+		if cycle == kills/2 {
+			c.nats.Restart(t)
+		}
+		victim := c.nodes[cycle%3]
+		alice, err := pcclient.DialWith(victim.addr, dirA, ledger.hook("alice"))
+		require.NoError(t, err, "cycle %d\n%s", cycle, victim.logs)
+		bob, err := pcclient.DialWith(c.nodes[(cycle+1)%3].addr, dirB, ledger.hook("bob"))
+		require.NoError(t, err, "cycle %d", cycle)
+		bobDone := make(chan struct{})
+		go func() { readBob(bob); close(bobDone) }()
+		var sent sync.Map // seq → text
+		killed := killAtRandom(victim, 300)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-killed:
+					return
+				default:
+				}
+				text := fmt.Sprintf("c%d-%d", cycle, i)
+				m := wire.Msg{Op: wire.OpDM, User: []byte("bob"), Text: []byte(text), Seq: uint32(i + 1)}
+				sent.Store(m.Seq, text)
+				if _, err := alice.Send(&m); err != nil {
+					return
+				}
+				time.Sleep(200 * time.Microsecond)
+			}
+		})
+		for {
+			var m wire.Msg
+			if alice.Recv(&m) != nil {
+				break
+			}
+			if m.Op == wire.OpOK && m.ID != 0 {
+				text, _ := sent.Load(m.Seq)
+				_, dup := acked[m.ID]
+				require.False(t, dup, "id %d acknowledged twice", m.ID)
+				acked[m.ID] = text.(string)
+			}
+		}
+		<-killed
+		wg.Wait()
+		alice.Close()
+		bob.Close()
+		<-bobDone
+		victim.start()
+	}
+	require.NotEmpty(t, acked)
+
+	// Bob, on a node chosen afresh, gets every acknowledged DM he has not yet.
+	bob, err := pcclient.DialWith(c.nodes[kills%3].addr, dirB, ledger.hook("bob"))
+	require.NoError(t, err)
+	stopWhenAll = true
+	if countMissing(acked, got) > 0 {
+		readBob(bob)
+	}
+	bob.Close()
+	lost := countMissing(acked, got)
+	ledger.check(t)
+	frames := 0
+	for _, rs := range ledger.ranges {
+		frames += len(rs)
+	}
+	t.Logf("%d node kills, 1 NATS restart: %d acknowledged DMs, %d lost, %d frames on the wire checked for pad reuse", kills, len(acked), lost, frames)
+	assert.Zero(t, lost, "acknowledged DMs lost")
 }
