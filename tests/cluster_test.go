@@ -6,10 +6,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,9 +255,10 @@ func TestClusterNodeKillsLoseNoAckedDMAndReuseNoPad(t *testing.T) {
 	stopWhenAll := false
 	// readBob reads and acknowledges until the connection ends; a DM twice in
 	// one session fails the test.
+	var stopBob atomic.Bool
 	readBob := func(bob *pcclient.Client) {
 		session := map[uint32]bool{}
-		for {
+		for !stopBob.Load() {
 			var m wire.Msg
 			bob.SetReadDeadline(time.Now().Add(15 * time.Second))
 			if bob.Recv(&m) != nil {
@@ -323,8 +325,19 @@ func TestClusterNodeKillsLoseNoAckedDMAndReuseNoPad(t *testing.T) {
 		<-killed
 		wg.Wait()
 		alice.Close()
+		// Bob's reader owns his client until it returns (Send and Close must
+		// not race): stop it, cutting its wait short until it notices.
+		stopBob.Store(true)
+		for stopped := false; !stopped; {
+			bob.SetReadDeadline(time.Now())
+			select {
+			case <-bobDone:
+				stopped = true
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		stopBob.Store(false)
 		bob.Close()
-		<-bobDone
 		victim.start()
 	}
 	require.NotEmpty(t, acked)
