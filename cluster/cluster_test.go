@@ -89,3 +89,23 @@ func TestPadClaimRaceNoOverlap(t *testing.T) {
 	require.NotEmpty(t, left)
 	t.Logf("%d frames left, %d reservations lost to the other node", len(left), lost)
 }
+
+// BenchmarkPadClaimAdvance: one won reservation (a KV compare-and-set round
+// trip over TLS to an embedded NATS), what the loop waits for when a pad
+// crosses its reserve mark in cluster mode.
+func BenchmarkPadClaimAdvance(b *testing.B) {
+	e := natstest.Start(b, "")
+	n, err := cluster.Connect(cluster.Options{URL: e.URL, Node: "bench", CA: e.CA, Cert: e.Cert, Key: e.Key})
+	require.NoError(b, err)
+	defer n.Close()
+	c := n.PadClaim(otp.PadID{1})
+	_, rev, err := c.Load()
+	require.NoError(b, err)
+	mark := int64(0)
+	for b.Loop() {
+		mark += 4096
+		if rev, err = c.Advance(mark, rev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -51,7 +51,7 @@ func Start(t testing.TB, dir string) *Env {
 	require.NoError(t, err)
 	e.opts = &server.Options{
 		ServerName: "padchat-test", Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
-		JetStream: true, StoreDir: filepath.Join(dir, "js"), JetStreamKey: "padchat-test-at-rest-key",
+		JetStream: true, StoreDir: filepath.Join(dir, "js"), JetStreamKey: "padchat-test-at-rest-key", SyncAlways: true,
 		Username: "padchat", Password: "test-secret",
 		TLS: true, TLSVerify: true, TLSConfig: serverTLS, TLSTimeout: 5,
 	}
