@@ -291,39 +291,8 @@ func TestClusterNodeKillsLoseNoAckedDMAndReuseNoPad(t *testing.T) {
 		require.NoError(t, err, "cycle %d", cycle)
 		bobDone := make(chan struct{})
 		go func() { readBob(bob); close(bobDone) }()
-		var sent sync.Map // seq → text
 		killed := killAtRandom(victim, 300)
-		var wg sync.WaitGroup
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-killed:
-					return
-				default:
-				}
-				text := fmt.Sprintf("c%d-%d", cycle, i)
-				m := wire.Msg{Op: wire.OpDM, User: []byte("bob"), Text: []byte(text), Seq: uint32(i + 1)}
-				sent.Store(m.Seq, text)
-				if _, err := alice.Send(&m); err != nil {
-					return
-				}
-				time.Sleep(200 * time.Microsecond)
-			}
-		})
-		for {
-			var m wire.Msg
-			if alice.Recv(&m) != nil {
-				break
-			}
-			if m.Op == wire.OpOK && m.ID != 0 {
-				text, _ := sent.Load(m.Seq)
-				_, dup := acked[m.ID]
-				require.False(t, dup, "id %d acknowledged twice", m.ID)
-				acked[m.ID] = text.(string)
-			}
-		}
-		<-killed
-		wg.Wait()
+		dmsUntilKilled(t, alice, "bob", fmt.Sprintf("c%d", cycle), killed, 200*time.Microsecond, acked)
 		alice.Close()
 		// Bob's reader owns his client until it returns (Send and Close must
 		// not race): stop it, cutting its wait short until it notices.
