@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -231,14 +229,7 @@ func TestClusterDMToOfflineUserDeliveredOnAnotherNode(t *testing.T) {
 
 // clusterKills is how many nodes the fault test kills: PADCHAT_CLUSTER_KILLS
 // (make soak: 20), else 2.
-func clusterKills(t *testing.T) int {
-	if v := os.Getenv("PADCHAT_CLUSTER_KILLS"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err, "PADCHAT_CLUSTER_KILLS")
-		return n
-	}
-	return 2
-}
+func clusterKills(t *testing.T) int { return envCount(t, "PADCHAT_CLUSTER_KILLS", 2) }
 
 // Nodes die by kill -9 under load (alice sending DMs to bob through one node,
 // bob reading and acknowledging on another), and NATS restarts once; each
