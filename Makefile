@@ -4,7 +4,7 @@ BIN      := bin
 DATA     ?= var
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit lint cross fuzz-smoke fuzz soak bench bench-smoke bench-compare clean
+.PHONY: all build run run-cluster test unit lint cross fuzz-smoke fuzz soak bench bench-smoke bench-compare clean
 
 all: build
 
@@ -13,6 +13,10 @@ build:
 
 run: build
 	$(BIN)/padchatd --data $(DATA) --demo
+
+# Three nodes and a NATS server on this machine, demo users alice, bob, carol (docs/CLUSTER.md).
+run-cluster: build
+	GO=$(GO) BIN=$(BIN) DIR=$(DATA)/cluster contrib/run-cluster.sh
 
 # The one test command: format, vet, cross-builds, race-enabled tests, fuzz smoke.
 test: lint cross unit fuzz-smoke

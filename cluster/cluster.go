@@ -11,8 +11,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -83,7 +85,7 @@ func Connect(opt Options) (*Node, error) {
 	n := &Node{opt: opt}
 	var err error
 	if n.nc, err = nats.Connect(opt.URL, nopts...); err != nil {
-		return nil, fmt.Errorf("cluster: connect %s: %w", opt.URL, err)
+		return nil, fmt.Errorf("cluster: connect %s: %w", Redacted(opt.URL), err)
 	}
 	if n.js, err = jetstream.New(n.nc); err != nil {
 		n.nc.Close()
@@ -136,6 +138,17 @@ func validToken(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// Redacted is urls (comma-separated) with any password replaced, for logs.
+func Redacted(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // Name is this node's name.

@@ -77,7 +77,7 @@ func (l *Loop) startCluster() error {
 		l.node = nil
 		return err
 	}
-	l.log.Info().Str("node", n.Name()).Str("nats", opt.URL).Msg("cluster node joined")
+	l.log.Info().Str("node", n.Name()).Str("nats", cluster.Redacted(opt.URL)).Msg("cluster node joined")
 	return nil
 }
 

@@ -90,6 +90,7 @@ func TestClusterRoomAcrossThreeNodes(t *testing.T) {
 			expect(t, cls[j], u+" joined", func(m *wire.Msg) bool { return m.Op == wire.OpJoined && string(m.User) == u })
 		}
 	}
+	assert.NotContains(t, c.nodes[0].logs.String(), "test-secret", "the NATS password in a log")
 	for i := range cls {
 		waitFor(t, 5*time.Second, func() bool { return len(whoList(t, cls[i], "ops")) == 3 }, "who ops on node %d", i+1)
 		assert.Equal(t, users, whoList(t, cls[i], "ops"))
