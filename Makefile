@@ -4,7 +4,7 @@ BIN      := bin
 DATA     ?= var
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit lint cross fuzz-smoke fuzz soak bench bench-smoke bench-files bench-compare clean
+.PHONY: all build run run-cluster test unit lint cross fuzz-smoke fuzz soak bench bench-smoke bench-files bench-compare clean
 
 all: build
 
@@ -13,6 +13,10 @@ build:
 
 run: build
 	$(BIN)/padchatd --data $(DATA) --demo
+
+# Three nodes and a NATS server on this machine, demo users alice, bob, carol (docs/CLUSTER.md).
+run-cluster: build
+	GO=$(GO) BIN=$(BIN) DIR=$(DATA)/cluster contrib/run-cluster.sh
 
 # The one test command: format, vet, cross-builds, race-enabled tests, fuzz smoke.
 test: lint cross unit fuzz-smoke
@@ -41,10 +45,13 @@ fuzz-smoke:
 fuzz:
 	FUZZTIME=5m .ci/fuzz
 
-# The crash-point test with many runs of every point (make test runs each twice).
-CRASH_RUNS ?= 20
+# The crash-point test with many runs of every point (make test runs each twice),
+# and the cluster fault test with many node kills (make test kills two).
+CRASH_RUNS    ?= 20
+CLUSTER_KILLS ?= 20
 soak:
 	PADCHAT_CRASH_RUNS=$(CRASH_RUNS) $(GO) test -race -count=1 -timeout 60m -run 'TestCrashPoint' -v ./tests/
+	PADCHAT_CLUSTER_KILLS=$(CLUSTER_KILLS) $(GO) test -race -count=1 -timeout 30m -run 'TestClusterNodeKills' -v ./tests/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

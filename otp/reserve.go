@@ -17,8 +17,22 @@ func (s *Sender) Reserve() error {
 	if !s.Pending() {
 		return nil
 	}
+	if s.unsure {
+		// The last Advance may have won or not: learn the shared mark first.
+		// Frames sealed before count as lost; they are held back.
+		if err := s.rejoin(); err != nil {
+			return err
+		}
+		s.unsure = false
+		return ErrClaimLost
+	}
 	s.adaptStep()
 	mark := min(s.next+s.step, s.pad.size)
+	if s.claim != nil {
+		if err := s.advanceClaim(mark); err != nil {
+			return err
+		}
+	}
 	if s.st != nil {
 		if err := s.st.save(mark, s.next); err != nil {
 			return err

@@ -27,6 +27,10 @@ type SenderOptions struct {
 	// so an idle pad holds no descriptor. Only for a caller that guarantees no
 	// other process opens the pad (padchatd holds a lock on its data dir).
 	NoLock bool
+	// Claim, when set, shares the reserve mark with other processes (cluster
+	// mode): a reservation counts only once Claim.Advance won it, and the Sender
+	// starts at the shared mark when that lies past its own.
+	Claim Claimer
 }
 
 const (
@@ -52,6 +56,10 @@ type Sender struct {
 	lastReserve            time.Time
 	now                    func() time.Time
 	closed                 bool
+
+	claim  Claimer // nil: the local state file alone holds the mark
+	rev    uint64  // revision of the shared mark this Sender last saw or won
+	unsure bool    // an Advance's outcome is unknown: rejoin before reserving
 }
 
 // OpenSender opens the RoleSend state at statePath for pad, locks it, and resumes
@@ -68,6 +76,12 @@ func OpenSender(pad *Pad, statePath string, opt SenderOptions) (*Sender, error) 
 		return nil, err
 	}
 	s.next, s.reserved = s.st.st.mark, s.st.st.mark
+	if s.claim = opt.Claim; s.claim != nil {
+		if err := s.joinClaim(); err != nil {
+			s.st.close()
+			return nil, err
+		}
+	}
 	// Pad between the last burn and the mark was used or skipped by a crash.
 	if err := s.st.save(s.reserved, s.next); err != nil {
 		s.st.close()

@@ -60,6 +60,9 @@ type Accounts struct {
 	// evicted hears of an account that is gone, so what the store keeps for
 	// it (its mailbox, unless renewed; its session handles) goes with it.
 	evicted func(u *User, r wire.ByeReason)
+	// claim, in cluster mode, shares a sending pad's reserve mark with the
+	// other nodes (cluster.go); nil otherwise.
+	claim func(otp.PadID) otp.Claimer
 }
 
 func usersDir(dataDir string) string { return filepath.Join(dataDir, "users") }
@@ -146,7 +149,11 @@ func (u *User) open(a *Accounts) error {
 	statePath := func(p *otp.Pad) string { return p.Path() + bundle.StateSuffix }
 	u.receiver, err = otp.OpenReceiver(u.sendPad, statePath(u.sendPad), otp.ReceiverOptions{MaxFrame: a.maxFr, Burn: a.opts.Burn, Contiguous: true, NoLock: true})
 	if err == nil {
-		u.sender, err = otp.OpenSender(u.recvPad, statePath(u.recvPad), a.opts)
+		opts := a.opts
+		if a.claim != nil {
+			opts.Claim = a.claim(u.recvPad.ID())
+		}
+		u.sender, err = otp.OpenSender(u.recvPad, statePath(u.recvPad), opts)
 		if err != nil {
 			u.receiver.Close()
 		}

@@ -1,7 +1,11 @@
 // Config: every limit and address of the daemon, with defaults that suit a laptop and a small server.
 package server
 
-import "time"
+import (
+	"time"
+
+	"padchat/cluster"
+)
 
 // Config is what padchatd runs with. Zero values take the defaults below.
 type Config struct {
@@ -38,6 +42,9 @@ type Config struct {
 	// to, so a CONNECT cannot aim its pushes at a local service on a
 	// privileged port (1: any port).
 	MsgSvcMinPushPort int
+	// Cluster makes the daemon one node of several over NATS JetStream
+	// (docs/CLUSTER.md); off while Cluster.URL is empty.
+	Cluster cluster.Options
 }
 
 // Defaults.

@@ -3,6 +3,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -38,6 +39,7 @@ func newHub(l *Loop) (*Hub, error) {
 	if h.acct, err = openAccounts(l.cfg.DataDir, &l.cfg); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
+	h.acct.claim = l.padClaim()
 	if h.store, err = openStore(l.cfg.DataDir, l.cfg.HistorySize); err != nil {
 		return nil, err
 	}
@@ -150,7 +152,9 @@ func (h *Hub) join(m member, name []byte) (*Room, error) {
 	if r.has(m) {
 		return r, nil
 	}
-	h.notify(r, &wire.Msg{Op: wire.OpJoined, Room: r.nameB, User: []byte(m.name())}, m)
+	joined := &wire.Msg{Op: wire.OpJoined, Room: r.nameB, User: []byte(m.name())}
+	h.notify(r, joined, m)
+	h.toNodes(r.name, joined)
 	r.members = append(r.members, m)
 	*m.joined() = append(*m.joined(), r)
 	h.l.log.Info().Str("user", m.name()).Str("room", r.name).Int("members", len(r.members)).Msg("joined")
@@ -168,7 +172,9 @@ func (h *Hub) part(m member, name []byte, how string) error {
 	}
 	dropRoom(m.joined(), r)
 	h.seen(m, r)
-	h.notify(r, &wire.Msg{Op: wire.OpParted, Room: r.nameB, User: []byte(m.name()), Text: []byte(how)}, nil)
+	parted := &wire.Msg{Op: wire.OpParted, Room: r.nameB, User: []byte(m.name()), Text: []byte(how)}
+	h.notify(r, parted, nil)
+	h.toNodes(r.name, parted)
 	if len(r.members) == 0 && !r.keep {
 		delete(h.rooms, r.name)
 	}
@@ -246,6 +252,7 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 	*msg = wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
 		User: h.name, Text: text}
 	h.notify(r, msg, m)
+	h.toNodes(r.name, msg)
 	if h.cfg.HistorySize > 0 {
 		r.hist++
 		h.store.appendHistory(r.name, msg, r.hist)
@@ -282,16 +289,17 @@ func (h *Hub) who(room []byte) (string, error) {
 		for n := range h.online {
 			names = append(names, n)
 		}
-	} else {
-		r := h.rooms[string(room)]
-		if r == nil {
-			return "", ErrNoSuchRoom
-		}
+	} else if r := h.rooms[string(room)]; r != nil {
 		for _, x := range r.members {
 			names = append(names, x.name())
 		}
 	}
+	names, remote := h.remoteWho(string(room), names)
+	if len(room) > 0 && h.rooms[string(room)] == nil && !remote {
+		return "", ErrNoSuchRoom
+	}
 	sort.Strings(names)
+	names = slices.Compact(names) // one user on two nodes
 	for i, n := range names {
 		if s, ok := h.online[n].(*native); ok && s.away != "" {
 			names[i] = n + "\taway: " + s.away

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
+	"padchat/cluster"
 	"padchat/internal/crashpoint"
 	"padchat/poller"
 )
@@ -69,6 +70,15 @@ type Loop struct {
 	bufs      [][]byte    // output buffers of connections that went idle
 	bufBytes  int         // their total capacity
 	web       *webService // the --http listener (http.go); nil when off
+
+	node   *cluster.Node // cluster mode (cluster.go); nil when off
+	posted posted        // work handed over by other goroutines (cluster.go)
+	remote map[string]*remoteNode
+	// shareBuf encodes what goes to the other nodes.
+	shareBuf []byte
+	follows  map[*native]*follow // sessions following their mailbox (cluster_mail.go)
+	mailSeq  uint64              // DMs stored by this process
+	started  int64               // start time, part of the DMs' message ids
 }
 
 // New opens the store and accounts under cfg.DataDir and binds the listeners.
@@ -85,7 +95,12 @@ func New(cfg Config, log zerolog.Logger) (*Loop, error) {
 	l := &Loop{cfg: cfg, log: log, p: p, watchers: map[int]watcher{},
 		rbuf: make([]byte, 64<<10), events: make([]poller.Event, 512), perIP: map[string]int{}}
 	l.now = time.Now().UnixNano()
+	if err = l.startCluster(); err != nil {
+		p.Close()
+		return nil, err
+	}
 	if l.hub, err = newHub(l); err != nil {
+		l.stopCluster()
 		p.Close()
 		return nil, err
 	}
@@ -135,6 +150,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		l.now = time.Now().UnixNano()
 		l.applyReload()
+		l.runPosted()
 		for _, ev := range l.events[:n] {
 			l.dispatch(ev)
 		}
@@ -285,6 +301,7 @@ func (l *Loop) tick() {
 		}
 	}
 	l.hub.tick()
+	l.hub.heartbeat()
 	l.publish()
 }
 
@@ -368,6 +385,7 @@ func (l *Loop) shutdown() {
 		}
 	}
 	l.hub.close()
+	l.stopCluster()
 	l.p.Close()
 	l.log.Info().Msg("padchatd stopped")
 }

@@ -74,6 +74,10 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 		done(0, ErrNoSuchUser)
 		return
 	}
+	if h.l.node != nil {
+		h.clusterDM(from, string(to), text, done)
+		return
+	}
 	id := h.store.nextDMID(from.name())
 	rec := encodeMail(from.name(), id, h.l.now, text)
 	rcpt := u.key()
@@ -108,6 +112,10 @@ func (h *Hub) pumpUser(u *User) {
 // pump pushes the next stored messages of s's mailbox, in order, while the
 // session has room for them.
 func (h *Hub) pump(s *native) {
+	if h.l.node != nil {
+		h.clusterPump(s)
+		return
+	}
 	if s.c.dying || len(s.inflight) >= maxInflight {
 		return
 	}
@@ -150,6 +158,10 @@ func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 	}
 	delete(by.inflight, ref)
 	rcpt := by.user.Name
+	if h.l.node != nil {
+		h.clusterAck(rcpt, ref, key)
+		return
+	}
 	rcptKey := by.user.key()
 	sender := h.acct.user(ref.from)
 	// Receipts are not acknowledged with receipts; a receipt for a sender

@@ -383,6 +383,7 @@ func (n *native) onClose(c *Conn) {
 	}
 	how := "quit"
 	n.h.leave(n, how)
+	n.h.sessionEnded(n)
 	if u.session == n {
 		u.session = nil
 		if u.gone {

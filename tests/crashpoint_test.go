@@ -23,13 +23,16 @@ import (
 )
 
 // crashRuns is how often each point fires: PADCHAT_CRASH_RUNS (make soak), else 2.
-func crashRuns(t *testing.T) int {
-	if v := os.Getenv("PADCHAT_CRASH_RUNS"); v != "" {
+func crashRuns(t *testing.T) int { return envCount(t, "PADCHAT_CRASH_RUNS", 2) }
+
+// envCount is the number in the environment variable name, else def.
+func envCount(t *testing.T, name string, def int) int {
+	if v := os.Getenv(name); v != "" {
 		n, err := strconv.Atoi(v)
-		require.NoError(t, err, "PADCHAT_CRASH_RUNS")
+		require.NoError(t, err, name)
 		return n
 	}
-	return 2
+	return def
 }
 
 // overlaps counts, per user and direction, the pad ranges that overlap the

@@ -118,6 +118,45 @@ func killAtRandom(d *daemon, spread int) <-chan struct{} {
 	return killed
 }
 
+// dmsUntilKilled sends DMs from c to `to` (pause apart) until killed closes and
+// the connection ends, recording in acked the text of every id acknowledged.
+func dmsUntilKilled(t *testing.T, c *pcclient.Client, to, tag string, killed <-chan struct{}, pause time.Duration, acked map[uint32]string) {
+	var sent sync.Map // seq → text
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-killed:
+				return
+			default:
+			}
+			text := fmt.Sprintf("%s-%d", tag, i)
+			m := wire.Msg{Op: wire.OpDM, User: []byte(to), Text: []byte(text), Seq: uint32(i + 1)}
+			sent.Store(m.Seq, text)
+			if _, err := c.Send(&m); err != nil {
+				return
+			}
+			if pause > 0 {
+				time.Sleep(pause)
+			}
+		}
+	})
+	for {
+		var m wire.Msg
+		if c.Recv(&m) != nil {
+			break
+		}
+		if m.Op == wire.OpOK && m.ID != 0 {
+			text, _ := sent.Load(m.Seq)
+			_, dup := acked[m.ID]
+			require.False(t, dup, "id %d acknowledged twice", m.ID)
+			acked[m.ID] = text.(string)
+		}
+	}
+	<-killed
+	wg.Wait()
+}
+
 // padLedger records every pad range seen on the wire and finds overlaps.
 type padLedger struct {
 	mu     sync.Mutex
@@ -154,40 +193,8 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	for cycle := 0; cycle < 20; cycle++ {
 		alice, err := pcclient.DialWith(d.addr, aliceDir, ledger.hook("alice"))
 		require.NoError(t, err, "cycle %d\n%s", cycle, d.logs)
-		var sent sync.Map // seq → text
 		killed := killAtRandom(d, 60)
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-killed:
-					return
-				default:
-				}
-				text := fmt.Sprintf("c%d-%d", cycle, i)
-				m := wire.Msg{Op: wire.OpDM, User: []byte("bob"), Text: []byte(text), Seq: uint32(i + 1)}
-				sent.Store(m.Seq, text)
-				if _, err := alice.Send(&m); err != nil {
-					return
-				}
-			}
-		}()
-		for {
-			var m wire.Msg
-			if alice.Recv(&m) != nil {
-				break
-			}
-			if m.Op == wire.OpOK && m.ID != 0 {
-				text, _ := sent.Load(m.Seq)
-				_, dup := acked[m.ID]
-				require.False(t, dup, "id %d acknowledged twice", m.ID)
-				acked[m.ID] = text.(string)
-			}
-		}
-		<-killed
-		wg.Wait()
+		dmsUntilKilled(t, alice, "bob", fmt.Sprintf("c%d", cycle), killed, 0, acked)
 		alice.Close()
 		d.start()
 	}

@@ -59,6 +59,12 @@ func newServeFlags(o *serveOptions) *flag.FlagSet {
 	fs.StringVar(&cfg.HTTP, "http", "", "HTTP listener: /format web service, /healthz, /metrics")
 	fs.StringVar(&cfg.PlainRoom, "plain-room", server.DefaultPlainRoom, "room the plain-text dialects put their users in")
 	fs.BoolVar(&cfg.OpenPlain, "open-plain", false, "let native (encrypted) clients join the plain-text room")
+	fs.StringVar(&cfg.Cluster.URL, "nats", "", "NATS server URL(s): run as one node of a cluster (docs/CLUSTER.md)")
+	fs.StringVar(&cfg.Cluster.Node, "node", "", "this node's name in the cluster (with --nats)")
+	fs.StringVar(&cfg.Cluster.Creds, "nats-creds", "", "NATS user credentials file")
+	fs.StringVar(&cfg.Cluster.CA, "nats-tls-ca", "", "CA certificate that signs the NATS server's")
+	fs.StringVar(&cfg.Cluster.Cert, "nats-tls-cert", "", "this node's TLS client certificate for NATS")
+	fs.StringVar(&cfg.Cluster.Key, "nats-tls-key", "", "this node's TLS client key for NATS")
 	cfg.ReserveStep, cfg.ReserveMax = 1<<20, 256<<20
 	fs.Var(sizeFlag[int64]{&cfg.ReserveStep}, "pad-reserve", "minimum pad reserve-ahead step")
 	fs.Var(sizeFlag[int64]{&cfg.ReserveMax}, "pad-reserve-max", "largest pad reserve-ahead step (a crash wastes at most one)")

@@ -1,0 +1,212 @@
+// Package cluster makes padchatd one node of several over NATS JetStream.
+//
+// Its goroutines (nats.go's) never touch chat state: whatever they learn is
+// handed to the event loop through Options.Post, which queues a function and
+// wakes the poller, so one thread stays one thread.
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"padchat/otp"
+)
+
+// PadBucket is the JetStream KV bucket holding each server-side sending pad's
+// reserve mark, keyed by pad id.
+const PadBucket = "padchat_pads"
+
+// opTimeout bounds one round trip to JetStream; a reservation that cannot be
+// won within it fails, and the frames it should have covered stay unsent.
+const opTimeout = 5 * time.Second
+
+// Options: where the NATS server is and how to prove who this node is.
+type Options struct {
+	URL   string // nats://host:port or tls://host:port (comma-separated for several)
+	Node  string // this node's name, unique in the cluster
+	Creds string // NATS user credentials file (optional)
+	// TLS: CA that signs the NATS server's certificate, and this node's
+	// client certificate and key (optional, for mutual TLS).
+	CA, Cert, Key string
+	// Post hands f to the event loop; it runs there, on the loop goroutine.
+	Post func(f func())
+	// Replicas of the KV bucket and the streams (1 on a single NATS server).
+	Replicas int
+	// Log reports a failure of a background operation; it runs on the loop.
+	Log func(what string, err error)
+}
+
+// Node is this process's link to the cluster.
+type Node struct {
+	opt  Options
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	pads jetstream.KeyValue
+	mail jetstream.Stream
+}
+
+// Connect dials NATS, creating the pad bucket if it does not exist yet.
+func Connect(opt Options) (*Node, error) {
+	if opt.Node == "" || !validToken(opt.Node) {
+		return nil, fmt.Errorf("cluster: node name %q: letters, digits, - and _ only", opt.Node)
+	}
+	if opt.Post == nil {
+		opt.Post = func(f func()) { f() }
+	}
+	if opt.Log == nil {
+		opt.Log = func(string, error) {}
+	}
+	nopts := []nats.Option{
+		nats.Name("padchatd-" + opt.Node),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+	}
+	if opt.Creds != "" {
+		nopts = append(nopts, nats.UserCredentials(opt.Creds))
+	}
+	if opt.CA != "" || opt.Cert != "" {
+		tc, err := tlsConfig(opt)
+		if err != nil {
+			return nil, err
+		}
+		nopts = append(nopts, nats.Secure(tc))
+	}
+	n := &Node{opt: opt}
+	var err error
+	if n.nc, err = nats.Connect(opt.URL, nopts...); err != nil {
+		return nil, fmt.Errorf("cluster: connect %s: %w", Redacted(opt.URL), err)
+	}
+	if n.js, err = jetstream.New(n.nc); err != nil {
+		n.nc.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	n.pads, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: PadBucket, Description: "padchat: reserve mark of each server-side sending pad",
+		History: 1, Storage: jetstream.FileStorage, Replicas: max(opt.Replicas, 1),
+	})
+	if err != nil {
+		n.nc.Close()
+		return nil, fmt.Errorf("cluster: pad bucket: %w", err)
+	}
+	if err = n.openMail(ctx); err != nil {
+		n.nc.Close()
+		return nil, fmt.Errorf("cluster: mail stream: %w", err)
+	}
+	return n, nil
+}
+
+func tlsConfig(opt Options) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if opt.CA != "" {
+		pem, err := os.ReadFile(opt.CA)
+		if err != nil {
+			return nil, err
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("cluster: no certificate in %s", opt.CA)
+		}
+	}
+	if opt.Cert != "" || opt.Key != "" {
+		c, err := tls.LoadX509KeyPair(opt.Cert, opt.Key)
+		if err != nil {
+			return nil, err
+		}
+		tc.Certificates = []tls.Certificate{c}
+	}
+	return tc, nil
+}
+
+// validToken: usable in a NATS subject token and a KV key.
+func validToken(s string) bool {
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Redacted is urls (comma-separated) with any password replaced, for logs.
+func Redacted(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Name is this node's name.
+func (n *Node) Name() string { return n.opt.Node }
+
+// Close drains the connection.
+func (n *Node) Close() {
+	if n.nc != nil {
+		_ = n.nc.Drain()
+	}
+}
+
+// PadClaim is the Claimer of the server-side sending pad id: its reserve mark
+// in the pad bucket, advanced only by compare-and-set.
+func (n *Node) PadClaim(id otp.PadID) otp.Claimer {
+	return padClaim{kv: n.pads, key: id.String()}
+}
+
+type padClaim struct {
+	kv  jetstream.KeyValue
+	key string
+}
+
+func (c padClaim) Load() (int64, uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	e, err := c.kv.Get(ctx, c.key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("cluster: pad mark %s: %w", c.key, err)
+	}
+	mark, err := strconv.ParseInt(string(e.Value()), 10, 64)
+	if err != nil || mark < 0 {
+		return 0, 0, fmt.Errorf("cluster: pad mark %s: bad value %q", c.key, e.Value())
+	}
+	return mark, e.Revision(), nil
+}
+
+func (c padClaim) Advance(mark int64, rev uint64) (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	v := []byte(strconv.FormatInt(mark, 10))
+	var (
+		nrev uint64
+		err  error
+	)
+	if rev == 0 {
+		nrev, err = c.kv.Create(ctx, c.key, v)
+	} else {
+		nrev, err = c.kv.Update(ctx, c.key, v, rev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return 0, fmt.Errorf("%w (pad %s): %w", otp.ErrClaimLost, c.key, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cluster: pad mark %s: %w", c.key, err)
+	}
+	return nrev, nil
+}

@@ -1,0 +1,133 @@
+// Package natstest runs an embedded NATS server for tests: JetStream on and
+// encrypted at rest, mutual TLS with a throwaway CA, a user and password, port 0.
+package natstest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/require"
+)
+
+// Env is a running NATS server and the files a node needs to reach it.
+type Env struct {
+	Srv *server.Server
+	URL string // tls://user:password@127.0.0.1:port
+	// CA signs the server's certificate; Cert and Key are a client's.
+	CA, Cert, Key string
+	opts          *server.Options
+}
+
+// Start runs a server until the test ends. Its JetStream store lives under
+// dir (t.TempDir() when empty), so a restart on the same dir keeps the data.
+func Start(t testing.TB, dir string) *Env {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	pki := filepath.Join(dir, "pki")
+	require.NoError(t, os.MkdirAll(pki, 0o700))
+	e := &Env{CA: filepath.Join(pki, "ca.pem"), Cert: filepath.Join(pki, "client.pem"), Key: filepath.Join(pki, "client-key.pem")}
+	if _, err := os.Stat(e.CA); err != nil {
+		makePKI(t, pki)
+	}
+	serverTLS, err := server.GenTLSConfig(&server.TLSConfigOpts{
+		CertFile: filepath.Join(pki, "server.pem"), KeyFile: filepath.Join(pki, "server-key.pem"),
+		CaFile: e.CA, Verify: true, Timeout: 5,
+	})
+	require.NoError(t, err)
+	e.opts = &server.Options{
+		ServerName: "padchat-test", Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: filepath.Join(dir, "js"), JetStreamKey: "padchat-test-at-rest-key", SyncAlways: true,
+		Username: "padchat", Password: "test-secret",
+		TLS: true, TLSVerify: true, TLSConfig: serverTLS, TLSTimeout: 5,
+	}
+	e.start(t)
+	t.Cleanup(e.Stop)
+	return e
+}
+
+func (e *Env) start(t testing.TB) {
+	s, err := server.NewServer(e.opts)
+	require.NoError(t, err)
+	go s.Start()
+	require.True(t, s.ReadyForConnections(10*time.Second), "nats-server not ready")
+	e.Srv = s
+	addr := s.Addr().(*net.TCPAddr)
+	// Keep the port across restarts, so nodes reconnect to the same URL.
+	e.opts.Port = addr.Port
+	e.URL = fmt.Sprintf("tls://padchat:test-secret@127.0.0.1:%d", addr.Port)
+}
+
+// Stop shuts the server down (idempotent).
+func (e *Env) Stop() {
+	if e.Srv != nil {
+		e.Srv.Shutdown()
+		e.Srv.WaitForShutdown()
+		e.Srv = nil
+	}
+}
+
+// Restart stops the server and starts it again on the same port and store.
+func (e *Env) Restart(t testing.TB) {
+	e.Stop()
+	e.start(t)
+}
+
+// makePKI writes a throwaway CA, a server certificate for 127.0.0.1 and a client certificate.
+func makePKI(t testing.TB, dir string) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "padchat test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	ca, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+	writePEM(t, filepath.Join(dir, "ca.pem"), "CERTIFICATE", caDER)
+	leaf := func(name string, serial int64, usage x509.ExtKeyUsage) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		require.NoError(t, err)
+		kder, err := x509.MarshalECPrivateKey(key)
+		require.NoError(t, err)
+		writePEM(t, filepath.Join(dir, name+".pem"), "CERTIFICATE", der)
+		writePEM(t, filepath.Join(dir, name+"-key.pem"), "EC PRIVATE KEY", kder)
+	}
+	leaf("server", 2, x509.ExtKeyUsageServerAuth)
+	leaf("client", 3, x509.ExtKeyUsageClientAuth)
+}
+
+func writePEM(t testing.TB, path, typ string, der []byte) {
+	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+}
+
+// ClientTLS is the client side of the test PKI, for a test's own nats.go connection.
+func (e *Env) ClientTLS(t testing.TB) *tls.Config {
+	pemCA, err := os.ReadFile(e.CA)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(pemCA))
+	c, err := tls.LoadX509KeyPair(e.Cert, e.Key)
+	require.NoError(t, err)
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{c}, MinVersion: tls.VersionTLS12}
+}
