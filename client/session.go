@@ -76,7 +76,7 @@ func (c *client) onFrame(frame []byte) {
 	c.opened = plain[:0]
 	if !c.warnedRecv && c.recv.Low() {
 		c.warnedRecv = true
-		c.scr.println(c.r.alert("warning: receive pad running low: %d bytes left; ask the operator for a new bundle soon", c.recv.Remaining()))
+		c.scr.println(c.r.alert("warning: receive pad running low: %d bytes left (~%d messages); ask the operator for a new bundle soon (padchatd user renew %s)", c.recv.Remaining(), otp.MessagesLeft(c.recv.Remaining()), c.user))
 	}
 	// A frame carries one or more messages back to back (protocol v2).
 	var m wire.Msg
@@ -89,19 +89,33 @@ func (c *client) onFrame(frame []byte) {
 	}
 }
 
-// send seals m with the next sequence number and queues it. Running out of
-// send pad ends the session: there is no other cipher to fall back to.
+// quitReserve is the send pad kept for the goodbye: a message that would
+// leave less is refused, so /quit always fits.
+const quitReserve = otp.HeaderSize + otp.TagSize + 64
+
+// send seals m with the next sequence number and queues it. A message the
+// send pad cannot carry (with quitReserve to spare) is refused on its own:
+// the session stays, for a shorter message or /quit.
 func (c *client) send(m *wire.Msg) (seq uint32, ok bool) {
 	if c.done {
 		return 0, false
 	}
-	c.seq++
-	m.Seq = c.seq
+	m.Seq = c.seq + 1
 	c.plain = wire.Append(c.plain[:0], m)
+	need := int64(otp.HeaderSize + len(c.plain) + otp.TagSize)
+	if left := c.sender.Remaining(); m.Op != wire.OpQuit && left-need < quitReserve {
+		c.warn("not sent: that needs %d bytes of send pad and %d are left (%d kept for /quit); send something shorter or /quit. A new bundle: ask the operator (padchatd user renew %s)",
+			need, left, quitReserve, c.user)
+		if m.Op == wire.OpSay || m.Op == wire.OpDM {
+			c.dlv.lost++
+		}
+		return 0, false
+	}
+	c.seq++
 	out, err := c.sender.Seal(c.out, c.plain, otp.ToServer, &c.sess)
 	if err != nil {
 		if ex, isEx := errors.AsType[*otp.ExhaustedError](err); isEx {
-			c.warn("send pad exhausted: %d bytes left; ask the operator for a new bundle (padchatd user add ...)", ex.Left)
+			c.warn("send pad exhausted: %d bytes left; ask the operator for a new bundle (padchatd user renew %s)", ex.Left, c.user)
 			c.fail(fmt.Errorf("send pad exhausted: %w", err))
 			return 0, false
 		}
@@ -111,7 +125,7 @@ func (c *client) send(m *wire.Msg) (seq uint32, ok bool) {
 	c.out = out
 	if !c.warnedSend && c.sender.Low() {
 		c.warnedSend = true
-		c.warn("warning: send pad running low: %d bytes left; ask the operator for a new bundle soon", c.sender.Remaining())
+		c.warn("warning: send pad running low: %d bytes left (~%d messages); ask the operator for a new bundle soon (padchatd user renew %s)", c.sender.Remaining(), otp.MessagesLeft(c.sender.Remaining()), c.user)
 	}
 	return m.Seq, true
 }

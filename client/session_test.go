@@ -220,15 +220,23 @@ func TestSessionEnds(t *testing.T) {
 
 func TestSendPadExhausted(t *testing.T) {
 	in, typed := pipe(t)
-	// 200 bytes of pad: Hello and Join fit, a 100-byte message does not.
-	srv, out, _, wait := newSession(t, in, 200)
+	// 400 bytes of pad: Hello and Join fit, a 100-byte message does not.
+	srv, out, _, wait := newSession(t, in, 400)
 	srv.login("carol", "lobby")
 	waitLine(t, out, "-- joined lobby")
 	typed.WriteString(strings.Repeat("x", 100) + "\n")
-	srv.closedByClient()
+	waitLine(t, out, "!! not sent: that needs 177 bytes of send pad and 242 are left (112 kept for /quit); send something shorter or /quit. A new bundle: ask the operator (padchatd user renew carol)")
+	// Refused on its own: the session stays for what fits, and /quit always does.
+	typed.WriteString("ok\n")
+	m := srv.expect(wire.OpSay, "lobby", "", "ok")
+	srv.send(wire.Msg{Op: wire.OpOK, Seq: m.Seq})
+	typed.WriteString("/quit\n")
+	srv.expect(wire.OpQuit, "", "", "")
+	typed.Close()
+	srv.conn.Close()
 	err := wait()
-	require.ErrorIs(t, err, otp.ErrPadExhausted)
-	assert.Contains(t, out.lines(), "!! send pad exhausted: 42 bytes left; ask the operator for a new bundle (padchatd user add ...)")
+	require.EqualError(t, err, "1 of 2 lines not delivered", "a script hears of the line it lost")
+	assert.Contains(t, out.String(), "(padchatd user renew carol)", "the hint names the command that helps")
 	assert.Contains(t, out.String(), "!! warning: send pad running low:")
 	assert.Equal(t, 1, strings.Count(out.String(), "running low"), "warned once per session")
 }

@@ -10,7 +10,7 @@ import (
 type ReceiverOptions struct {
 	MaxFrame int   // bound on a frame's plaintext (default DefaultMaxFrame)
 	Burn     bool  // zero accepted pad in the pad file at Save and Close
-	LowWater int64 // Low reports true below it (default max(1 MiB, size/20))
+	LowWater int64 // Low reports true below it (default as SenderOptions.LowWater)
 	// Contiguous rejects (ErrGap) a frame that does not start where the previous
 	// one of the same session ended. Gaps are legitimate only where a sender
 	// restarted, which always begins a new session; within one, a gap means

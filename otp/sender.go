@@ -17,7 +17,8 @@ type SenderOptions struct {
 	ReserveStep int64
 	// MaxReserveStep caps the adaptive step (default 256 MiB).
 	MaxReserveStep int64
-	// LowWater: Low reports true once Remaining is below it (default max(1 MiB, size/20)).
+	// LowWater: Low reports true once Remaining is below it (default: under
+	// 10 % of the pad or about 1,000 messages, whichever is more).
 	LowWater int64
 	// Burn zeroes used pad in the pad file at Reserve and Close.
 	Burn bool
@@ -125,8 +126,19 @@ func lowWater(v, size int64) int64 {
 	if v > 0 {
 		return v
 	}
-	return max(1<<20, size/20)
+	return max(size/10, lowMessages*messageCost)
 }
+
+// A pad is low (by default) under 10 % of its size or about lowMessages
+// messages, whichever is more; a message costs about messageCost bytes
+// (one 100-byte message in its own frame: header, fields, tag).
+const (
+	lowMessages = 1000
+	messageCost = HeaderSize + TagSize + 140
+)
+
+// MessagesLeft estimates how many 100-byte messages left bytes of pad carry.
+func MessagesLeft(left int64) int64 { return max(left, 0) / messageCost }
 
 // Seal appends one frame (header, ciphertext, tag) of plaintext to dst and returns
 // the extended slice; it allocates only if dst lacks capacity. On error dst comes

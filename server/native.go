@@ -340,7 +340,7 @@ func (n *native) seal(c *Conn) {
 	}
 	if !u.warned && snd.Low() {
 		u.warned = true
-		n.h.l.log.Warn().Str("user", u.Name).Int64("left", snd.Remaining()).Msg("recv pad running low: re-provision the user")
+		n.h.l.log.Warn().Str("user", u.Name).Int64("left", snd.Remaining()).Msg("recv pad running low: give the user a new bundle (padchatd user renew NAME)")
 	}
 }
 

@@ -203,13 +203,6 @@ type UserInfo struct {
 	Live     bool   `json:"live"`      // figures from the running daemon's open pads, not the state files
 }
 
-// MessagesLeft estimates how many 100-byte messages a pad of left bytes
-// still carries, one per frame (header, tag and the message's fields).
-func MessagesLeft(left int64) int64 {
-	const perMessage = otp.HeaderSize + otp.TagSize + 140
-	return max(left, 0) / perMessage
-}
-
 // ListUsers reports every user, its state and how much pad each direction
 // has left: from the running daemon when there is one (live for the pads it
 // has open), else from the state files. A state file's mark runs up to one

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"padchat/internal/bytesize"
+	"padchat/otp"
 	"padchat/server"
 )
 
@@ -118,7 +119,7 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 			if n < 0 {
 				return "unreadable"
 			}
-			return fmt.Sprintf("%s (~%d msgs)", bytesize.Human(n), server.MessagesLeft(n))
+			return fmt.Sprintf("%s (~%d msgs)", bytesize.Human(n), otp.MessagesLeft(n))
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "USER\tSTATE\tCAN SEND\tCAN RECEIVE")
