@@ -33,13 +33,14 @@ type native struct {
 	away     string // away message; empty: here (not stored)
 
 	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
-	pad      *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
-	from     int   // offset in c.out of the first unsealed frame
-	openAt   int   // offset in c.out of the open frame, which takes more messages
-	open     bool  // a frame is open
-	unsealed bool  // c.out[from:] holds plaintext frames
-	broken   bool  // a seal failed: nothing held may ever leave
-	end      int64 // pad offset the last sealed frame ends at
+	pad       *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
+	from      int   // offset in c.out of the first unsealed frame
+	openAt    int   // offset in c.out of the open frame, which takes more messages
+	open      bool  // a frame is open
+	unsealed  bool  // c.out[from:] holds plaintext frames
+	broken    bool  // a seal failed: nothing held may ever leave
+	exhausted bool  // the pad reached byeReserve: only the goodbye leaves
+	end       int64 // pad offset the last sealed frame ends at
 }
 
 // frameRoom is the zeroed room for a header or a tag around a frame's plaintext.
@@ -318,6 +319,10 @@ func (n *native) seal(c *Conn) {
 	n.unsealed = false
 	u := n.pad
 	snd := u.sender
+	if snd != nil && !n.exhausted && snd.Remaining()-int64(len(c.out)-n.from) < byeReserve {
+		n.exhausted = true
+		n.padExhausted(c)
+	}
 	for p := n.from; p < len(c.out); {
 		size := int(binary.BigEndian.Uint32(c.out[p+otp.HeaderSize-4:]))
 		body := c.out[p+otp.HeaderSize : p+otp.HeaderSize+size]
@@ -342,6 +347,26 @@ func (n *native) seal(c *Conn) {
 		u.warned = true
 		n.h.l.log.Warn().Str("user", u.Name).Int64("left", snd.Remaining()).Msg("recv pad running low: give the user a new bundle (padchatd user renew NAME)")
 	}
+}
+
+// byeReserve is the end of each server→client pad kept for the goodbye that
+// says it ran out (padExhausted).
+const byeReserve = otp.HeaderSize + otp.TagSize + 256
+
+// padExhausted replaces what is queued, which would eat into byeReserve,
+// with a Bye that says why and what helps, and ends the session. Called
+// from seal with the frames closed; the Bye is sealed by the same pass.
+func (n *native) padExhausted(c *Conn) {
+	left := n.pad.sender.Remaining()
+	c.held -= len(c.out) - n.from
+	c.out = c.out[:n.from]
+	n.bye(wire.ByePadExhausted, fmt.Sprintf("your receive pad is used up (%d bytes left); ask the operator for a new bundle: padchatd user renew %s", left, n.pad.Name))
+	if n.open {
+		c.out = n.closeFrame(c.out)
+	}
+	n.unsealed = false
+	n.h.l.log.Warn().Str("user", n.pad.Name).Int64("left", left).Msg("recv pad exhausted: session closed with its reason (padchatd user renew NAME)")
+	c.kill(ReasonPadExhausted)
 }
 
 // durable is the gate's question: may the held bytes leave? Only when all

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -158,4 +160,37 @@ func TestUserListLive(t *testing.T) {
 	assert.Regexp(t, `(?m)^bob +online +1023\.\d KiB \(~\d+ msgs\)`, out)
 	assert.Regexp(t, `(?m)^carol +offline +1023\.9 KiB`, out, "never rounded up to a size it does not have")
 	assert.NotContains(t, out, "?")
+}
+
+// A receive pad that runs out ends the session with a sealed reason that
+// names the remedy, not a bare close.
+func TestReceivePadExhaustedSaysWhy(t *testing.T) {
+	d := startServer(t)
+	alice := dial(t, d, "alice")
+	bob, err := pcclient.Dial(d.addr, d.addUser("bob", 8<<10))
+	require.NoError(t, err)
+	t.Cleanup(func() { bob.Close() })
+	request(t, bob, wire.Msg{Op: wire.OpPing})
+	text := []byte(strings.Repeat("pad eater ", 20))
+	var bye *wire.Msg
+	for i := 0; i < 100 && bye == nil; i++ {
+		r := request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("bob"), Text: text})
+		require.Equal(t, wire.OpOK, r.Op, "the DM is stored either way: %s", r.Text)
+		for bye == nil {
+			var m wire.Msg
+			bob.SetReadDeadline(time.Now().Add(5 * time.Second))
+			require.NoError(t, bob.Recv(&m), "bob hears a reason before the end")
+			if m.Op == wire.OpBye {
+				bye = &m
+			}
+			if m.Op == wire.OpDirect {
+				break // not acknowledged: each is redelivered next session, never mind
+			}
+		}
+	}
+	require.NotNil(t, bye, "an 8 KiB receive pad ran out within 100 DMs")
+	assert.Equal(t, wire.ByePadExhausted, wire.ByeReason(bye.ID))
+	assert.Contains(t, string(bye.Text), "padchatd user renew bob")
+	assert.True(t, wire.ByeReason(bye.ID).Final())
+	d.waitLog("recv pad exhausted")
 }
