@@ -194,3 +194,22 @@ func TestReceivePadExhaustedSaysWhy(t *testing.T) {
 	assert.True(t, wire.ByeReason(bye.ID).Final())
 	d.waitLog("recv pad exhausted")
 }
+
+// Many users in one command; one that cannot fit is refused before anything
+// is written.
+func TestUserAddMany(t *testing.T) {
+	data := t.TempDir()
+	out, err := runBin("padchatd", "user", "add", "u1", "u2", "u3", "--pad-size", "64KiB", "--data", data)
+	require.NoError(t, err, out)
+	for _, n := range []string{"u1", "u2", "u3"} {
+		assert.Contains(t, out, "user "+n+" added")
+		assert.FileExists(t, filepath.Join(data, "users", n, "account.id"))
+	}
+	assert.NotContains(t, out, "MiB", "no progress text off a terminal")
+
+	out, err = runBin("padchatd", "user", "add", "big1", "big2", "--pad-size", "1000000GiB", "--data", data)
+	require.Error(t, err)
+	assert.Contains(t, out, "not enough space")
+	_, err = os.Stat(filepath.Join(data, "users", "big1"))
+	assert.True(t, os.IsNotExist(err), "nothing written")
+}

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"padchat/internal/bytesize"
@@ -79,6 +81,9 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		if len(names) > 1 && *out != "" {
 			return errors.New("--out names one bundle: add one user with it")
 		}
+		if err := checkFreeSpace(*data, int64(len(names))*4*size); err != nil {
+			return err
+		}
 		for _, name := range names {
 			if err := server.AddUser(*data, name, size, *addr, *out, progress); err != nil {
 				return err
@@ -140,4 +145,24 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unknown user command %q\n%s", cmd, userUsage)
 	}
 	return nil
+}
+
+// checkFreeSpace refuses, before anything is written, a provisioning that
+// would not fit on the data dir's file system: each user takes its two pads
+// twice (the server's copies and the bundle's).
+func checkFreeSpace(dataDir string, need int64) error {
+	dir := dataDir
+	for {
+		free, err := freeBytes(dir)
+		if err == nil {
+			if free < need {
+				return fmt.Errorf("not enough space on %s: the pads need %s, %s is free", dataDir, bytesize.Human(need), bytesize.Human(free))
+			}
+			return nil
+		}
+		if !errors.Is(err, unix.ENOENT) || dir == filepath.Dir(dir) {
+			return fmt.Errorf("free space of %s: %w", dataDir, err)
+		}
+		dir = filepath.Dir(dir) // not made yet: its parent's file system
+	}
 }
