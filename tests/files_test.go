@@ -78,7 +78,7 @@ func TestFileToOnlineUser(t *testing.T) {
 
 	alice.say("/send bob " + src)
 	cost := alice.waitLine("file photo.bin: 20.0 MiB, sha256 ", 10*time.Second)
-	assert.Contains(t, cost, "uses 20.0 MiB of your 48.0 MiB send pad")
+	assert.Contains(t, cost, "uses 20.0 MiB of your 47.9 MiB send pad") // 48 MiB less the pad id and the hello: rounded down
 	bob.waitLine("received photo.bin from alice", 60*time.Second)
 	alice.waitLine("bob received photo.bin", 30*time.Second)
 	assert.Equal(t, sum, fileSum(t, filepath.Join(down, "photo.bin")))

@@ -24,3 +24,9 @@ func TestHuman(t *testing.T) {
 	assert.Equal(t, "20.0 MiB", Human(20<<20))
 	assert.Equal(t, "?", Human(-1))
 }
+
+func TestHumanRoundsDown(t *testing.T) {
+	assert.Equal(t, "1023.9 KiB", Human(1<<20-16), "never the size it does not have")
+	assert.Equal(t, "1.0 MiB", Human(1<<20))
+	assert.Equal(t, "1.9 GiB", Human(2<<30-1))
+}
