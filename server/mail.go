@@ -4,8 +4,6 @@ package server
 import (
 	"encoding/binary"
 
-	bolt "go.etcd.io/bbolt"
-
 	"padchat/wire"
 )
 
@@ -84,14 +82,7 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 	if h.cfg.LogMessages {
 		h.l.log.Info().Str("to", u.Name).Msgf("<%s>: %s", from.name(), text)
 	}
-	h.store.do(func(tx *bolt.Tx) error {
-		b, err := tx.Bucket(bktMail).CreateBucketIfNotExists([]byte(rcpt))
-		if err != nil {
-			return err
-		}
-		seq, _ := b.NextSequence()
-		return b.Put(u64(seq), rec)
-	})
+	h.store.mailPut(bktMail, rcpt, rec)
 	h.store.after(func(err error) {
 		if err != nil {
 			done(0, ErrUnavailable)
@@ -120,29 +111,22 @@ func (h *Hub) pump(s *native) {
 		return
 	}
 	var msg wire.Msg
-	h.store.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktMail).Bucket([]byte(s.user.key()))
-		if b == nil {
-			return nil
+	h.store.mailScan(bktMail, s.user.key(), s.mailNext+1, func(key uint64, v []byte) bool {
+		if len(s.inflight) >= maxInflight || s.c.pending() > h.cfg.OutLimit/2 || s.c.dying {
+			return false
 		}
-		c := b.Cursor()
-		for k, v := c.Seek(u64(s.mailNext + 1)); k != nil; k, v = c.Next() {
-			if len(s.inflight) >= maxInflight || s.c.pending() > h.cfg.OutLimit/2 || s.c.dying {
-				break
-			}
-			s.mailNext = binary.BigEndian.Uint64(k)
-			msg = wire.Msg{}
-			if !decodeMail(v, &msg) {
-				h.l.log.Error().Str("user", s.user.Name).Uint64("key", s.mailNext).Msg("corrupt mail record skipped")
-				continue
-			}
-			if s.inflight == nil {
-				s.inflight = map[mailRef]uint64{}
-			}
-			s.inflight[mailRef{string(msg.User), msg.ID, msg.Op == wire.OpDelivered}] = s.mailNext
-			s.deliver(&msg, h.encode(&msg))
+		s.mailNext = key
+		msg = wire.Msg{}
+		if !decodeMail(v, &msg) {
+			h.l.log.Error().Str("user", s.user.Name).Uint64("key", s.mailNext).Msg("corrupt mail record skipped")
+			return true
 		}
-		return nil
+		if s.inflight == nil {
+			s.inflight = map[mailRef]uint64{}
+		}
+		s.inflight[mailRef{string(msg.User), msg.ID, msg.Op == wire.OpDelivered}] = s.mailNext
+		s.deliver(&msg, h.encode(&msg))
+		return true
 	})
 }
 
@@ -171,22 +155,11 @@ func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 	if keep {
 		receipt = appendMail(nil, mailReceipt, rcpt, id, h.l.now, nil)
 	}
-	h.store.do(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bktMail).Bucket([]byte(rcptKey)); b != nil {
-			if err := b.Delete(u64(key)); err != nil {
-				return err
-			}
-		}
-		if !keep {
-			return nil
-		}
-		b, err := tx.Bucket(bktMail).CreateBucketIfNotExists([]byte(sender.key()))
-		if err != nil {
-			return err
-		}
-		seq, _ := b.NextSequence()
-		return b.Put(u64(seq), receipt)
-	})
+	// Both in the same batch, so in one transaction.
+	h.store.mailDelete(bktMail, rcptKey, key)
+	if keep {
+		h.store.mailPut(bktMail, sender.key(), receipt)
+	}
 	h.store.after(func(err error) {
 		if err != nil {
 			return

@@ -176,14 +176,7 @@ func (v *svc) send(c *Conn, from, to, text string, tooLong bool) {
 	id := s.LastID
 	v.save(s)
 	rec := encodeSvcMail(from, id, text)
-	v.s.do(func(tx *bolt.Tx) error {
-		b, err := tx.Bucket(bktSvcMail).CreateBucketIfNotExists([]byte(to))
-		if err != nil {
-			return err
-		}
-		seq, _ := b.NextSequence()
-		return b.Put(u64(seq), rec)
-	})
+	v.s.mailPut(bktSvcMail, to, rec)
 	v.s.after(func(err error) {
 		if err != nil {
 			v.reply(c, "2")

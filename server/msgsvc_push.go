@@ -2,11 +2,8 @@
 package server
 
 import (
-	"encoding/binary"
 	"errors"
 	"strconv"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // svcPush is one server-to-client connection: a stored message for its
@@ -54,35 +51,18 @@ func (v *svc) pump(u *svcUser) {
 // oldestMail fills p with u's oldest stored message, if there is one.
 func (v *svc) oldestMail(u *svcUser, p *svcPush) bool {
 	found := false
-	v.s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktSvcMail).Bucket([]byte(u.alias))
-		if b == nil {
-			return nil
+	v.s.mailScan(bktSvcMail, u.alias, 0, func(key uint64, val []byte) bool {
+		from, id, text, ok := decodeSvcMail(val)
+		if !ok {
+			v.l.log.Error().Str("dialect", "msgsvc").Str("user", u.alias).Msg("corrupt stored message dropped")
+			v.s.mailDelete(bktSvcMail, u.alias, key)
+			return true
 		}
-		c := b.Cursor()
-		for k, val := c.First(); k != nil; k, val = c.Next() {
-			from, id, text, ok := decodeSvcMail(val)
-			if !ok || len(k) != 8 {
-				v.l.log.Error().Str("dialect", "msgsvc").Str("user", u.alias).Msg("corrupt stored message dropped")
-				v.dropMail(u.alias, append([]byte(nil), k...))
-				continue
-			}
-			p.key, p.from, p.id, p.text = binary.BigEndian.Uint64(k), from, id, text
-			found = true
-			return nil
-		}
-		return nil
+		p.key, p.from, p.id, p.text = key, from, id, text
+		found = true
+		return false
 	})
 	return found
-}
-
-func (v *svc) dropMail(alias string, key []byte) {
-	v.s.do(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bktSvcMail).Bucket([]byte(alias)); b != nil {
-			return b.Delete(key)
-		}
-		return nil
-	})
 }
 
 // connected writes the push (SEND_MESSAGE, sender, id, text; or
@@ -124,7 +104,7 @@ func (p *svcPush) delivered() {
 	}
 	// u.push stays set until the removal committed, so no pump in between
 	// pushes this message again.
-	v.dropMail(u.alias, u64(p.key))
+	v.s.mailDelete(bktSvcMail, u.alias, p.key)
 	v.s.after(func(err error) {
 		if u.push == p {
 			u.push = nil

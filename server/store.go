@@ -300,3 +300,50 @@ func (s *Store) purgeOrphans(exists func(string) bool) error {
 		return nil
 	})
 }
+
+// Mailboxes: one path for native mail (bktMail) and message-service mail
+// (bktSvcMail): <bucket>/<box>/<seq u64> = record; each caller owns its
+// record encoding.
+
+// mailPut queues rec at the end of box in the current batch.
+func (s *Store) mailPut(bkt []byte, box string, rec []byte) {
+	s.do(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bkt).CreateBucketIfNotExists([]byte(box))
+		if err != nil {
+			return err
+		}
+		seq, _ := b.NextSequence()
+		return b.Put(u64(seq), rec)
+	})
+}
+
+// mailDelete queues the removal of key from box in the current batch.
+func (s *Store) mailDelete(bkt []byte, box string, key uint64) {
+	s.do(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bkt).Bucket([]byte(box)); b != nil {
+			return b.Delete(u64(key))
+		}
+		return nil
+	})
+}
+
+// mailScan calls fn for each committed record of box from key on, in order,
+// until fn returns false. rec is valid only during the call.
+func (s *Store) mailScan(bkt []byte, box string, from uint64, fn func(key uint64, rec []byte) bool) {
+	s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bkt).Bucket([]byte(box))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Seek(u64(from)); k != nil; k, v = c.Next() {
+			if len(k) != 8 {
+				continue
+			}
+			if !fn(binary.BigEndian.Uint64(k), v) {
+				break
+			}
+		}
+		return nil
+	})
+}
