@@ -123,13 +123,9 @@ func writeAccount(dataDir, name string, padSize int64, addr, outDir, id string, 
 // and its answer is returned ("removed; its session was closed"); with no
 // daemon the mailbox is dropped here.
 func RemoveUser(dataDir, name string) (string, error) {
-	dir, err := userDir(dataDir, name)
+	dir, u, err := existingUser(dataDir, name)
 	if err != nil {
 		return "", err
-	}
-	u, err := loadUser(dir, name)
-	if err != nil {
-		return "", fmt.Errorf("%w: %s", ErrNoUser, name)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return "", err
@@ -142,17 +138,24 @@ func RemoveUser(dataDir, name string) (string, error) {
 	return "removed", purgeMailbox(dataDir, u.key())
 }
 
+// existingUser finds the account name has on disk.
+func existingUser(dataDir, name string) (dir string, u *User, err error) {
+	if dir, err = userDir(dataDir, name); err != nil {
+		return "", nil, err
+	}
+	if u, err = loadUser(dir, name); err != nil {
+		return "", nil, fmt.Errorf("%w: %s", ErrNoUser, name)
+	}
+	return dir, u, nil
+}
+
 // RenewUser gives an account fresh pads and a new bundle in outDir
 // (BundleDir when empty): the same name, account and mailbox; the old bundle
 // is refused from then on, and a running daemon closes its session.
 func RenewUser(dataDir, name string, padSize int64, addr, outDir string, progress io.Writer) (string, error) {
-	dir, err := userDir(dataDir, name)
+	_, u, err := existingUser(dataDir, name)
 	if err != nil {
 		return "", err
-	}
-	u, err := loadUser(dir, name)
-	if err != nil {
-		return "", fmt.Errorf("%w: %s", ErrNoUser, name)
 	}
 	if u.id == "" { // made before account ids: it gets one now
 		var b [16]byte
@@ -173,13 +176,9 @@ func RenewUser(dataDir, name string, padSize int64, addr, outDir string, progres
 // used twice. Its bundle is accepted again: do it only once the copy that
 // caused the lock is known to be gone (or renew instead).
 func UnlockUser(dataDir, name string) (string, error) {
-	dir, err := userDir(dataDir, name)
+	dir, u, err := existingUser(dataDir, name)
 	if err != nil {
 		return "", err
-	}
-	u, err := loadUser(dir, name)
-	if err != nil {
-		return "", fmt.Errorf("%w: %s", ErrNoUser, name)
 	}
 	if u.lockWhy == "" {
 		return "", fmt.Errorf("user %s is not locked", name)

@@ -266,7 +266,17 @@ func runBin(name string, args ...string) (string, error) {
 // frames from replays (their tags hold for the new session) and locks the user.
 func TestCopiedBundleIsDetectedAndLocked(t *testing.T) {
 	d := startServer(t)
-	dir := d.addUser("alice", 0)
+	dir := lockByCopy(t, d, "alice")
+	_, err := pcclient.Dial(d.addr, dir)
+	require.ErrorIs(t, err, pcclient.ErrRefused)
+	assert.Contains(t, err.Error(), "user locked")
+}
+
+// lockByCopy adds name, uses its bundle, then a stale copy of it: the daemon
+// sees pad used twice and locks the account. It returns the real bundle.
+func lockByCopy(t *testing.T, d *daemon, name string) string {
+	t.Helper()
+	dir := d.addUser(name, 0)
 	copyDir := filepath.Join(t.TempDir(), "copy")
 	require.NoError(t, exec.Command("cp", "-r", dir, copyDir).Run())
 	a, err := pcclient.Dial(d.addr, dir)
@@ -276,9 +286,7 @@ func TestCopiedBundleIsDetectedAndLocked(t *testing.T) {
 	_, err = pcclient.Dial(d.addr, copyDir)
 	require.Error(t, err)
 	d.waitLog("PAD REUSE DETECTED")
-	_, err = pcclient.Dial(d.addr, dir)
-	require.ErrorIs(t, err, pcclient.ErrRefused)
-	assert.Contains(t, err.Error(), "user locked")
+	return dir
 }
 
 func TestIdlePeersArePingedAndSilentOnesClosed(t *testing.T) {
