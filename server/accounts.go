@@ -95,7 +95,7 @@ func (a *Accounts) scan() error {
 		}
 		u, err := loadUser(filepath.Join(a.dir, name), name)
 		if err != nil {
-			continue // half-written by `user add` without a daemon; the next scan
+			continue // half-written by `user add`; its sync through the admin socket adds it once whole
 		}
 		if old := a.byName[name]; old != nil {
 			if old.sendID == u.sendID && old.id == u.id {

@@ -214,8 +214,8 @@ func (n *native) openFailed(err error) {
 	}
 	u := n.user
 	n.h.l.log.Error().Str("user", u.Name).Str("remote", n.c.remote).
-		Msg("PAD REUSE DETECTED: a second copy of this user's bundle is sending; user locked, re-provision it")
-	if lerr := u.lock("pad reuse detected: a copy of this bundle is in use elsewhere; ask the operator to re-provision"); lerr != nil {
+		Msg("PAD REUSE DETECTED: a second copy of this user's bundle is sending; user locked: padchatd user renew NAME (or unlock once the copy is gone)")
+	if lerr := u.lock("pad reuse detected: this bundle was used from two places (a copy is in use elsewhere); ask the operator for a new bundle (padchatd user renew " + u.Name + ")"); lerr != nil {
 		n.h.l.log.Error().Err(lerr).Str("user", u.Name).Msg("cannot write lock file")
 	}
 	if u.session != nil && u.session != n {
@@ -224,7 +224,7 @@ func (n *native) openFailed(err error) {
 	}
 	// The frame's tag held for this session: its sender holds the pad (a
 	// rewound state or a copied bundle) and is told why, not just cut off.
-	n.finalBye(wire.ByeLocked, "user locked: pad reuse detected: this bundle's send pad was used before (a copy or a restored backup); ask the operator to re-provision")
+	n.finalBye(wire.ByeLocked, "user locked: pad reuse detected: this bundle's send pad was used before (a copy or a restored backup); ask the operator for a new bundle (padchatd user renew "+u.Name+")")
 	n.fail(ReasonForged, err)
 }
 

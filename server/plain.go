@@ -71,7 +71,7 @@ func (h *Hub) claimName(m member, name []byte) error {
 }
 
 func (h *Hub) isAccount(name string) bool {
-	return h.acct.user(name) != nil // picks up users added by `padchatd user add`
+	return h.acct.user(name) != nil // the index the admin socket keeps current
 }
 
 // plainRoom is where a plain member may go: an existing plain room, or a new

@@ -1,4 +1,5 @@
-// Provisioning: `padchatd user add/list/remove` write and read pads under the data dir.
+// Provisioning: `padchatd user add/list/remove/renew/unlock` write and read the
+// accounts under the data dir, then tell a running daemon (admin.go).
 package server
 
 import (
