@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// MailStream holds every mailbox: subject padchat.mail.<hex user>, one record
+// MailStream holds every mailbox: subject padchat.mail.<hex mailbox> (the account key), one record
 // per message or receipt, deleted when its recipient acknowledges it.
 const (
 	MailStream = "PADCHAT_MAIL"

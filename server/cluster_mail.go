@@ -21,15 +21,16 @@ func mailID(seq uint64) uint32 {
 	return 1
 }
 
-// clusterDM stores a DM in the recipient's mailbox in JetStream and calls done
-// with its id, the record's stream sequence, once JetStream has it.
-func (h *Hub) clusterDM(from member, rcpt string, text []byte, done func(id uint32, err error)) {
+// clusterDM stores a DM in the recipient's mailbox in JetStream (box, the
+// account's key: a re-added name has another) and calls done with its id, the
+// record's stream sequence, once JetStream has it.
+func (h *Hub) clusterDM(from member, box string, text []byte, done func(id uint32, err error)) {
 	rec := encodeMail(from.name(), 0, h.l.now, text)
 	h.l.mailSeq++
 	msgID := h.l.node.Name() + "-" + strconv.FormatInt(h.l.started, 36) + "-" + strconv.FormatUint(h.l.mailSeq, 36)
-	h.l.node.Store(rcpt, rec, msgID, func(seq uint64, err error) {
+	h.l.node.Store(box, rec, msgID, func(seq uint64, err error) {
 		if err != nil {
-			h.l.log.Error().Err(err).Str("to", rcpt).Msg("cluster: DM not stored")
+			h.l.log.Error().Err(err).Str("mailbox", box).Msg("cluster: DM not stored")
 			done(0, ErrUnavailable)
 			return
 		}
@@ -45,7 +46,7 @@ func (h *Hub) clusterPump(s *native) {
 	}
 	fl := &follow{}
 	h.l.follows[s] = fl
-	fl.stop = h.l.node.Follow(s.user.Name, func(seq uint64, rec []byte) {
+	fl.stop = h.l.node.Follow(s.user.key(), func(seq uint64, rec []byte) {
 		if h.l.follows[s] != fl || seq <= fl.last {
 			return // the session ended, or a record delivered already
 		}
@@ -95,13 +96,14 @@ func (h *Hub) clusterAck(rcpt string, ref mailRef, seq uint64) {
 			}
 		})
 	}
-	if ref.receipt || h.acct.byName[ref.from] == nil {
+	sender := h.acct.user(ref.from)
+	if ref.receipt || sender == nil {
 		remove()
 		return
 	}
 	rec := appendMail(nil, mailReceipt, rcpt, ref.id, h.l.now, nil)
 	msgID := "receipt-" + strconv.FormatUint(seq, 10)
-	h.l.node.Store(ref.from, rec, msgID, func(_ uint64, err error) {
+	h.l.node.Store(sender.key(), rec, msgID, func(_ uint64, err error) {
 		if err != nil {
 			h.l.log.Error().Err(err).Str("user", ref.from).Msg("cluster: receipt not stored; the DM stays for redelivery")
 			return

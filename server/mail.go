@@ -73,7 +73,7 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 		return
 	}
 	if h.l.node != nil {
-		h.clusterDM(from, string(to), text, done)
+		h.clusterDM(from, u.key(), text, done)
 		return
 	}
 	id := h.store.nextDMID(from.name())
