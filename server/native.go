@@ -173,9 +173,9 @@ func (n *native) authenticate(f []byte) {
 		n.fail(ReasonAuthFailed, errors.New("user locked"))
 		return
 	}
-	// One namespace: a plain-text member never holds an account's name
-	// (claimName refuses it, the admin path adds no name held online), so
-	// this guard only keeps the invariant if a path is ever missed.
+	// One namespace: claimName refuses a plain-text member an account's name,
+	// but the operator may add an account (admin socket) whose name a
+	// plain-text member holds already: the native login waits until it is free.
 	if m := h.online[u.Name]; m != nil && m.plain() {
 		n.user, n.pad = u, u
 		n.finalBye(wire.ByeUnspecified, "the name "+u.Name+" is held by a plain-text member; try again later")
