@@ -33,6 +33,16 @@ const (
 // existing file), syncs it and its directory, and returns its id. progress, if not
 // nil, is called every few MiB and once at the end. A partial pad is removed.
 func CreatePad(path string, size int64, progress func(done, total int64)) (PadID, error) {
+	return createPad(path, size, progress, true)
+}
+
+// CreatePadUnsynced is CreatePad without the fsyncs, for provisioning many
+// pads at once: the caller makes them durable with one sync at the end.
+func CreatePadUnsynced(path string, size int64, progress func(done, total int64)) (PadID, error) {
+	return createPad(path, size, progress, false)
+}
+
+func createPad(path string, size int64, progress func(done, total int64), sync bool) (PadID, error) {
 	var id PadID
 	if size <= FirstOffset+KeySize || size > math.MaxInt {
 		return id, fmt.Errorf("%w: size %d must be over %d", ErrBadPad, size, FirstOffset+KeySize)
@@ -41,7 +51,11 @@ func CreatePad(path string, size int64, progress func(done, total int64)) (PadID
 	if err != nil {
 		return id, err
 	}
-	if err := fillRandom(f, size, progress, &id); err != nil {
+	err = fillRandom(f, size, progress, &id)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(path)
 		return id, err
@@ -49,6 +63,9 @@ func CreatePad(path string, size int64, progress func(done, total int64)) (PadID
 	if err := f.Close(); err != nil {
 		os.Remove(path)
 		return id, err
+	}
+	if !sync {
+		return id, nil
 	}
 	return id, syncDir(filepath.Dir(path))
 }
@@ -71,7 +88,7 @@ func fillRandom(f *os.File, size int64, progress func(done, total int64), id *Pa
 			reported = done
 		}
 	}
-	return f.Sync()
+	return nil
 }
 
 func idOf(head []byte) PadID {

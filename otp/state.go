@@ -128,6 +128,16 @@ func marshalState(st state) []byte {
 // end: next = reserved = FirstOffset. It never replaces an existing file
 // (ErrStateExists): a state reset to the start would make a Sender reuse pad.
 func InitState(statePath string, id PadID, role Role) error {
+	return initState(statePath, id, role, true)
+}
+
+// InitStateUnsynced is InitState without the fsync, for provisioning many
+// users at once: the caller syncs once at the end, before anyone uses them.
+func InitStateUnsynced(statePath string, id PadID, role Role) error {
+	return initState(statePath, id, role, false)
+}
+
+func initState(statePath string, id PadID, role Role, sync bool) error {
 	if !role.valid() {
 		return fmt.Errorf("otp: invalid role %d", role)
 	}
@@ -140,7 +150,7 @@ func InitState(statePath string, id PadID, role Role) error {
 		return err
 	}
 	_, err = tmp.Write(marshalState(state{id: id, role: role, mark: FirstOffset, burned: FirstOffset}))
-	if err == nil {
+	if err == nil && sync {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -158,6 +168,9 @@ func InitState(statePath string, id PadID, role Role) error {
 		return fmt.Errorf("%w: %s", ErrStateExists, statePath)
 	} else if err != nil {
 		return err
+	}
+	if !sync {
+		return nil
 	}
 	return syncDir(dir)
 }

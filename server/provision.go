@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/sys/unix"
+
 	"padchat/internal/bundle"
 	"padchat/otp"
 )
@@ -33,23 +35,41 @@ func AddUser(dataDir, name string, padSize int64, addr, outDir string, progress 
 // writeAccount makes the account's files: a new account when id is "", or
 // fresh pads for account id (renew), its old files replaced whole.
 func writeAccount(dataDir, name string, padSize int64, addr, outDir, id string, progress io.Writer) error {
-	dir, err := userDir(dataDir, name)
+	st, err := stageAccount(dataDir, name, padSize, addr, outDir, id, progress, true)
 	if err != nil {
 		return err
+	}
+	return st.place()
+}
+
+// staged is an account built beside its place, not yet in it.
+type staged struct {
+	tmp, dir, outDir string
+	renew            bool
+}
+
+// stageAccount builds the account's files in a directory beside its place
+// (a name no account can have, so a crash leaves nothing a daemon loads) and
+// its bundle in outDir. With sync false nothing is fsynced: the caller syncs
+// once for many accounts, and only then places them.
+func stageAccount(dataDir, name string, padSize int64, addr, outDir, id string, progress io.Writer, sync bool) (*staged, error) {
+	dir, err := userDir(dataDir, name)
+	if err != nil {
+		return nil, err
 	}
 	if outDir == "" {
 		outDir = BundleDir(dataDir, name)
 	}
 	renew := id != ""
 	if _, err := os.Stat(dir); err == nil && !renew {
-		return fmt.Errorf("%w: %s", ErrUserExists, name)
+		return nil, fmt.Errorf("%w: %s", ErrUserExists, name)
 	}
 	if _, err := os.Stat(outDir); err == nil {
 		if !renew {
-			return fmt.Errorf("bundle directory %s already exists", outDir)
+			return nil, fmt.Errorf("bundle directory %s already exists", outDir)
 		}
 		if err := os.RemoveAll(outDir); err != nil { // the old bundle is void now
-			return err
+			return nil, err
 		}
 	}
 	if !renew {
@@ -57,15 +77,18 @@ func writeAccount(dataDir, name string, padSize int64, addr, outDir, id string, 
 		rand.Read(b[:])
 		id = hex.EncodeToString(b[:])
 	}
-	// Build in a temp dir and rename, so a running daemon never sees half a user.
-	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return err
+	st := &staged{tmp: dir + "~new", dir: dir, outDir: outDir, renew: renew}
+	os.RemoveAll(st.tmp)
+	if err := os.MkdirAll(st.tmp, 0o700); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(outDir, 0o700); err != nil {
-		os.RemoveAll(tmp)
-		return err
+		os.RemoveAll(st.tmp)
+		return nil, err
+	}
+	createPad, initState := otp.CreatePad, otp.InitState
+	if !sync {
+		createPad, initState = otp.CreatePadUnsynced, otp.InitStateUnsynced
 	}
 	p := bundle.Profile{User: name, Server: addr}
 	err = func() error {
@@ -77,18 +100,18 @@ func writeAccount(dataDir, name string, padSize int64, addr, outDir, id string, 
 			{bundle.SendPad, otp.RoleRecv, otp.RoleSend, &p.SendPad},
 			{bundle.RecvPad, otp.RoleSend, otp.RoleRecv, &p.RecvPad},
 		} {
-			srv, cli := filepath.Join(tmp, pad.file), filepath.Join(outDir, pad.file)
-			id, err := otp.CreatePad(srv, padSize, progressTo(progress, name+" "+pad.file))
+			srv, cli := filepath.Join(st.tmp, pad.file), filepath.Join(outDir, pad.file)
+			id, err := createPad(srv, padSize, progressTo(progress, name+" "+pad.file))
 			if err != nil {
 				return err
 			}
-			if err := copyFile(srv, cli); err != nil {
+			if err := copyFile(srv, cli, sync); err != nil {
 				return err
 			}
-			if err := otp.InitState(srv+bundle.StateSuffix, id, pad.serverRole); err != nil {
+			if err := initState(srv+bundle.StateSuffix, id, pad.serverRole); err != nil {
 				return err
 			}
-			if err := otp.InitState(cli+bundle.StateSuffix, id, pad.cRole); err != nil {
+			if err := initState(cli+bundle.StateSuffix, id, pad.cRole); err != nil {
 				return err
 			}
 			*pad.id = id.String()
@@ -96,27 +119,75 @@ func writeAccount(dataDir, name string, padSize int64, addr, outDir, id string, 
 		if err := bundle.Save(outDir, p); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(tmp, accountIDFile), []byte(id+"\n"), 0o600); err != nil {
-			return err
-		}
-		if renew {
-			// The old pads go in one rename; the new ones take their place
-			// in the next. A crash between leaves the account absent, never
-			// half old and half new; renew again.
-			old := dir + ".old"
-			os.RemoveAll(old)
-			if err := os.Rename(dir, old); err != nil {
-				return err
-			}
-			defer os.RemoveAll(old)
-		}
-		return os.Rename(tmp, dir)
+		return os.WriteFile(filepath.Join(st.tmp, accountIDFile), []byte(id+"\n"), 0o600)
 	}()
 	if err != nil {
-		os.RemoveAll(tmp)
-		os.RemoveAll(outDir)
+		st.discard()
+		return nil, err
 	}
-	return err
+	return st, nil
+}
+
+// place moves a staged account into its place.
+func (st *staged) place() error {
+	if st.renew {
+		// The old pads go in one rename; the new ones take their place
+		// in the next. A crash between leaves the account absent, never
+		// half old and half new; renew again.
+		old := st.dir + "~old"
+		os.RemoveAll(old)
+		if err := os.Rename(st.dir, old); err != nil {
+			st.discard()
+			return err
+		}
+		defer os.RemoveAll(old)
+	}
+	if err := os.Rename(st.tmp, st.dir); err != nil {
+		st.discard()
+		return err
+	}
+	return nil
+}
+
+func (st *staged) discard() {
+	os.RemoveAll(st.tmp)
+	os.RemoveAll(st.outDir)
+}
+
+// AddUsers adds many users with one sync: every account is staged without
+// fsyncs, the file systems are synced once, and only then are the accounts
+// placed (one directory sync) and a running daemon told. A crash before the
+// places leaves only staging directories, which no daemon loads.
+func AddUsers(dataDir string, names []string, padSize int64, addr string, progress io.Writer) error {
+	var all []*staged
+	for _, name := range names {
+		st, err := stageAccount(dataDir, name, padSize, addr, "", "", progress, false)
+		if err != nil {
+			for _, st := range all {
+				st.discard()
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		all = append(all, st)
+	}
+	unix.Sync()
+	for i, st := range all {
+		if err := st.place(); err != nil {
+			for _, st := range all[i+1:] {
+				st.discard()
+			}
+			return fmt.Errorf("%s: %w", names[i], err)
+		}
+	}
+	if err := syncDir(usersDir(dataDir)); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, _, err := tellDaemon(dataDir, "sync "+name); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // RemoveUser deletes the user's pads and bundle. A running daemon then ends
@@ -262,7 +333,7 @@ func progressTo(w io.Writer, label string) func(done, total int64) {
 	}
 }
 
-func copyFile(src, dst string) error {
+func copyFile(src, dst string, sync bool) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -276,9 +347,20 @@ func copyFile(src, dst string) error {
 		out.Close()
 		return err
 	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
+	if sync {
+		if err := out.Sync(); err != nil {
+			out.Close()
+			return err
+		}
 	}
 	return out.Close()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

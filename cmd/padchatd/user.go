@@ -84,10 +84,14 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		if err := checkFreeSpace(*data, int64(len(names))*4*size); err != nil {
 			return err
 		}
+		add := func() error { return server.AddUser(*data, name, size, *addr, *out, progress) }
+		if len(names) > 1 {
+			add = func() error { return server.AddUsers(*data, names, size, *addr, progress) }
+		}
+		if err := add(); err != nil {
+			return err
+		}
 		for _, name := range names {
-			if err := server.AddUser(*data, name, size, *addr, *out, progress); err != nil {
-				return err
-			}
 			dir := bundleDir(name)
 			fmt.Fprintf(stdout, "user %s added; hand over the bundle %s out of band, then: padchat --bundle %s\n", name, dir, dir)
 		}
