@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"padchat/internal/pcclient"
+	"padchat/server"
 	"padchat/wire"
 )
 
@@ -203,4 +204,22 @@ func TestUserAddMany(t *testing.T) {
 	assert.Contains(t, out, "not enough space")
 	_, err = os.Stat(filepath.Join(data, "users", "big1"))
 	assert.True(t, os.IsNotExist(err), "nothing written")
+}
+
+// A send pad too short for a message: the real client refuses that line,
+// keeps the session for one that fits, and a script exits non-zero.
+func TestSendPadTooShortForOneLine(t *testing.T) {
+	d := startServer(t)
+	d.addUser("carol", 2<<10)
+	carol := startClient(t, d, "carol")
+	carol.expect("-- " + server.DefaultWelcome)
+	carol.say(strings.Repeat("x", 2000))
+	refused := carol.await("refusal", 10*time.Second, func(l string) bool { return strings.Contains(l, "not sent: that needs") })
+	assert.Contains(t, refused, "padchatd user renew carol")
+	carol.say("short")
+	carol.stdin.Close()
+	carol.await("the script's verdict", 10*time.Second, func(l string) bool {
+		return strings.Contains(l, "1 of 2 lines not delivered") // the short one went through
+	})
+	require.Error(t, carol.exit(), "a script that lost a line exits non-zero")
 }
