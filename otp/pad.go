@@ -67,7 +67,7 @@ func createPad(path string, size int64, progress func(done, total int64), sync b
 	if !sync {
 		return id, nil
 	}
-	return id, syncDir(filepath.Dir(path))
+	return id, SyncDir(filepath.Dir(path))
 }
 
 func fillRandom(f *os.File, size int64, progress func(done, total int64), id *PadID) error {
@@ -157,8 +157,8 @@ func ReadPadID(path string) (PadID, error) {
 	return idOf(head[:]), nil
 }
 
-// syncDir makes a new or renamed directory entry durable.
-func syncDir(dir string) error {
+// SyncDir makes a new or renamed directory entry durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

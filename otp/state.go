@@ -172,5 +172,5 @@ func initState(statePath string, id PadID, role Role, sync bool) error {
 	if !sync {
 		return nil
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }

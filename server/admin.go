@@ -163,6 +163,16 @@ func closed(online bool) string {
 	return ""
 }
 
+// tellSync tells a running daemon that name's account changed on disk and
+// returns what the daemon did; with no daemon running, offline.
+func tellSync(dataDir, name, offline string) (answer string, running bool, err error) {
+	answer, running, err = tellDaemon(dataDir, "sync "+name)
+	if !running && err == nil {
+		answer = offline
+	}
+	return answer, running, err
+}
+
 // tellDaemon sends one admin command to the daemon serving dataDir and
 // returns its answer; running is false when no daemon listens there.
 func tellDaemon(dataDir, line string) (answer string, running bool, err error) {

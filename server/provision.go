@@ -28,7 +28,7 @@ func AddUser(dataDir, name string, padSize int64, addr, outDir string, progress 
 	if err := writeAccount(dataDir, name, padSize, addr, outDir, "", progress); err != nil {
 		return err
 	}
-	_, _, err := tellDaemon(dataDir, "sync "+name)
+	_, _, err := tellSync(dataDir, name, "added")
 	return err
 }
 
@@ -179,11 +179,11 @@ func AddUsers(dataDir string, names []string, padSize int64, addr string, progre
 			return fmt.Errorf("%s: %w", names[i], err)
 		}
 	}
-	if err := syncDir(usersDir(dataDir)); err != nil {
+	if err := otp.SyncDir(usersDir(dataDir)); err != nil {
 		return err
 	}
 	for _, name := range names {
-		if _, _, err := tellDaemon(dataDir, "sync "+name); err != nil {
+		if _, _, err := tellSync(dataDir, name, "added"); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
@@ -203,11 +203,11 @@ func RemoveUser(dataDir, name string) (string, error) {
 		return "", err
 	}
 	os.RemoveAll(BundleDir(dataDir, name))
-	answer, running, err := tellDaemon(dataDir, "sync "+name)
+	answer, running, err := tellSync(dataDir, name, "removed")
 	if running || err != nil {
 		return answer, err
 	}
-	return "removed", purgeMailbox(dataDir, u.key())
+	return answer, purgeMailbox(dataDir, u.key())
 }
 
 // existingUser finds the account name has on disk.
@@ -237,10 +237,7 @@ func RenewUser(dataDir, name string, padSize int64, addr, outDir string, progres
 	if err := writeAccount(dataDir, name, padSize, addr, outDir, u.id, progress); err != nil {
 		return "", err
 	}
-	answer, running, err := tellDaemon(dataDir, "sync "+name)
-	if !running && err == nil {
-		answer = "renewed"
-	}
+	answer, _, err := tellSync(dataDir, name, "renewed")
 	return answer, err
 }
 
@@ -258,10 +255,7 @@ func UnlockUser(dataDir, name string) (string, error) {
 	if err := os.Remove(filepath.Join(dir, lockFile)); err != nil {
 		return "", err
 	}
-	answer, running, err := tellDaemon(dataDir, "sync "+name)
-	if !running && err == nil {
-		answer = "unlocked"
-	}
+	answer, _, err := tellSync(dataDir, name, "unlocked")
 	return answer, err
 }
 
@@ -354,13 +348,4 @@ func copyFile(src, dst string, sync bool) error {
 		}
 	}
 	return out.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -54,6 +54,15 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 	if len(names) > 0 {
 		name = names[0]
 	}
+	switch cmd {
+	case "add", "remove", "renew", "unlock":
+		if name == "" {
+			return errors.New(userUsage)
+		}
+	case "list":
+	default:
+		return fmt.Errorf("unknown user command %q\n%s", cmd, userUsage)
+	}
 	if len(names) > 1 && cmd != "add" {
 		return fmt.Errorf("user %s takes one name\n%s", cmd, userUsage)
 	}
@@ -75,20 +84,18 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 	}
 	switch cmd {
 	case "add":
-		if name == "" {
-			return errors.New(userUsage)
-		}
 		if len(names) > 1 && *out != "" {
 			return errors.New("--out names one bundle: add one user with it")
 		}
 		if err := checkFreeSpace(*data, int64(len(names))*4*size); err != nil {
 			return err
 		}
-		add := func() error { return server.AddUser(*data, name, size, *addr, *out, progress) }
-		if len(names) > 1 {
-			add = func() error { return server.AddUsers(*data, names, size, *addr, progress) }
+		if len(names) == 1 {
+			err = server.AddUser(*data, name, size, *addr, *out, progress)
+		} else {
+			err = server.AddUsers(*data, names, size, *addr, progress)
 		}
-		if err := add(); err != nil {
+		if err != nil {
 			return err
 		}
 		for _, name := range names {
@@ -96,9 +103,6 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "user %s added; hand over the bundle %s out of band, then: padchat --bundle %s\n", name, dir, dir)
 		}
 	case "renew":
-		if name == "" {
-			return errors.New(userUsage)
-		}
 		what, err := server.RenewUser(*data, name, size, *addr, *out, progress)
 		if err != nil {
 			return err
@@ -106,9 +110,6 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		dir := bundleDir(name)
 		fmt.Fprintf(stdout, "user %s %s: the old bundle is refused from now on; hand over the new bundle %s out of band\n", name, what, dir)
 	case "unlock":
-		if name == "" {
-			return errors.New(userUsage)
-		}
 		what, err := server.UnlockUser(*data, name)
 		if err != nil {
 			return err
@@ -137,16 +138,11 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 		}
 		tw.Flush()
 	case "remove":
-		if name == "" {
-			return errors.New(userUsage)
-		}
 		what, err := server.RemoveUser(*data, name)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s %s\n", name, what)
-	default:
-		return fmt.Errorf("unknown user command %q\n%s", cmd, userUsage)
 	}
 	return nil
 }
