@@ -1,0 +1,54 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"padchat/internal/bundle"
+	"padchat/otp"
+	"padchat/wire"
+)
+
+// TestPeerLookupsReadNoDisk: what an unauthenticated peer can ask for (a pad
+// id in a first frame, a plain-text name, a DM's recipient) is answered from
+// the in-memory index, never from the users directory. An account written to
+// disk without telling the daemon (no admin-socket sync) stays unknown to all
+// three; once synced it is found. A daemon that rescanned the directory on a
+// miss lets mallory in at the first step (checked by hand with a rescan put
+// back into authenticate).
+func TestPeerLookupsReadNoDisk(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	provision(t, l, "alice", 1<<20)
+	// Written as `padchatd user add` writes it, but the daemon is not told.
+	require.NoError(t, writeAccount(l.cfg.DataDir, "mallory", 1<<20, "x", "", "", nil))
+	require.Nil(t, l.hub.acct.user("mallory"))
+
+	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, "mallory"), bundle.SendPad))
+	require.NoError(t, err)
+	snd, err := otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { snd.Close(); pad.Close() })
+
+	// A first frame on mallory's pad: the one refusal, as for any unknown pad.
+	n := attachNative(t, l, snd)
+	hello := n.frame(t, wire.Append(nil, &wire.Msg{Op: wire.OpHello, Text: []byte("x")}))
+	n.p.send(string(hello))
+	assert.Equal(t, string(refusal), n.p.recv())
+	assert.True(t, n.p.c.closed || n.p.c.dying, "refused connection closes")
+
+	// The name is not an account's; a DM to it has no recipient.
+	assert.False(t, l.hub.isAccount("mallory"))
+	var dmErr error
+	l.hub.dm(nil, []byte("mallory"), []byte("hi"), func(_ uint32, err error) { dmErr = err })
+	assert.ErrorIs(t, dmErr, ErrNoSuchUser)
+
+	// The admin path makes it known.
+	_, err = l.hub.acct.sync("mallory")
+	require.NoError(t, err)
+	assert.True(t, l.hub.isAccount("mallory"))
+	n2 := attachNative(t, l, snd)
+	n2.p.send(string(n2.frame(t, wire.Append(nil, &wire.Msg{Op: wire.OpHello, Text: []byte("x")}))))
+	require.Same(t, l.hub.acct.user("mallory").session, n2.p.c.h, "synced account authenticates")
+}
