@@ -67,7 +67,7 @@ func (l *lockedBuffer) String() string {
 
 // daemon is a running padchatd.
 type daemon struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	addr string
 	data string
@@ -83,7 +83,7 @@ type daemon struct {
 }
 
 // startServer runs padchatd on 127.0.0.1:0 with a fresh data dir.
-func startServer(t *testing.T, args ...string) *daemon {
+func startServer(t testing.TB, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, data: t.TempDir(), args: args}
 	t.Cleanup(d.kill) // registered first: a start that fails must not leak the process
@@ -194,7 +194,7 @@ func (d *daemon) waitLog(s string) {
 	waitFor(d.t, 10*time.Second, func() bool { return strings.Contains(d.logs.String(), s) }, "log line %q\n%s", s, d.logs)
 }
 
-func waitFor(t *testing.T, limit time.Duration, cond func() bool, msg string, args ...any) {
+func waitFor(t testing.TB, limit time.Duration, cond func() bool, msg string, args ...any) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {

@@ -4,6 +4,7 @@ package tests
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -23,7 +24,7 @@ import (
 // firstFrameAnswer greets the daemon, sends one unverifiable first frame
 // naming pad id, and returns everything the daemon sent after its greeting
 // until it closed.
-func firstFrameAnswer(t *testing.T, addr string, id otp.PadID) []byte {
+func firstFrameAnswer(t testing.TB, addr string, id otp.PadID) []byte {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
@@ -51,7 +52,7 @@ func firstFrameAnswer(t *testing.T, addr string, id otp.PadID) []byte {
 	return b
 }
 
-func sendPadID(t *testing.T, dir string) otp.PadID {
+func sendPadID(t testing.TB, dir string) otp.PadID {
 	t.Helper()
 	id, err := otp.ReadPadID(bundle.Path(dir, bundle.SendPad))
 	require.NoError(t, err)
@@ -106,4 +107,41 @@ func TestRewoundClientHearsWhy(t *testing.T) {
 	require.ErrorIs(t, err, pcclient.ErrRefused, "not a bare EOF")
 	assert.Contains(t, err.Error(), "pad reuse detected")
 	d.waitLog("PAD REUSE DETECTED")
+}
+
+// BenchmarkFirstFrameRefusal times a refusal from dial to close, by what
+// failed: a pad id the daemon does not know, a known pad whose files are open
+// already (a bad tag), and a known pad opened for the first time. The
+// refusal's bytes are the same (TestRefusalsAreUniform); this is what its
+// timing still says. Run with -benchtime=Nx (cold provisions N users).
+func BenchmarkFirstFrameRefusal(b *testing.B) {
+	d := startServer(b)
+	warm := d.addUser("alice", 0)
+	firstFrameAnswer(b, d.addr, sendPadID(b, warm)) // opens alice's pads
+	cold := 0
+	b.Run("unknown", func(b *testing.B) {
+		for b.Loop() {
+			var id otp.PadID
+			rand.Read(id[:])
+			firstFrameAnswer(b, d.addr, id)
+		}
+	})
+	b.Run("known-warm", func(b *testing.B) {
+		id := sendPadID(b, warm)
+		for b.Loop() {
+			firstFrameAnswer(b, d.addr, id)
+		}
+	})
+	b.Run("known-cold", func(b *testing.B) {
+		var ids []otp.PadID
+		for i := 0; i < b.N; i++ {
+			cold++
+			name := fmt.Sprintf("cold%d", cold)
+			ids = append(ids, sendPadID(b, d.addUser(name, 64<<10)))
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			firstFrameAnswer(b, d.addr, ids[i])
+		}
+	})
 }
