@@ -2,7 +2,6 @@
 package server
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	//lint:ignore SA1019 the decoy tag only spends the work of a real one (decoyTag); its result is thrown away
-	"golang.org/x/crypto/poly1305"
 
 	"padchat/internal/bundle"
 	"padchat/otp"
@@ -233,25 +231,6 @@ func (a *Accounts) evict(u *User, r wire.ByeReason, why string) {
 
 // lookup is how a first frame finds its account: by send pad id, in memory.
 func (a *Accounts) lookup(id otp.PadID) *User { return a.byPad[id] }
-
-// decoyKey keys the MAC of a frame naming no known pad (decoyTag).
-var decoyKey [32]byte
-
-// decoyTag spends on a frame that names no known pad the MAC work a known
-// pad's bad tag costs (Receiver.verify), so the refusal's timing says less
-// about whether the pad id is known. The result is thrown away.
-func decoyTag(f []byte, sess *otp.Session) {
-	if len(f) < otp.TagSize {
-		return
-	}
-	var tag [16]byte
-	m := poly1305.New(&decoyKey)
-	m.Write(sess.Client[:])
-	m.Write(sess.Server[:])
-	m.Write(f[:len(f)-otp.TagSize])
-	m.Sum(tag[:0])
-	subtle.ConstantTimeCompare(tag[:], f[len(f)-otp.TagSize:])
-}
 
 // user finds the account holding name, or nil.
 func (a *Accounts) user(name string) *User { return a.byName[name] }
