@@ -384,21 +384,34 @@ func (n *native) bye(r wire.ByeReason, why string) {
 	}
 }
 
-func (n *native) onTick(c *Conn, now int64) {
-	h := n.h
-	idle := now - c.lastRead
+// onDeadline: authenticate within AuthTimeout; a session silent for half the
+// IdleTimeout is pinged once, and closed when silent for all of it.
+func (n *native) onDeadline(c *Conn, now int64) int64 {
+	auth, idle := c.created+int64(n.h.cfg.AuthTimeout), int64(n.h.cfg.IdleTimeout)
 	switch {
-	case n.user == nil && now-c.created > int64(h.cfg.AuthTimeout):
+	case n.user == nil && now >= auth:
 		n.fail(ReasonAuthTimeout, nil)
-	case idle > int64(h.cfg.IdleTimeout):
+		return 0
+	case now-c.lastRead >= idle:
 		n.bye(wire.ByeIdle, "idle timeout")
 		n.fail(ReasonIdle, nil)
-	case idle > int64(h.cfg.IdleTimeout)/2 && !n.pinged && n.user != nil:
+		return 0
+	}
+	// Pinged, the deadline is the close: passing it alive means the peer
+	// spoke since the ping.
+	n.pinged = false
+	if n.user != nil && now-c.lastRead >= idle/2 {
 		n.pinged = true
 		n.send(&wire.Msg{Op: wire.OpSrvPing})
-	case idle < int64(h.cfg.IdleTimeout)/2:
-		n.pinged = false
 	}
+	next := c.lastRead + idle
+	if ping := c.lastRead + idle/2; !n.pinged && ping > now {
+		next = ping
+	}
+	if n.user == nil {
+		next = min(next, auth)
+	}
+	return next
 }
 
 func (n *native) onClose(c *Conn) {
