@@ -12,7 +12,8 @@ import (
 type Timers struct {
 	h    timerHeap
 	byID map[uint64]*timer
-	seq  uint64 // bumped by every Set; orders equal deadlines first-set-first
+	seq  uint64   // bumped by every Set; orders equal deadlines first-set-first
+	fire []*timer // Expire's batch, kept so a steady loop allocates nothing
 }
 
 type timer struct {
@@ -55,6 +56,9 @@ func (t *Timers) Cancel(id uint64) {
 	}
 }
 
+// Len is the number of armed timers.
+func (t *Timers) Len() int { return len(t.byID) }
+
 // Until is the time from now to the nearest deadline: -1 if no timer is armed
 // (Wait's "forever"), 0 if one is already due.
 func (t *Timers) Until(now time.Time) time.Duration {
@@ -67,21 +71,26 @@ func (t *Timers) Until(now time.Time) time.Duration {
 // Expire disarms and calls fn for each timer due at now, earliest first. fn may
 // Set or Cancel any timer: a due timer it cancels or moves does not fire, and
 // a timer it arms for now or earlier fires on the next Expire, so a timer
-// re-arming itself can't loop forever.
+// re-arming itself can't loop forever. A timer re-armed from its own fn keeps
+// its slot: a deadline pushed back each time it fires costs no allocation.
 func (t *Timers) Expire(now time.Time, fn func(id uint64)) {
-	var fire []*timer
+	fire := t.fire[:0]
 	for len(t.h) > 0 && !t.h[0].at.After(now) {
 		tm := heap.Pop(&t.h).(*timer)
 		tm.index = due
 		fire = append(fire, tm)
 	}
-	for _, tm := range fire {
+	for i, tm := range fire {
+		fire[i] = nil
 		if t.byID[tm.id] != tm || tm.index != due {
 			continue // cancelled or moved by an earlier fn
 		}
-		delete(t.byID, tm.id)
 		fn(tm.id)
+		if tm.index == due && t.byID[tm.id] == tm {
+			delete(t.byID, tm.id) // fired and not re-armed
+		}
 	}
+	t.fire = fire[:0]
 }
 
 // timerHeap implements heap.Interface, ordered by deadline, then by Set order.

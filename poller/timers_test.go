@@ -102,3 +102,26 @@ func TestTimersSelfRearmTerminates(t *testing.T) {
 	assert.Equal(t, 1, calls)
 	assert.Equal(t, time.Duration(0), tm.Until(now))
 }
+
+// A deadline pushed back from its own fn (a connection's idle timer re-armed
+// lazily) keeps its slot: the steady state allocates nothing.
+func TestTimersRearmFromOwnFnReusesSlot(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	var tm Timers
+	for id := uint64(1); id <= 100; id++ {
+		tm.Set(id, now.Add(time.Duration(id)*time.Millisecond))
+	}
+	fired := 0
+	step := func() {
+		now = now.Add(50 * time.Millisecond)
+		tm.Expire(now, func(id uint64) {
+			fired++
+			tm.Set(id, now.Add(100*time.Millisecond))
+		})
+	}
+	step()
+	assert.Equal(t, 50, fired, "ids 1..50 were due")
+	allocs := testing.AllocsPerRun(100, step)
+	assert.Zero(t, allocs)
+	assert.Equal(t, 50*time.Millisecond, tm.Until(now), "every timer still armed, none lost")
+}

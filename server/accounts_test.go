@@ -36,7 +36,7 @@ func TestPeerLookupsReadNoDisk(t *testing.T) {
 	hello := n.frame(t, wire.Append(nil, &wire.Msg{Op: wire.OpHello, Text: []byte("x")}))
 	n.p.send(string(hello))
 	assert.Empty(t, n.p.recv(), "the refusal waits for refusalDelay")
-	n.p.c.h.onTick(n.p.c, n.p.c.lastRead+int64(refusalDelay))
+	n.p.c.h.onDeadline(n.p.c, n.p.c.lastRead+int64(refusalDelay))
 	l.beforeSleep()
 	assert.Equal(t, string(refusal), n.p.recv())
 	assert.True(t, n.p.c.closed || n.p.c.dying, "refused connection closes")

@@ -87,8 +87,8 @@ func (a *adminConn) onData(c *Conn, b []byte) int {
 // accepted and closed connections leave them out.
 func isAdmin(c *Conn) bool { _, ok := c.h.(*adminConn); return ok }
 
-func (a *adminConn) onTick(*Conn, int64) {}
-func (a *adminConn) onClose(*Conn)       {}
+func (a *adminConn) onDeadline(*Conn, int64) int64 { return 0 }
+func (a *adminConn) onClose(*Conn)                 {}
 
 // adminCommand runs one command line and returns its answer line.
 func (l *Loop) adminCommand(line string) string {

@@ -5,13 +5,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// handler is a dialect: it consumes input and hears about ticks and the close.
+// handler is a dialect: it consumes input and hears about deadlines and the close.
 type handler interface {
 	// onData consumes a prefix of b and returns its length; what is left is
 	// kept and offered again, with more, after the next read.
 	onData(c *Conn, b []byte) int
-	// onTick runs from housekeeping: idle checks and pings.
-	onTick(c *Conn, now int64)
+	// onDeadline runs when the connection is added and whenever the deadline
+	// it last named passes: it acts on what is due at now (auth and idle
+	// timeouts, pings) and names the next deadline, in unix nanos, or 0 for
+	// none. Reads only update c.lastRead; the handler reads it here.
+	onDeadline(c *Conn, now int64) int64
 	// onClose runs once, after the socket is gone.
 	onClose(c *Conn)
 }
@@ -164,7 +167,9 @@ func (c *Conn) wantWritable(on bool) {
 	}
 }
 
-func (c *Conn) tag() uint64 { return uint64(c.gen)<<32 | uint64(uint32(c.fd)) }
+// tag names c in poller events and timers: generation and fd. Its top bit
+// stays clear (listenerTag, loopTimer mark what is not a Conn).
+func (c *Conn) tag() uint64 { return uint64(c.gen&(1<<31-1))<<32 | uint64(uint32(c.fd)) }
 
 // read fills the loop's shared buffer once and hands the bytes to the dialect.
 // Leftovers are copied into c.in, so idle connections hold no read buffer.

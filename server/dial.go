@@ -12,7 +12,7 @@ import (
 
 // dialHandler is the handler of an outgoing connection. connected runs once:
 // with nil when the connect succeeded (then c may queue output), or with the
-// error that failed it, after which the loop closes c. The handler's onTick
+// error that failed it, after which the loop closes c. The handler's onDeadline
 // sees c while it is still connecting, so one timeout covers both phases.
 type dialHandler interface {
 	handler

@@ -11,7 +11,7 @@
 //     socket on the loop itself (udpchat.go). Both run only on the loop goroutine.
 //   - The handler's onData consumes what it can of the bytes read so far and
 //     returns how many it used (decoders are resumable: lineSplitter in plain.go
-//     for line protocols); onTick applies the auth and idle timeouts; onClose
+//     for line protocols); onDeadline applies the auth and idle timeouts; onClose
 //     leaves the hub. A reply is c.queue(b), or replyAlone(c, b) for clients that
 //     read one reply per recv().
 //   - A chat user embeds plainUser (plain.go) and adds deliver(m, enc) (room.go's

@@ -150,16 +150,17 @@ func (lc *lineChat) fail(err error) {
 	lc.c.kill(ReasonProtocol)
 }
 
-func (lc *lineChat) onTick(c *Conn, now int64) {
-	cfg := lc.h.cfg
+func (lc *lineChat) onDeadline(c *Conn, now int64) int64 {
+	auth, idle, next := plainDeadlines(lc.h.cfg, c, now, lc.named)
 	switch {
-	case !lc.named && now-c.created > int64(cfg.AuthTimeout):
+	case auth:
 		lc.printf(lineChatNoNick)
 		c.kill(ReasonAuthTimeout)
-	case now-c.lastRead > int64(cfg.IdleTimeout):
+	case idle:
 		lc.printf(lineChatIdle)
 		c.kill(ReasonIdle)
 	}
+	return next
 }
 
 func (lc *lineChat) onClose(c *Conn) {

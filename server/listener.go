@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -84,7 +85,7 @@ func (ln *listener) ready(_ poller.Mask) {
 			return
 		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
 			l.log.Error().Err(err).Dur("pause", acceptPause).Msg("out of file descriptors: accept paused")
-			l.pauseAccept(int64(acceptPause))
+			l.pauseAccept(acceptPause)
 			return
 		default:
 			l.log.Error().Err(err).Msg("accept")
@@ -108,9 +109,9 @@ func (ln *listener) ready(_ poller.Mask) {
 	}
 }
 
-// pauseAccept stops watching the listeners; with d > 0 they come back after d,
-// otherwise when a connection closes.
-func (l *Loop) pauseAccept(d int64) {
+// pauseAccept stops watching the listeners; with d > 0 they come back after d
+// (acceptTimer), otherwise when a connection closes.
+func (l *Loop) pauseAccept(d time.Duration) {
 	for fd, w := range l.watchers {
 		if ln, ok := w.(*listener); ok && !ln.paused {
 			l.p.Remove(fd)
@@ -118,12 +119,14 @@ func (l *Loop) pauseAccept(d int64) {
 		}
 	}
 	if d > 0 {
-		l.resumeAt = l.now + d
+		l.acceptTimed = true
+		l.setTimer(l.acceptTimer, l.now+int64(d))
 	}
 }
 
 func (l *Loop) resumeAccept() {
-	l.resumeAt = 0
+	l.acceptTimed = false
+	l.stopTimer(l.acceptTimer)
 	for fd, w := range l.watchers {
 		if ln, ok := w.(*listener); ok && ln.paused {
 			if err := l.p.Add(fd, readable, listenerTag|uint64(fd)); err == nil {

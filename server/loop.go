@@ -23,7 +23,7 @@ const (
 	// listenerTag marks poller tags that belong to a watcher (listener, UDP
 	// socket) rather than a Conn.
 	listenerTag = 1 << 63
-	// housekeeping is how often idle connections are checked and pinged.
+	// housekeeping is the period of the loop's own chores (timers.go tick).
 	housekeeping = time.Second
 	// acceptPause is how long accept stays off after the process runs out of fds.
 	acceptPause = 100 * time.Millisecond
@@ -57,8 +57,6 @@ type Loop struct {
 	// with one write for all pads. The loop runs it after sealing and before
 	// any flush; the gate (Conn.flush) holds back what it did not cover.
 	reserve   func()
-	nextTick  int64
-	resumeAt  int64  // accept is paused until then (out of fds)
 	adminSock string // the admin socket's path while the loop serves it (admin.go)
 	stopping  atomic.Bool
 	addr      atomic.Value // net.Addr of the native listener
@@ -70,6 +68,14 @@ type Loop struct {
 	bufs      [][]byte    // output buffers of connections that went idle
 	bufBytes  int         // their total capacity
 	web       *webService // the --http listener (http.go); nil when off
+
+	// timers holds every deadline (timers.go): a Conn's under its tag, the
+	// loop's own under ids from newTimer, which calls timerFns[id&^loopTimer].
+	timers      poller.Timers
+	timerFns    []func()
+	tickTimer   uint64 // housekeeping (tick)
+	acceptTimer uint64 // resumes accept after a pause for lack of fds
+	acceptTimed bool   // accept is paused until acceptTimer fires
 
 	node   *cluster.Node // cluster mode (cluster.go); nil when off
 	posted posted        // work handed over by other goroutines (cluster.go)
@@ -95,6 +101,9 @@ func New(cfg Config, log zerolog.Logger) (*Loop, error) {
 	l := &Loop{cfg: cfg, log: log, p: p, watchers: map[int]watcher{},
 		rbuf: make([]byte, 64<<10), events: make([]poller.Event, 512), perIP: map[string]int{}}
 	l.now = time.Now().UnixNano()
+	l.tickTimer = l.newTimer(l.tick)
+	l.setTimer(l.tickTimer, l.now+int64(housekeeping))
+	l.acceptTimer = l.newTimer(l.resumeAccept)
 	if err = l.startCluster(); err != nil {
 		p.Close()
 		return nil, err
@@ -142,7 +151,6 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 	l.log.Info().Str("addr", l.Addr().String()).Str("poller", l.p.Backend()).
 		Str("data", l.cfg.DataDir).Msg("padchatd listening")
-	l.nextTick = l.now + int64(housekeeping)
 	for !l.stopping.Load() {
 		n, err := l.p.Wait(l.events, l.timeout())
 		if err != nil {
@@ -154,29 +162,11 @@ func (l *Loop) Run(ctx context.Context) error {
 		for _, ev := range l.events[:n] {
 			l.dispatch(ev)
 		}
-		if l.resumeAt != 0 && l.now >= l.resumeAt {
-			l.resumeAccept()
-		}
-		if l.now >= l.nextTick {
-			l.tick()
-		}
+		l.expire()
 		l.beforeSleep()
 	}
 	l.shutdown()
 	return nil
-}
-
-// timeout is the time to the nearest timer: housekeeping or the accept resume.
-func (l *Loop) timeout() time.Duration {
-	next := l.nextTick
-	if l.resumeAt != 0 && l.resumeAt < next {
-		next = l.resumeAt
-	}
-	d := time.Duration(next - time.Now().UnixNano())
-	if d < 0 {
-		return 0
-	}
-	return d
 }
 
 func (l *Loop) dispatch(ev poller.Event) {
@@ -292,19 +282,6 @@ func (l *Loop) reap() {
 	}
 }
 
-// tick is housekeeping: idle and auth timeouts, pings, accept resumption.
-func (l *Loop) tick() {
-	l.nextTick = l.now + int64(housekeeping)
-	for _, c := range l.conns {
-		if c != nil && !c.closed && !c.dying {
-			c.h.onTick(c, l.now)
-		}
-	}
-	l.hub.tick()
-	l.hub.heartbeat()
-	l.publish()
-}
-
 // addConn puts an accepted, non-blocking socket on the loop.
 func (l *Loop) addConn(fd int, remote string, mk func(*Conn) handler) *Conn {
 	l.gen++
@@ -326,6 +303,7 @@ func (l *Loop) addConn(fd int, remote string, mk func(*Conn) handler) *Conn {
 	if !isAdmin(c) {
 		l.stats.accepted++
 	}
+	l.armConn(c)
 	return c
 }
 
@@ -338,6 +316,7 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 	c.reason = r
 	l.p.Remove(c.fd)
 	unix.Close(c.fd)
+	l.stopTimer(c.tag())
 	l.conns[c.fd] = nil
 	l.nconns--
 	if !isAdmin(c) {
@@ -349,7 +328,7 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 	if err != nil && !errors.Is(err, unix.ECONNRESET) && !errors.Is(err, unix.EPIPE) {
 		l.log.Debug().Err(err).Str("remote", c.remote).Msg("socket error")
 	}
-	if l.native.paused && l.resumeAt == 0 {
+	if l.native.paused && !l.acceptTimed {
 		l.resumeAccept()
 	}
 }

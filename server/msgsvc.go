@@ -185,15 +185,17 @@ func (h *svcConn) onData(c *Conn, b []byte) int {
 	return len(b)
 }
 
-func (h *svcConn) onTick(c *Conn, now int64) {
-	if now-c.created <= h.v.timeout {
-		return
+// onDeadline: one request per connection, within the service's timeout.
+func (h *svcConn) onDeadline(c *Conn, now int64) int64 {
+	if at := c.created + h.v.timeout; now < at {
+		return at
 	}
 	if !h.handled {
 		h.v.l.log.Warn().Str("dialect", "msgsvc").Str("remote", c.remote).
 			Stringer("reason", ReasonIdle).Msg("closing connection: request incomplete")
 	}
 	c.kill(ReasonIdle)
+	return 0
 }
 
 func (h *svcConn) onClose(*Conn) {}

@@ -151,11 +151,14 @@ func (p *svcPush) failed(err error, offline bool) {
 
 func (p *svcPush) onData(_ *Conn, b []byte) int { return len(b) }
 
-func (p *svcPush) onTick(c *Conn, now int64) {
-	if now-c.created > p.v.timeout {
-		p.failed(errPushTimeout, true)
-		c.kill(ReasonIdle)
+// onDeadline: the connect and the delivery share one timeout.
+func (p *svcPush) onDeadline(c *Conn, now int64) int64 {
+	if at := c.created + p.v.timeout; now < at {
+		return at
 	}
+	p.failed(errPushTimeout, true)
+	c.kill(ReasonIdle)
+	return 0
 }
 
 func (p *svcPush) onClose(c *Conn) {

@@ -243,14 +243,15 @@ var refusal = wire.AppendRefusal(nil, wire.RefuseBadFrame,
 // refusalDelay is how long after the first frame arrived its refusal goes
 // out, whatever failed. Looking a pad up, opening its files the first time and
 // checking a tag take different times (BenchmarkFirstFrameRefusal: ~0.2 ms more
-// for a known pad opened cold); all of them end well inside this delay, and
-// the refusal leaves at the first housekeeping tick past it, so when it comes
-// says nothing about why. It also slows a peer trying pad ids.
+// for a known pad opened cold); all of them end well inside this delay, which
+// runs from the read, so when the refusal comes says nothing about why. It
+// also slows a peer trying pad ids.
 const refusalDelay = time.Second
 
 // refuse answers an unauthenticated peer in clear, after refusalDelay, and closes.
 func (n *native) refuse(cause error) {
 	n.refuseAt, n.refused = n.c.lastRead+int64(refusalDelay), cause
+	n.h.l.setTimer(n.c.tag(), n.refuseAt)
 }
 
 // finalBye seals a last Bye with a final reason to an authenticated peer.
@@ -396,26 +397,41 @@ func (n *native) bye(r wire.ByeReason, why string) {
 	}
 }
 
-func (n *native) onTick(c *Conn, now int64) {
-	h := n.h
-	idle := now - c.lastRead
+// onDeadline: authenticate within AuthTimeout; a session silent for half the
+// IdleTimeout is pinged once, and closed when silent for all of it.
+func (n *native) onDeadline(c *Conn, now int64) int64 {
+	auth, idle := c.created+int64(n.h.cfg.AuthTimeout), int64(n.h.cfg.IdleTimeout)
 	switch {
 	case n.refuseAt != 0:
-		if now >= n.refuseAt {
-			c.queue(refusal)
-			n.fail(ReasonAuthFailed, n.refused)
+		if now < n.refuseAt {
+			return n.refuseAt
 		}
-	case n.user == nil && now-c.created > int64(h.cfg.AuthTimeout):
+		c.queue(refusal)
+		n.fail(ReasonAuthFailed, n.refused)
+		return 0
+	case n.user == nil && now >= auth:
 		n.fail(ReasonAuthTimeout, nil)
-	case idle > int64(h.cfg.IdleTimeout):
+		return 0
+	case now-c.lastRead >= idle:
 		n.bye(wire.ByeIdle, "idle timeout")
 		n.fail(ReasonIdle, nil)
-	case idle > int64(h.cfg.IdleTimeout)/2 && !n.pinged && n.user != nil:
+		return 0
+	}
+	// Pinged, the deadline is the close: passing it alive means the peer
+	// spoke since the ping.
+	n.pinged = false
+	if n.user != nil && now-c.lastRead >= idle/2 {
 		n.pinged = true
 		n.send(&wire.Msg{Op: wire.OpSrvPing})
-	case idle < int64(h.cfg.IdleTimeout)/2:
-		n.pinged = false
 	}
+	next := c.lastRead + idle
+	if ping := c.lastRead + idle/2; !n.pinged && ping > now {
+		next = ping
+	}
+	if n.user == nil {
+		next = min(next, auth)
+	}
+	return next
 }
 
 func (n *native) onClose(c *Conn) {

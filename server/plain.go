@@ -245,3 +245,19 @@ func replyAlone(c *Conn, b []byte) {
 		c.queued()
 	}
 }
+
+// plainDeadlines is a plain-text connection's part of onDeadline: whether it
+// failed to name itself within AuthTimeout or was silent for IdleTimeout at
+// now, and else when to look again.
+func plainDeadlines(cfg *Config, c *Conn, now int64, named bool) (auth, idle bool, next int64) {
+	authAt, idleAt := c.created+int64(cfg.AuthTimeout), c.lastRead+int64(cfg.IdleTimeout)
+	switch {
+	case !named && now >= authAt:
+		return true, false, 0
+	case now >= idleAt:
+		return false, true, 0
+	case named:
+		return false, false, idleAt
+	}
+	return false, false, min(authAt, idleAt)
+}

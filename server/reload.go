@@ -29,13 +29,17 @@ func (l *Loop) applyReload() {
 	}
 	c := Config{OutLimit: lim.OutLimit, MaxConns: lim.MaxConns, IdleTimeout: lim.IdleTimeout}
 	c.setDefaults()
+	idleChanged := c.IdleTimeout != l.cfg.IdleTimeout
 	l.cfg.OutLimit, l.cfg.MaxConns, l.cfg.IdleTimeout = c.OutLimit, c.MaxConns, c.IdleTimeout
 	l.cfg.MaxPerIP, l.cfg.LogMessages = lim.MaxPerIP, lim.LogMessages
 	l.log.Info().Str("out_limit", FormatSize(int64(l.cfg.OutLimit))).Int("max_conns", l.cfg.MaxConns).
 		Int("max_per_ip", l.cfg.MaxPerIP).Stringer("idle_timeout", l.cfg.IdleTimeout).
 		Bool("log_messages", l.cfg.LogMessages).Msg("limits reloaded")
-	if l.native.paused && l.nconns < l.cfg.MaxConns && l.resumeAt == 0 {
+	if l.native.paused && l.nconns < l.cfg.MaxConns && !l.acceptTimed {
 		l.resumeAccept()
+	}
+	if idleChanged {
+		l.idleChanged()
 	}
 }
 

@@ -261,16 +261,17 @@ func (w *wassop) fail(err error) {
 	w.c.kill(ReasonProtocol)
 }
 
-func (w *wassop) onTick(c *Conn, now int64) {
-	cfg := w.h.cfg
+func (w *wassop) onDeadline(c *Conn, now int64) int64 {
+	auth, idle, next := plainDeadlines(w.h.cfg, c, now, w.nick != "")
 	switch {
-	case w.nick == "" && now-c.created > int64(cfg.AuthTimeout):
+	case auth:
 		c.queue([]byte(roomsTimeout))
 		c.kill(ReasonAuthTimeout)
-	case now-c.lastRead > int64(cfg.IdleTimeout):
+	case idle:
 		c.queue([]byte(roomsTimeout))
 		c.kill(ReasonIdle)
 	}
+	return next
 }
 
 func (w *wassop) onClose(c *Conn) {

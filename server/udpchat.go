@@ -45,7 +45,8 @@ type udpChat struct {
 	addr     net.Addr
 	self     unix.Sockaddr
 	peers    map[string]*udpPeer
-	nextScan int64
+	sweeper  uint64 // the loop timer of sweep
+	nextScan int64  // when sweeper is armed for; 0: not armed (no peers)
 	cookies  *udpCookies
 	out      []byte
 	dropped  uint64 // datagrams not sent: socket buffer full (UDP drops, so do we)
@@ -94,7 +95,7 @@ func startUDPChat(l *Loop, addr string) error {
 		return err
 	}
 	l.watchers[fd] = u
-	l.before = append(l.before, u.sweep)
+	u.sweeper = l.newTimer(u.sweep)
 	l.log.Info().Str("dialect", "udp").Str("addr", bound.String()).Msg("dialect listening")
 	return nil
 }
@@ -197,6 +198,9 @@ func (u *udpChat) admit(from unix.Sockaddr, key string) *udpPeer {
 	}
 	p.nick = name
 	u.peers[key] = p
+	if u.nextScan == 0 {
+		u.armSweep(p.last + int64(h.cfg.IdleTimeout))
+	}
 	u.send(from, fmt.Appendf(nil, udpChatWelcome, h.cfg.Welcome, name))
 	h.join(p, []byte(h.cfg.PlainRoom))
 	u.l.log.Info().Str("dialect", "udp").Str("user", name).Str("remote", key).Msg("connected")
@@ -210,19 +214,39 @@ func (u *udpChat) forget(p *udpPeer, how string) {
 	u.l.log.Info().Str("dialect", "udp").Str("user", p.nick).Str("how", how).Msg("udp peer forgotten")
 }
 
-// sweep runs before the loop sleeps; once a second it forgets peers silent
-// for longer than the idle timeout. UDP has no close: silence is the goodbye.
+// sweep forgets the peers silent for the idle timeout. UDP has no close:
+// silence is the goodbye. It runs when the oldest silence it knew of could
+// have run out (datagrams only update p.last), at most once a second, and
+// not at all while there are no peers.
 func (u *udpChat) sweep() {
-	now := u.l.now
-	if now < u.nextScan || !u.open() {
+	u.nextScan = 0
+	if !u.open() {
 		return
 	}
-	u.nextScan = now + int64(housekeeping)
-	idle := int64(u.h.cfg.IdleTimeout)
+	now, idle := u.l.now, int64(u.h.cfg.IdleTimeout)
+	next := int64(0)
 	for _, p := range u.peers {
-		if now-p.last > idle {
+		switch {
+		case now-p.last >= idle:
 			u.forget(p, "idle")
+		case next == 0 || p.last+idle < next:
+			next = p.last + idle
 		}
+	}
+	if next > 0 {
+		u.armSweep(max(next, now+int64(housekeeping)))
+	}
+}
+
+func (u *udpChat) armSweep(at int64) {
+	u.nextScan = at
+	u.l.setTimer(u.sweeper, at)
+}
+
+// idleChanged sweeps at once: a shorter idle timeout may have run out already.
+func (u *udpChat) idleChanged() {
+	if u.nextScan != 0 {
+		u.armSweep(u.l.now)
 	}
 }
 

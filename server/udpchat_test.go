@@ -161,7 +161,7 @@ func TestUDPChatSession(t *testing.T) {
 
 	// Silence is the goodbye: a peer quiet past the idle timeout is forgotten.
 	l.now += int64(2 * time.Minute)
-	u.sweep()
+	l.expire()
 	assert.Empty(t, u.peers)
 	assert.Empty(t, l.hub.rooms["lobby"].members)
 	a.say(u, "back\n") // 5 bytes pay for the 15 of a bare join line

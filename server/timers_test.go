@@ -1,0 +1,140 @@
+// The loop's deadlines by hand: activity defers them without touching the heap, pings come at half the idle timeout, closes free their timer.
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"padchat/internal/bundle"
+	"padchat/otp"
+	"padchat/wire"
+)
+
+// until is how far the loop's nearest deadline lies from l.now.
+func until(l *Loop) time.Duration { return l.timers.Until(time.Unix(0, l.now)) }
+
+// advance moves the loop's clock to t0+d and runs what one iteration does
+// after its events: the due timers, then the flush and the reaping.
+func advance(l *Loop, t0 int64, d time.Duration) {
+	l.now = t0 + int64(d)
+	l.expire()
+	l.beforeSleep()
+}
+
+func TestIdleDeadlineDeferredByActivityWithoutHeapWork(t *testing.T) {
+	l, _ := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0", AuthTimeout: time.Second, IdleTimeout: time.Minute})
+	l.stopTimer(l.tickTimer) // only the connection's deadline is left to look at
+	t0 := l.now
+	p := attachLineChat(t, l)
+	p.send("talker\n")
+	assert.Equal(t, time.Second, until(l), "armed for the auth deadline first")
+	q := attachLineChat(t, l)
+	assert.Equal(t, 2, l.timers.Len(), "one deadline per connection")
+	l.closeConn(q.c, ReasonPeerClosed, nil)
+	assert.Equal(t, 1, l.timers.Len(), "a close cancels its deadline")
+
+	advance(l, t0, 2*time.Second)
+	require.False(t, p.c.closed || p.c.dying)
+	assert.Equal(t, 58*time.Second, until(l), "named: the idle deadline, from its last read at t0")
+
+	l.now = t0 + int64(50*time.Second)
+	p.send("hello\n")
+	assert.Equal(t, 10*time.Second, until(l), "a read moves no timer: the deadline stays at t0+60s")
+
+	advance(l, t0, time.Minute)
+	assert.False(t, p.c.closed || p.c.dying, "the deadline passed, but the connection spoke 10s ago")
+	assert.Equal(t, 50*time.Second, until(l), "re-armed from the last read: t0+110s")
+
+	advance(l, t0, 110*time.Second-1)
+	assert.False(t, p.c.closed || p.c.dying, "1ns early")
+	advance(l, t0, 110*time.Second)
+	assert.True(t, p.c.closed)
+	assert.Equal(t, ReasonIdle, p.c.reason)
+	assert.Contains(t, p.recv(), lineChatIdle)
+	assert.Zero(t, l.timers.Len(), "a closed connection leaves no timer behind")
+}
+
+func TestNativePingAtHalfIdleThenClose(t *testing.T) {
+	l, _ := plainLoop(t, Config{IdleTimeout: time.Minute})
+	l.stopTimer(l.tickTimer)
+	provision(t, l, "pinged", 1<<20)
+	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, "pinged"), bundle.SendPad))
+	require.NoError(t, err)
+	snd, err := otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { snd.Close() })
+	t0 := l.now
+	n := attachNative(t, l, snd)
+	n.p.send(string(n.frame(t, wire.Append(nil, &wire.Msg{Op: wire.OpHello, Text: []byte("t")}))))
+	h := n.p.c.h.(*native)
+	require.NotNil(t, h.user, "authenticated")
+	n.p.recv()
+
+	advance(l, t0, 30*time.Second-1)
+	assert.False(t, h.pinged)
+	assert.Empty(t, n.p.recv())
+	advance(l, t0, 30*time.Second)
+	assert.True(t, h.pinged, "silent for half the idle timeout: pinged")
+	assert.NotEmpty(t, n.p.recv(), "the ping frame")
+	assert.Equal(t, 30*time.Second, until(l), "next: the close at t0+60s")
+
+	// The pong (any frame) at t0+40s defers the close without a timer operation.
+	l.now = t0 + int64(40*time.Second)
+	n.p.send(string(n.frame(t, wire.Append(nil, &wire.Msg{Op: wire.OpPing}))))
+	n.p.recv()
+	advance(l, t0, time.Minute)
+	require.False(t, n.p.c.closed || n.p.c.dying, "it answered")
+	assert.False(t, h.pinged, "ready to ping again")
+	assert.Equal(t, 10*time.Second, until(l), "the next ping: t0+40s+30s")
+
+	advance(l, t0, 70*time.Second)
+	assert.True(t, h.pinged)
+	assert.NotEmpty(t, n.p.recv())
+	advance(l, t0, 100*time.Second-1)
+	assert.False(t, n.p.c.closed)
+	advance(l, t0, 100*time.Second)
+	assert.True(t, n.p.c.closed)
+	assert.Equal(t, ReasonIdle, n.p.c.reason)
+}
+
+// A reload that shortens the idle timeout reaches connections whose
+// deadline was armed under the old one.
+func TestReloadShorterIdleTimeout(t *testing.T) {
+	l, _ := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0", IdleTimeout: time.Hour})
+	t0 := l.now
+	p := attachLineChat(t, l)
+	p.send("sleepy\n")
+	advance(l, t0, 11*time.Second) // past the auth deadline: armed for t0+1h
+	require.False(t, p.c.closed)
+	l.Reload(Limits{IdleTimeout: time.Minute})
+	l.now = t0 + int64(2*time.Minute)
+	l.applyReload()
+	l.expire()
+	l.beforeSleep()
+	assert.True(t, p.c.closed)
+	assert.Equal(t, ReasonIdle, p.c.reason)
+}
+
+// Accept paused for lack of fds comes back by its timer, not by a close.
+func TestAcceptResumesByTimer(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	t0 := l.now
+	l.pauseAccept(acceptPause)
+	require.True(t, l.native.paused)
+	p := attachLineChat(t, l)
+	l.closeConn(p.c, ReasonPeerClosed, nil)
+	assert.True(t, l.native.paused, "a close does not end a pause for fds")
+	advance(l, t0, acceptPause-1)
+	assert.True(t, l.native.paused)
+	advance(l, t0, acceptPause)
+	assert.False(t, l.native.paused)
+	assert.False(t, l.acceptTimed)
+
+	l.pauseAccept(0) // the connection limit: a close resumes
+	p = attachLineChat(t, l)
+	l.closeConn(p.c, ReasonPeerClosed, nil)
+	assert.False(t, l.native.paused)
+}
