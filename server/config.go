@@ -30,18 +30,13 @@ type Config struct {
 	FileMailbox   int64         // bytes of files waiting for one recipient
 	SelectBackend bool          // use the portable select(2) poller
 
-	// Plain-text classroom dialects (off unless an address is set) and HTTP.
-	ListenLineChat string // line chat
-	ListenRooms    string // rooms ("Wassop")
-	ListenMsgSvc   string // message service
-	ListenUDP      string // UDP chat
-	HTTP           string // web service (the message service's FormatMSG), /healthz, /metrics
-	PlainRoom      string // the room dialect users are put in
-	OpenPlain      bool   // native clients may join PlainRoom (it is not encrypted)
-	// MsgSvcMinPushPort is the lowest port the message service connects back
-	// to, so a CONNECT cannot aim its pushes at a local service on a
-	// privileged port (1: any port).
-	MsgSvcMinPushPort int
+	// Plain-text protocols (dialects.go), each off unless Listeners has an
+	// address for its name ("linechat", "rooms", "msgsvc", "udp"), and HTTP.
+	Listeners       map[string]string
+	ProtocolOptions map[string]int // a protocol's own settings by name (Protocol.Options); unset: default
+	HTTP            string         // web service (the message service's FormatMSG), /healthz, /metrics
+	PlainRoom       string         // the room dialect users are put in
+	OpenPlain       bool           // native clients may join PlainRoom (it is not encrypted)
 	// Cluster makes the daemon one node of several over NATS JetStream
 	// (docs/CLUSTER.md); off while Cluster.URL is empty.
 	Cluster cluster.Options
@@ -62,7 +57,6 @@ const (
 	DefaultWelcome     = "Welcome to the best chat in the universe!"
 	DefaultMailBatch   = 256
 	DefaultPlainRoom   = "lobby"
-	DefaultMinPushPort = 1024
 	DefaultFileMax     = 1 << 30
 	DefaultFileMailbox = 4 << 30
 )
@@ -84,7 +78,6 @@ func (c *Config) setDefaults() {
 	def(&c.OutLimit, DefaultOutLimit)
 	def(&c.MaxConns, DefaultMaxConns)
 	def(&c.MailBatch, DefaultMailBatch)
-	def(&c.MsgSvcMinPushPort, DefaultMinPushPort)
 	if c.FileMax <= 0 {
 		c.FileMax = DefaultFileMax
 	}

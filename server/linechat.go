@@ -10,7 +10,8 @@ import (
 )
 
 func init() {
-	registerDialect(dialect{name: "linechat", addr: func(c *Config) string { return c.ListenLineChat }, start: startLineChat})
+	registerDialect(dialect{Protocol{Name: "linechat",
+		Help: "line-chat listener `address` (plain text, docs/DIALECTS.md), e.g. 127.0.0.1:9998"}, startLineChat})
 }
 
 // What a line-chat client reads besides other users' "<nick>: text" lines. The

@@ -172,7 +172,7 @@ func TestLineSplitterByteAtATime(t *testing.T) {
 }
 
 func TestLineChatSession(t *testing.T) {
-	l, logs := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0", LogMessages: true})
+	l, logs := plainLoop(t, Config{Listeners: map[string]string{"linechat": "127.0.0.1:0"}, LogMessages: true})
 	provision(t, l, "carol", 64<<10) // a provisioned native user
 
 	a := attachLineChat(t, l)
@@ -223,7 +223,7 @@ func TestLineChatSession(t *testing.T) {
 }
 
 func TestLineChatMalformed(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0"})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"linechat": "127.0.0.1:0"}})
 	bystander := attachLineChat(t, l)
 	bystander.send("watcher\n")
 	bystander.recv()
@@ -248,7 +248,7 @@ func TestLineChatMalformed(t *testing.T) {
 }
 
 func TestLineChatTimeouts(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0", AuthTimeout: time.Second, IdleTimeout: time.Minute})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"linechat": "127.0.0.1:0"}, AuthTimeout: time.Second, IdleTimeout: time.Minute})
 	silent := attachLineChat(t, l)
 	talker := attachLineChat(t, l)
 	talker.send("talker\n")
@@ -280,7 +280,7 @@ func FuzzLineChat(f *testing.F) {
 	f.Add([]byte("watcher\n"), []byte("x"), uint8(1))
 	f.Add([]byte("\x00\xff\n"), []byte("y\n"), uint8(7))
 	f.Add([]byte("n\n"+strings.Repeat("z", 5000)), []byte("\n"), uint8(200))
-	l, _ := plainLoop(f, Config{ListenLineChat: "127.0.0.1:0"})
+	l, _ := plainLoop(f, Config{Listeners: map[string]string{"linechat": "127.0.0.1:0"}})
 	l.hub.store.histN = 0 // keeps beforeSleep from committing (and fsyncing) per input
 	l.log = zerolog.Nop()
 	w := attachLineChat(f, l)

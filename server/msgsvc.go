@@ -27,8 +27,14 @@ const (
 	svcAckMax = 4096
 )
 
+// svcMinPushPort is the lowest port the message service connects back to, so
+// a CONNECT cannot aim its pushes at a local service on a privileged port.
+const svcMinPushPort = "msgsvc-min-push-port"
+
 func init() {
-	registerDialect(dialect{name: "msgsvc", addr: func(c *Config) string { return c.ListenMsgSvc }, start: startSvc})
+	registerDialect(dialect{Protocol{Name: "msgsvc", Help: "message-service listener `address` (plain text, no authentication)",
+		Options: []Option{{Name: svcMinPushPort, Help: "lowest `port` the message service connects back to (1: any)",
+			Default: 1024, Min: 1, Max: 65535}}}, startSvc})
 }
 
 // svc is the message service's state, owned by the loop goroutine. Users and

@@ -107,7 +107,7 @@ func (v *svc) connect(c *Conn, alias, port string, tooLong bool) {
 		code = "1"
 	case u.online():
 		code = "2"
-	case perr != nil || p == 0 || int(p) < v.l.cfg.MsgSvcMinPushPort || !ip.IsValid():
+	case perr != nil || p == 0 || int(p) < v.l.cfg.option(svcMinPushPort) || !ip.IsValid():
 		code = "3" // a low port is a local service the push must not be aimed at
 	default:
 		u.addr = netip.AddrPortFrom(ip, uint16(p))

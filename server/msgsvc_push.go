@@ -39,7 +39,7 @@ func (v *svc) pump(u *svcUser) {
 		return
 	}
 	u.push = p
-	if int(u.addr.Port()) < v.l.cfg.MsgSvcMinPushPort {
+	if int(u.addr.Port()) < v.l.cfg.option(svcMinPushPort) {
 		p.failed(errors.New("push port below --msgsvc-min-push-port"), true) // stored before the limit was set
 		return
 	}

@@ -136,7 +136,7 @@ func startSvcLoop(t *testing.T, dir string) (string, func()) {
 
 func startSvcLoopLog(t *testing.T, dir string, log zerolog.Logger) (string, func()) {
 	t.Helper()
-	l, err := New(Config{DataDir: dir, Listen: "127.0.0.1:0", ListenMsgSvc: "127.0.0.1:0"}, log)
+	l, err := New(Config{DataDir: dir, Listen: "127.0.0.1:0", Listeners: map[string]string{"msgsvc": "127.0.0.1:0"}}, log)
 	require.NoError(t, err)
 	var addr string
 	for _, w := range l.watchers {

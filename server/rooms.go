@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	registerDialect(dialect{name: "rooms", addr: func(c *Config) string { return c.ListenRooms }, start: startWassop})
+	registerDialect(dialect{Protocol{Name: "rooms", Help: "rooms (\"Wassop\") listener `address` (plain text)"}, startWassop})
 }
 
 // Replies and notices, as the protocol's RFC and its client expect them. Every

@@ -18,7 +18,7 @@ func attachRooms(tb testing.TB, l *Loop) *plainPeer {
 }
 
 func TestRoomsCommands(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenRooms: "127.0.0.1:0"})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"rooms": "127.0.0.1:0"}})
 	provision(t, l, "carol", 64<<10)
 	ana, beto := attachRooms(t, l), attachRooms(t, l)
 	for _, tc := range []struct {
@@ -80,7 +80,7 @@ func TestRoomsCommands(t *testing.T) {
 // A reply is one write: not glued to room traffic queued before it in the
 // same iteration, nor to traffic queued after it.
 func TestRoomsReplyIsItsOwnWrite(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenRooms: "127.0.0.1:0"})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"rooms": "127.0.0.1:0"}})
 	ana, beto := attachRooms(t, l), attachRooms(t, l)
 	for _, p := range []struct {
 		p    *plainPeer
@@ -104,7 +104,7 @@ func TestRoomsReplyIsItsOwnWrite(t *testing.T) {
 
 // A plain client never enters a room that carries encrypted traffic.
 func TestRoomsEncryptedRoomRefused(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenRooms: "127.0.0.1:0"})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"rooms": "127.0.0.1:0"}})
 	secret := &Room{name: "secret", nameB: []byte("secret"), keep: true}
 	secret.members = append(secret.members, &native{})
 	l.hub.rooms["secret"] = secret
@@ -116,7 +116,7 @@ func TestRoomsEncryptedRoomRefused(t *testing.T) {
 }
 
 func TestRoomsMalformed(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenRooms: "127.0.0.1:0"})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"rooms": "127.0.0.1:0"}})
 	ok := attachRooms(t, l)
 	ok.send("JOIN ok\nROOM lobby\n")
 	ok.records()
@@ -143,7 +143,7 @@ func FuzzRooms(f *testing.F) {
 	f.Add([]byte("JOIN ana\nROOM lobby\nMESSAGE hola\nLIST_ROOMS\n"), uint8(5))
 	f.Add([]byte("JOIN x\nROOM a\nROOM b\nROOM a\nEXIT b\nEXIT\nMESSAGE"), uint8(2))
 	f.Add([]byte("\xff\x00JOIN"), uint8(1))
-	l, _ := plainLoop(f, Config{ListenRooms: "127.0.0.1:0"})
+	l, _ := plainLoop(f, Config{Listeners: map[string]string{"rooms": "127.0.0.1:0"}})
 	l.hub.store.histN = 0 // keeps beforeSleep from committing (and fsyncing) per input
 	l.log = zerolog.Nop()
 	w := attach(f, l, unix.SOCK_STREAM, func(c *Conn) handler { return newWassop(l.hub, c) })

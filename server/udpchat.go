@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	registerDialect(dialect{name: "udp", addr: func(c *Config) string { return c.ListenUDP }, start: startUDPChat})
+	registerDialect(dialect{Protocol{Name: "udp", Help: "UDP chat `address` (plain text)"}, startUDPChat})
 }
 
 // What a UDP chat peer receives besides "<user>: text" datagrams.

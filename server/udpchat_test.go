@@ -135,7 +135,7 @@ func netIP(t *testing.T, s string) []byte {
 }
 
 func TestUDPChatSession(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenUDP: "127.0.0.1:0", IdleTimeout: time.Minute})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"udp": "127.0.0.1:0"}, IdleTimeout: time.Minute})
 	u := udpOf(t, l)
 	a, b := newUDPClient(t), newUDPClient(t)
 
@@ -169,7 +169,7 @@ func TestUDPChatSession(t *testing.T) {
 }
 
 func TestUDPChatNameTaken(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenUDP: "127.0.0.1:0"})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"udp": "127.0.0.1:0"}})
 	u := udpOf(t, l)
 	a := newUDPClient(t)
 	provision(t, l, a.name(), 64<<10) // a native account of that name
@@ -178,7 +178,7 @@ func TestUDPChatNameTaken(t *testing.T) {
 }
 
 func TestUDPChatIgnoresItself(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenUDP: "127.0.0.1:0"})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"udp": "127.0.0.1:0"}})
 	u := udpOf(t, l)
 	assert.True(t, u.isSelf(u.self))
 	assert.False(t, u.isSelf(newUDPClient(t).sa))
@@ -188,7 +188,7 @@ func FuzzUDPChat(f *testing.F) {
 	f.Add([]byte("hello"), []byte("hi\n"), []byte("bye"), uint8(0))
 	f.Add([]byte("\xff\xfe"), []byte(""), []byte("bye\r\n"), uint8(1))
 	f.Add([]byte(strings.Repeat("é", 3000)), []byte("\x1b[31m"), []byte("x"), uint8(2))
-	l, _ := plainLoop(f, Config{ListenUDP: "127.0.0.1:0"})
+	l, _ := plainLoop(f, Config{Listeners: map[string]string{"udp": "127.0.0.1:0"}})
 	l.hub.store.histN = 0 // keeps the end of an iteration from committing (and fsyncing) per input
 	l.log = zerolog.Nop()
 	u := udpOf(f, l)
