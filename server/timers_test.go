@@ -25,7 +25,7 @@ func advance(l *Loop, t0 int64, d time.Duration) {
 }
 
 func TestIdleDeadlineDeferredByActivityWithoutHeapWork(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0", AuthTimeout: time.Second, IdleTimeout: time.Minute})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"linechat": "127.0.0.1:0"}, AuthTimeout: time.Second, IdleTimeout: time.Minute})
 	l.stopTimer(l.tickTimer) // only the connection's deadline is left to look at
 	t0 := l.now
 	p := attachLineChat(t, l)
@@ -103,7 +103,7 @@ func TestNativePingAtHalfIdleThenClose(t *testing.T) {
 // A reload that shortens the idle timeout reaches connections whose
 // deadline was armed under the old one.
 func TestReloadShorterIdleTimeout(t *testing.T) {
-	l, _ := plainLoop(t, Config{ListenLineChat: "127.0.0.1:0", IdleTimeout: time.Hour})
+	l, _ := plainLoop(t, Config{Listeners: map[string]string{"linechat": "127.0.0.1:0"}, IdleTimeout: time.Hour})
 	t0 := l.now
 	p := attachLineChat(t, l)
 	p.send("sleepy\n")
