@@ -3,14 +3,8 @@ package server
 
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"padchat/wire"
 )
@@ -77,24 +71,6 @@ func dropBox(tx *bolt.Tx, bkt []byte, box string) error {
 		return nil
 	}
 	return b.DeleteBucket([]byte(box))
-}
-
-// purgeMailbox deletes a removed account's mailbox (key: User.key). If the
-// daemon holds the store, it purges orphaned mailboxes itself at its next start.
-func purgeMailbox(dataDir, key string) error {
-	path := filepath.Join(dataDir, "padchat.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return fmt.Errorf("pads and bundle removed, but a daemon holds the store and did not answer on its admin socket: %s's mail is dropped at its next start", key)
-	}
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.Update(func(tx *bolt.Tx) error { return dropBox(tx, bktMail, key) })
 }
 
 // forgetMailbox drops an account's mailbox, after what the batch holds, at
