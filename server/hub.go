@@ -219,7 +219,8 @@ func (h *Hub) relay(r *Room, msg *wire.Msg, skip member) {
 		return
 	}
 	h.stamp(r, msg)
-	rec := wire.Append(nil, msg) // the store keeps it: not hub scratch
+	// The store keeps rec, so not hub scratch; sized at once, one allocation.
+	rec := wire.Append(make([]byte, 0, wire.HeaderSize+len(msg.Room)+len(msg.User)+len(msg.Text)), msg)
 	h.fanout(r, msg, rec, skip)
 	r.hist++
 	h.store.appendHistory(r.name, rec, r.hist)
