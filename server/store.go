@@ -4,7 +4,7 @@
 // (a room's history, an account's mailbox), never by bucket or key. The whole
 // layout of <data dir>/padchat.db (integers big-endian):
 //
-//	bucket     key                           value                                     written by
+//	bucket     key                           value (encoding)                          written by
 //	mail       <account key>/<seq u64>       mail record (store_mail.go)               Hub.dm, Hub.ack (localMail); account removal
 //	history    <room>/<seq u64>              wire.Msg OpMessage as delivered           Hub.relay (room says); trimmed to --history
 //	                                         (room bucket's sequence = last seq)
@@ -13,7 +13,7 @@
 //	cursors    <account key> 0x00 <room>     last history seq the account had, u64     Hub.seen, a native JOIN
 //	handles    <session handle [16]>         the account's send pad id [16]            sessionHandles (handles.go)
 //	svc_users  <alias>                       JSON {name, date, last_id, addr}          the message service (msgsvc*.go)
-//	svc_mail   <recipient alias>/<seq u64>   svc mail record (store_mail.go)           the message service
+//	svc_mail   <recipient alias>/<seq u64>   svc mail record (store_svc.go)            the message service
 //
 // <account key> is User.key: "#" + the account id, or the bare name of an
 // account from before account ids. <x>/<seq> is a nested bucket per x whose
