@@ -45,9 +45,10 @@ func newFanoutBench(b *testing.B, history bool) *fanoutBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Config's zero HistorySize means none (the daemon's flag sets the default).
-	l.hub.store.histN = 0 // appendHistory returns at once
+	// Config's zero HistorySize means none (the daemon's flag sets the default):
+	// the hub asks the config, the store keeps its own copy of the limit.
 	if history {
+		l.cfg.HistorySize = DefaultHistorySize
 		l.hub.store.histN = DefaultHistorySize
 	}
 	fb := &fanoutBench{l: l, dir: dir}

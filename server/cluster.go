@@ -67,8 +67,6 @@ func (l *Loop) startCluster() error {
 	}
 	l.node = n
 	l.remote = map[string]*remoteNode{}
-	l.follows = map[*native]*follow{}
-	l.started = l.now
 	// The callbacks run on the loop (post), after New returned: l.hub is set.
 	err = n.Listen(func(from string, data []byte) { l.hub.onRemoteRoom(from, data) },
 		func(from string, data []byte) { l.hub.onRemotePresence(from, data) })
@@ -135,10 +133,10 @@ func (h *Hub) onRemoteRoom(from string, data []byte) {
 		return // no member here
 	}
 	m.Flags &^= wire.FlagPlain
-	h.notify(r, &m, nil)
-	if m.Op == wire.OpMessage && h.cfg.HistorySize > 0 {
-		r.hist++
-		h.store.appendHistory(r.name, &m, r.hist)
+	if m.Op == wire.OpMessage {
+		h.relay(r, &m, nil)
+	} else {
+		h.notify(r, &m, nil)
 	}
 }
 

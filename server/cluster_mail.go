@@ -4,8 +4,19 @@ package server
 import (
 	"strconv"
 
-	"padchat/wire"
+	"padchat/cluster"
 )
+
+// streamMail keys each record by its stream sequence, which is also a DM's
+// id. A session follows its mailbox: every record stored in it, on whichever
+// node, reaches the session, with no cursor kept in padchat.
+type streamMail struct {
+	h       *Hub
+	node    *cluster.Node
+	follows map[*native]*follow // sessions following their mailbox
+	seq     uint64              // DMs stored by this process
+	started int64               // start time, part of the DMs' message ids
+}
 
 // follow is a session's subscription to its mailbox in the stream.
 type follow struct {
@@ -21,14 +32,15 @@ func mailID(seq uint64) uint32 {
 	return 1
 }
 
-// clusterDM stores a DM in the recipient's mailbox in JetStream (box, the
-// account's key: a re-added name has another) and calls done with its id, the
-// record's stream sequence, once JetStream has it.
-func (h *Hub) clusterDM(from member, box string, text []byte, done func(id uint32, err error)) {
-	rec := encodeMail(from.name(), 0, h.l.now, text)
-	h.l.mailSeq++
-	msgID := h.l.node.Name() + "-" + strconv.FormatInt(h.l.started, 36) + "-" + strconv.FormatUint(h.l.mailSeq, 36)
-	h.l.node.Store(box, rec, msgID, func(seq uint64, err error) {
+// put stores the DM in the mailbox of to's account key (a re-added name has
+// another); its id is the record's stream sequence, known once JetStream has
+// it. The recipient's follow, wherever it is, delivers it.
+func (m *streamMail) put(from string, to *User, text []byte, done func(id uint32, err error)) {
+	h, box := m.h, to.key()
+	rec := encodeMail(from, 0, h.l.now, text)
+	m.seq++
+	msgID := m.node.Name() + "-" + strconv.FormatInt(m.started, 36) + "-" + strconv.FormatUint(m.seq, 36)
+	m.node.Store(box, rec, msgID, func(seq uint64, err error) {
 		if err != nil {
 			h.l.log.Error().Err(err).Str("mailbox", box).Msg("cluster: DM not stored")
 			done(0, ErrUnavailable)
@@ -38,59 +50,30 @@ func (h *Hub) clusterDM(from member, box string, text []byte, done func(id uint3
 	})
 }
 
-// clusterPump makes sure s follows its mailbox: every record in it reaches s,
-// wherever it was stored.
-func (h *Hub) clusterPump(s *native) {
-	if h.l.follows[s] != nil || s.user == nil || s.c.dying {
+// pump makes sure s follows its mailbox.
+func (m *streamMail) pump(s *native) {
+	if m.follows[s] != nil || s.user == nil || s.c.dying {
 		return
 	}
 	fl := &follow{}
-	h.l.follows[s] = fl
-	fl.stop = h.l.node.Follow(s.user.key(), func(seq uint64, rec []byte) {
-		if h.l.follows[s] != fl || seq <= fl.last {
+	m.follows[s] = fl
+	fl.stop = m.node.Follow(s.user.key(), func(seq uint64, rec []byte) {
+		if m.follows[s] != fl || seq <= fl.last {
 			return // the session ended, or a record delivered already
 		}
 		fl.last = seq
-		var msg wire.Msg
-		if !decodeMail(rec, &msg) {
-			h.l.log.Error().Str("user", s.user.Name).Uint64("seq", seq).Msg("corrupt mail record skipped")
-			return
-		}
-		if msg.Op == wire.OpDirect {
-			msg.ID = mailID(seq)
-		}
-		if s.inflight == nil {
-			s.inflight = map[mailRef]uint64{}
-		}
-		s.inflight[mailRef{string(msg.User), msg.ID, msg.Op == wire.OpDelivered}] = seq
-		s.deliver(&msg, h.encode(&msg))
+		m.h.deliverMail(s, seq, rec, true)
 	})
 }
 
-// sessionEnded, in cluster mode, ends s's mailbox subscription and hands the
-// unused part of its sending pad's reservation back to the shared mark, so the
-// user's next session, on whichever node, wastes no pad.
-func (h *Hub) sessionEnded(s *native) {
-	if h.l.node == nil {
-		return
-	}
-	if fl := h.l.follows[s]; fl != nil {
-		fl.stop()
-		delete(h.l.follows, s)
-	}
-	if u := s.user; u != nil && u.sender != nil && u.session == s {
-		if err := u.sender.Yield(); err != nil {
-			h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: reserved pad not handed back")
-		}
-	}
-}
-
-// clusterAck removes an acknowledged record from the stream; for a DM, the
-// receipt goes to the sender's mailbox first, so a crash between the two
-// repeats the receipt (de-duplicated by its message id) rather than losing it.
-func (h *Hub) clusterAck(rcpt string, ref mailRef, seq uint64) {
+// ack removes the record from the stream; for a DM, the receipt goes to the
+// sender's mailbox first (the sender's follow delivers it, wherever it is),
+// so a crash between the two repeats the receipt (de-duplicated by its
+// message id) rather than losing it.
+func (m *streamMail) ack(by *native, ref mailRef, seq uint64) {
+	h, rcpt := m.h, by.user.Name
 	remove := func() {
-		h.l.node.Remove(seq, func(err error) {
+		m.node.Remove(seq, func(err error) {
 			if err != nil {
 				h.l.log.Error().Err(err).Str("user", rcpt).Uint64("seq", seq).Msg("cluster: acked mail not removed")
 			}
@@ -103,11 +86,33 @@ func (h *Hub) clusterAck(rcpt string, ref mailRef, seq uint64) {
 	}
 	rec := appendMail(nil, mailReceipt, rcpt, ref.id, h.l.now, nil)
 	msgID := "receipt-" + strconv.FormatUint(seq, 10)
-	h.l.node.Store(sender.key(), rec, msgID, func(_ uint64, err error) {
+	m.node.Store(sender.key(), rec, msgID, func(_ uint64, err error) {
 		if err != nil {
 			h.l.log.Error().Err(err).Str("user", ref.from).Msg("cluster: receipt not stored; the DM stays for redelivery")
 			return
 		}
 		remove()
 	})
+}
+
+// ended stops s's subscription.
+func (m *streamMail) ended(s *native) {
+	if fl := m.follows[s]; fl != nil {
+		fl.stop()
+		delete(m.follows, s)
+	}
+}
+
+// yieldPad, in cluster mode, hands the unused part of an ended session's
+// sending pad reservation back to the shared mark, so the user's next
+// session, on whichever node, wastes no pad.
+func (h *Hub) yieldPad(s *native) {
+	if h.l.node == nil {
+		return
+	}
+	if u := s.user; u != nil && u.sender != nil && u.session == s {
+		if err := u.sender.Yield(); err != nil {
+			h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: reserved pad not handed back")
+		}
+	}
 }

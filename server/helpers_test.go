@@ -11,7 +11,10 @@ import (
 
 var errNotRun = errors.New("waiter not run")
 
-func msgText(s string) *wire.Msg { return &wire.Msg{Op: wire.OpMessage, Text: []byte(s)} }
+// msgText is a room message as the hub encodes it for delivery and history.
+func msgText(s string) []byte {
+	return wire.Append(nil, &wire.Msg{Op: wire.OpMessage, Text: []byte(s)})
+}
 
 func decodedText(t *testing.T, b []byte) string {
 	var m wire.Msg

@@ -17,6 +17,7 @@ type Hub struct {
 	cfg    *Config
 	acct   *Accounts
 	store  *Store
+	mail   mailbox // where DMs wait: the store, or JetStream (mail.go)
 	online map[string]member
 	rooms  map[string]*Room
 	enc    []byte
@@ -47,6 +48,7 @@ func newHub(l *Loop) (*Hub, error) {
 	for _, u := range h.acct.byName {
 		keys[u.key()] = true
 	}
+	h.mail = newMailbox(h)
 	err = h.store.purgeOrphans(func(key string) bool { return keys[key] })
 	if err == nil {
 		h.handles, err = newSessionHandles(h.store)
@@ -205,11 +207,35 @@ func (h *Hub) leave(m member, how string) {
 
 // notify sends an event to every member of r except skip.
 func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) {
+	h.stamp(r, msg)
+	h.fanout(r, msg, h.encode(msg), skip)
+}
+
+// relay sends a room message to every member of r except skip and, with
+// history on, keeps it in the room's history: encoded once for both.
+func (h *Hub) relay(r *Room, msg *wire.Msg, skip member) {
+	if h.cfg.HistorySize <= 0 {
+		h.notify(r, msg, skip)
+		return
+	}
+	h.stamp(r, msg)
+	// The store keeps rec, so not hub scratch; sized at once, one allocation.
+	rec := wire.Append(make([]byte, 0, wire.HeaderSize+len(msg.Room)+len(msg.User)+len(msg.Text)), msg)
+	h.fanout(r, msg, rec, skip)
+	r.hist++
+	h.store.appendHistory(r.name, rec, r.hist)
+}
+
+// stamp sets what the room adds to every event it sends.
+func (h *Hub) stamp(r *Room, msg *wire.Msg) {
 	msg.Time = h.l.now
 	if r.plain {
 		msg.Flags |= wire.FlagPlain
 	}
-	enc := h.encode(msg)
+}
+
+// fanout delivers msg, encoded as enc, to every member of r except skip.
+func (h *Hub) fanout(r *Room, msg *wire.Msg, enc []byte, skip member) {
 	h.events++
 	h.event = h.events
 	for _, x := range r.members {
@@ -251,12 +277,8 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 	msg := &h.msg
 	*msg = wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
 		User: h.name, Text: text}
-	h.notify(r, msg, m)
+	h.relay(r, msg, m)
 	h.toNodes(r.name, msg)
-	if h.cfg.HistorySize > 0 {
-		r.hist++
-		h.store.appendHistory(r.name, msg, r.hist)
-	}
 	if h.cfg.LogMessages {
 		h.l.log.Info().Str("room", r.name).Msgf("<%s>: %s", m.name(), text)
 	}

@@ -82,9 +82,6 @@ type Loop struct {
 	remote map[string]*remoteNode
 	// shareBuf encodes what goes to the other nodes.
 	shareBuf []byte
-	follows  map[*native]*follow // sessions following their mailbox (cluster_mail.go)
-	mailSeq  uint64              // DMs stored by this process
-	started  int64               // start time, part of the DMs' message ids
 }
 
 // New opens the store and accounts under cfg.DataDir and binds the listeners.

@@ -2,18 +2,11 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
-)
-
-var (
-	bktSvcUsers = []byte("svc_users") // svc_users/<alias> = svcRecord (JSON)
-	bktSvcMail  = []byte("svc_mail")  // svc_mail/<recipient alias>/<seq u64> = svc mail record
 )
 
 const (
@@ -57,14 +50,6 @@ type svcUser struct {
 	acks  []uint32       // delivery acks waiting for the push before them
 }
 
-// svcRecord is a user as stored.
-type svcRecord struct {
-	Name   string `json:"name"`
-	Date   string `json:"date"`
-	LastID uint32 `json:"last_id"` // id of the last message this user sent
-	Addr   string `json:"addr,omitempty"`
-}
-
 func (u *svcUser) online() bool { return u.addr.IsValid() }
 
 func startSvc(l *Loop, addr string) error {
@@ -90,23 +75,12 @@ func startSvc(l *Loop, addr string) error {
 	return nil
 }
 
-// load creates the service's buckets and reads the users into memory.
+// load reads the users into memory.
 func (v *svc) load() error {
-	return v.s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktSvcUsers, bktSvcMail} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket(bktSvcUsers).ForEach(func(k, val []byte) error {
-			u := &svcUser{alias: string(k)}
-			if err := json.Unmarshal(val, &u.svcRecord); err != nil {
-				return fmt.Errorf("user %q: %w", k, err)
-			}
-			u.addr, _ = netip.ParseAddrPort(u.Addr)
-			v.users[u.alias] = u
-			return nil
-		})
+	return v.s.svcUsers(func(alias string, rec svcRecord) {
+		u := &svcUser{alias: alias, svcRecord: rec}
+		u.addr, _ = netip.ParseAddrPort(u.Addr)
+		v.users[alias] = u
 	})
 }
 
@@ -116,9 +90,7 @@ func (v *svc) save(u *svcUser) {
 	if u.online() {
 		u.Addr = u.addr.String()
 	}
-	rec, _ := json.Marshal(&u.svcRecord)
-	key := u.alias
-	v.s.do(func(tx *bolt.Tx) error { return tx.Bucket(bktSvcUsers).Put([]byte(key), rec) })
+	v.s.putSvcUser(u.alias, &u.svcRecord)
 }
 
 // say prints one of the protocol's console lines; they are always on.

@@ -2,12 +2,9 @@
 package server
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"sort"
 	"strconv"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // handle runs a complete request. Every answer waits for this iteration's
@@ -79,15 +76,7 @@ func (v *svc) unregister(c *Conn, alias string, tooLong bool) {
 		code = "1"
 	default:
 		delete(v.users, alias)
-		v.s.do(func(tx *bolt.Tx) error {
-			if err := tx.Bucket(bktSvcUsers).Delete([]byte(alias)); err != nil {
-				return err
-			}
-			if tx.Bucket(bktSvcMail).Bucket([]byte(alias)) == nil {
-				return nil
-			}
-			return tx.Bucket(bktSvcMail).DeleteBucket([]byte(alias))
-		})
+		v.s.dropSvcUser(alias)
 	}
 	v.answer(c, code, "2", func(code string) { v.say("UNREGISTER %s %s", alias, okFail(code)) })
 }
@@ -176,7 +165,7 @@ func (v *svc) send(c *Conn, from, to, text string, tooLong bool) {
 	id := s.LastID
 	v.save(s)
 	rec := encodeSvcMail(from, id, text)
-	v.s.mailPut(bktSvcMail, to, rec)
+	v.s.svcMail.put(to, rec)
 	v.s.after(func(err error) {
 		if err != nil {
 			v.reply(c, "2")
@@ -217,23 +206,6 @@ func (v *svc) connectedUsers(c *Conn) {
 		v.reply(c, append([]string{"0", strconv.Itoa(len(names))}, names...)...)
 		v.say("CONNECTEDUSERS OK")
 	})
-}
-
-// svc mail record: from_len u8 | from | id u32 | text
-func encodeSvcMail(from string, id uint32, text string) []byte {
-	b := make([]byte, 0, 1+len(from)+4+len(text))
-	b = append(b, byte(len(from)))
-	b = append(b, from...)
-	b = binary.BigEndian.AppendUint32(b, id)
-	return append(b, text...)
-}
-
-func decodeSvcMail(b []byte) (from string, id uint32, text string, ok bool) {
-	if len(b) < 1 || len(b) < 1+int(b[0])+4 {
-		return "", 0, "", false
-	}
-	n := int(b[0])
-	return string(b[1 : 1+n]), binary.BigEndian.Uint32(b[1+n:]), string(b[5+n:]), true
 }
 
 // svcControl reports a C0 control character other than tab.

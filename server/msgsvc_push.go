@@ -51,11 +51,11 @@ func (v *svc) pump(u *svcUser) {
 // oldestMail fills p with u's oldest stored message, if there is one.
 func (v *svc) oldestMail(u *svcUser, p *svcPush) bool {
 	found := false
-	v.s.mailScan(bktSvcMail, u.alias, 0, func(key uint64, val []byte) bool {
+	v.s.svcMail.scan(u.alias, 0, func(key uint64, val []byte) bool {
 		from, id, text, ok := decodeSvcMail(val)
 		if !ok {
 			v.l.log.Error().Str("dialect", "msgsvc").Str("user", u.alias).Msg("corrupt stored message dropped")
-			v.s.mailDelete(bktSvcMail, u.alias, key)
+			v.s.svcMail.delete(u.alias, key)
 			return true
 		}
 		p.key, p.from, p.id, p.text = key, from, id, text
@@ -104,7 +104,7 @@ func (p *svcPush) delivered() {
 	}
 	// u.push stays set until the removal committed, so no pump in between
 	// pushes this message again.
-	v.s.mailDelete(bktSvcMail, u.alias, p.key)
+	v.s.svcMail.delete(u.alias, p.key)
 	v.s.after(func(err error) {
 		if u.push == p {
 			u.push = nil

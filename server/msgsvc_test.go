@@ -3,13 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	bolt "go.etcd.io/bbolt"
 )
 
 // decodeAll feeds in to a fresh decoder in pieces of size step (0: at once).
@@ -176,18 +173,20 @@ func TestSvcIDsWrapToOne(t *testing.T) {
 	stop()
 
 	// Move ann's counter near the end while the service is down.
-	db, err := bolt.Open(filepath.Join(dir, "padchat.db"), 0o600, &bolt.Options{Timeout: time.Second})
+	s, err := openStore(dir, 0)
 	require.NoError(t, err)
-	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bktSvcUsers)
-		var rec svcRecord
-		require.NoError(t, json.Unmarshal(b.Get([]byte("ann")), &rec))
-		require.Equal(t, uint32(1), rec.LastID)
-		rec.LastID = math.MaxUint32 - 1
-		v, _ := json.Marshal(&rec)
-		return b.Put([]byte("ann"), v)
+	var ann svcRecord
+	require.NoError(t, s.svcUsers(func(alias string, rec svcRecord) {
+		if alias == "ann" {
+			ann = rec
+		}
 	}))
-	require.NoError(t, db.Close())
+	require.Equal(t, uint32(1), ann.LastID)
+	ann.LastID = math.MaxUint32 - 1
+	s.putSvcUser("ann", &ann)
+	s.commit()
+	require.NoError(t, s.usable())
+	s.close()
 
 	addr, _ = startSvcLoop(t, dir)
 	for _, want := range []string{"4294967295", "1", "2"} {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 
 	"padchat/internal/bundle"
@@ -115,7 +114,8 @@ func FuzzNativeCommands(f *testing.F) {
 		}
 		// Unacknowledged DMs to itself would be pushed again to every session
 		// until the pad ran out: start each input with an empty mailbox.
-		require.NoError(t, l.hub.store.db.Update(func(tx *bolt.Tx) error { return dropMailbox(tx, user) }))
+		l.hub.store.forgetMailbox(user)
+		require.NoError(t, l.hub.store.usable())
 	})
 }
 

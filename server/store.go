@@ -1,4 +1,25 @@
 // Store: the durable state in one bbolt file, written in one transaction per loop iteration.
+//
+// The store alone knows the file's layout; everything else asks it by name
+// (a room's history, an account's mailbox), never by bucket or key. The whole
+// layout of <data dir>/padchat.db (integers big-endian):
+//
+//	bucket     key                           value (encoding)                          written by
+//	mail       <account key>/<seq u64>       mail record (store_mail.go)               Hub.dm, Hub.ack (localMail); account removal
+//	history    <room>/<seq u64>              wire.Msg OpMessage as delivered           Hub.relay (room says); trimmed to --history
+//	                                         (room bucket's sequence = last seq)
+//	dmids      <sender name>                 last DM id u32                            Hub.dm (localMail)
+//	topics     <room>                        wire.Msg OpTopicIs                        Hub.setTopic
+//	cursors    <account key> 0x00 <room>     last history seq the account had, u64     Hub.seen, a native JOIN
+//	handles    <session handle [16]>         the account's send pad id [16]            sessionHandles (handles.go)
+//	svc_users  <alias>                       JSON {name, date, last_id, addr}          the message service (msgsvc*.go)
+//	svc_mail   <recipient alias>/<seq u64>   svc mail record (store_svc.go)            the message service
+//
+// <account key> is User.key: "#" + the account id, or the bare name of an
+// account from before account ids. <x>/<seq> is a nested bucket per x whose
+// keys come from its NextSequence, so records keep their order.
+// Every bucket is created at open, so an older data dir simply gains the
+// empty ones it lacks.
 package server
 
 import (
@@ -17,11 +38,14 @@ import (
 )
 
 var (
-	bktMail    = []byte("mail")    // mail/<recipient>/<seq u64> = mail record
-	bktHistory = []byte("history") // history/<room>/<seq u64> = encoded wire.Msg
-	bktDMIDs   = []byte("dmids")   // dmids/<sender> = last id u32
-	bktTopics  = []byte("topics")  // topics/<room> = encoded wire.Msg (OpTopicIs)
-	bktCursors = []byte("cursors") // cursors/<account key>\x00<room> = history seq u64 the account has seen
+	bktMail     = []byte("mail")
+	bktHistory  = []byte("history")
+	bktDMIDs    = []byte("dmids")
+	bktTopics   = []byte("topics")
+	bktCursors  = []byte("cursors")
+	bktHandles  = []byte("handles")
+	bktSvcUsers = []byte("svc_users")
+	bktSvcMail  = []byte("svc_mail")
 )
 
 // ErrStoreBroken: an earlier commit failed; durable work is refused until restart.
@@ -40,6 +64,9 @@ type Store struct {
 	lastSync time.Duration // duration of the last commit
 	commits  uint64
 	commitNs uint64
+	// mail holds native accounts' direct messages and receipts, svcMail the
+	// message service's: one code path for both (store_mail.go).
+	mail, svcMail mailboxes
 }
 
 func openStore(dataDir string, histN int) (*Store, error) {
@@ -55,7 +82,7 @@ func openStore(dataDir string, histN int) (*Store, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktMail, bktHistory, bktDMIDs, bktTopics, bktCursors} {
+		for _, b := range [][]byte{bktMail, bktHistory, bktDMIDs, bktTopics, bktCursors, bktHandles, bktSvcUsers, bktSvcMail} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -66,7 +93,27 @@ func openStore(dataDir string, histN int) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
-	return &Store{db: db, histN: histN, dmIDs: map[string]uint32{}}, nil
+	s := &Store{db: db, histN: histN, dmIDs: map[string]uint32{}}
+	s.mail, s.svcMail = mailboxes{s, bktMail}, mailboxes{s, bktSvcMail}
+	return s, nil
+}
+
+// purgeMailbox deletes a removed account's mailbox (key: User.key). If the
+// daemon holds the store, it purges orphaned mailboxes itself at its next start.
+func purgeMailbox(dataDir, key string) error {
+	path := filepath.Join(dataDir, "padchat.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return fmt.Errorf("pads and bundle removed, but a daemon holds the store and did not answer on its admin socket: %s's mail is dropped at its next start", key)
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Update(func(tx *bolt.Tx) error { return dropBox(tx, bktMail, key) })
 }
 
 func (s *Store) close() {
@@ -152,13 +199,13 @@ func (s *Store) historySeq(room string) uint64 {
 	return seq
 }
 
-// appendHistory stores a room message as seq (the room's next, numbered by
-// the hub) and trims the room to the last histN.
-func (s *Store) appendHistory(room string, m *wire.Msg, seq uint64) {
+// appendHistory stores a room message, as encoded for delivery, as seq (the
+// room's next, numbered by the hub) and trims the room to the last histN.
+// The store keeps rec: the caller must not reuse it.
+func (s *Store) appendHistory(room string, rec []byte, seq uint64) {
 	if s.histN <= 0 || s.broken != nil {
 		return
 	}
-	rec := wire.Append(nil, m)
 	s.do(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bktHistory).CreateBucketIfNotExists([]byte(room))
 		if err != nil {
@@ -246,104 +293,3 @@ func (s *Store) topic(room string, m *wire.Msg) bool {
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
-
-// purgeMailbox deletes a removed user's mailbox. If the daemon holds the store,
-// it purges orphaned mailboxes itself at its next start.
-func purgeMailbox(dataDir, name string) error {
-	path := filepath.Join(dataDir, "padchat.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return fmt.Errorf("pads and bundle removed, but a daemon holds the store and did not answer on its admin socket: %s's mail is dropped at its next start", name)
-	}
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.Update(func(tx *bolt.Tx) error { return dropMailbox(tx, name) })
-}
-
-// forgetMailbox drops name's mailbox, after what the batch holds, at once:
-// the session that made a name's account go (a re-added one logging in) may
-// read the mailbox in this same iteration. Accounts go rarely; the early
-// commit is one fsync.
-func (s *Store) forgetMailbox(name string) {
-	s.do(func(tx *bolt.Tx) error { return dropMailbox(tx, name) })
-	s.commit()
-}
-
-func dropMailbox(tx *bolt.Tx, name string) error {
-	b := tx.Bucket(bktMail)
-	if b == nil || b.Bucket([]byte(name)) == nil {
-		return nil
-	}
-	return b.DeleteBucket([]byte(name))
-}
-
-// purgeOrphans drops the mailboxes of users that no longer exist.
-func (s *Store) purgeOrphans(exists func(string) bool) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		var gone []string
-		tx.Bucket(bktMail).ForEachBucket(func(k []byte) error {
-			if !exists(string(k)) {
-				gone = append(gone, string(k))
-			}
-			return nil
-		})
-		for _, n := range gone {
-			if err := dropMailbox(tx, n); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// Mailboxes: one path for native mail (bktMail) and message-service mail
-// (bktSvcMail): <bucket>/<box>/<seq u64> = record; each caller owns its
-// record encoding.
-
-// mailPut queues rec at the end of box in the current batch.
-func (s *Store) mailPut(bkt []byte, box string, rec []byte) {
-	s.do(func(tx *bolt.Tx) error {
-		b, err := tx.Bucket(bkt).CreateBucketIfNotExists([]byte(box))
-		if err != nil {
-			return err
-		}
-		seq, _ := b.NextSequence()
-		return b.Put(u64(seq), rec)
-	})
-}
-
-// mailDelete queues the removal of key from box in the current batch.
-func (s *Store) mailDelete(bkt []byte, box string, key uint64) {
-	s.do(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bkt).Bucket([]byte(box)); b != nil {
-			return b.Delete(u64(key))
-		}
-		return nil
-	})
-}
-
-// mailScan calls fn for each committed record of box from key on, in order,
-// until fn returns false. rec is valid only during the call.
-func (s *Store) mailScan(bkt []byte, box string, from uint64, fn func(key uint64, rec []byte) bool) {
-	s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bkt).Bucket([]byte(box))
-		if b == nil {
-			return nil
-		}
-		c := b.Cursor()
-		for k, v := c.Seek(u64(from)); k != nil; k, v = c.Next() {
-			if len(k) != 8 {
-				continue
-			}
-			if !fn(binary.BigEndian.Uint64(k), v) {
-				break
-			}
-		}
-		return nil
-	})
-}

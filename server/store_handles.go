@@ -7,17 +7,11 @@ import (
 	"padchat/otp"
 )
 
-var bktHandles = []byte("handles") // handles/<handle [16]> = the account's send pad id [16]
-
 // loadHandles reads every outstanding session handle.
 func (s *Store) loadHandles() (map[otp.PadID]otp.PadID, error) {
 	m := map[otp.PadID]otp.PadID{}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bktHandles)
-		if err != nil {
-			return err
-		}
-		return b.ForEach(func(k, v []byte) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktHandles).ForEach(func(k, v []byte) error {
 			if len(k) == otp.IDSize && len(v) == otp.IDSize {
 				m[otp.PadID(k)] = otp.PadID(v)
 			}

@@ -2,10 +2,14 @@ package server
 
 import (
 	"math"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
+
+	"padchat/wire"
 )
 
 func TestDMIDsWrapToOneAndSurviveReopen(t *testing.T) {
@@ -65,4 +69,90 @@ func TestHistoryAfterCursor(t *testing.T) {
 	assert.Equal(t, "d", decodedText(t, got[0]))
 	assert.Empty(t, s.history("dev", 10, 5), "nothing new")
 	assert.Equal(t, uint64(0), s.cursor("#other", "dev"))
+}
+
+// The bucket table at the top of store.go is the on-disk format: records
+// written through the Store land where it says, encoded as it says, so a
+// data dir written before (or by hand, below) reads the same.
+func TestLayoutIsTheBucketTable(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openStore(dir, 10)
+	require.NoError(t, err)
+	s.mail.put("#acct", encodeMail("bob", 7, 42, []byte("hi")))
+	s.svcMail.put("ann", encodeSvcMail("bob", 3, "yo"))
+	s.appendHistory("dev", msgText("said"), 5)
+	s.putCursor("#acct", "dev", 5)
+	s.putTopic("dev", &wire.Msg{Op: wire.OpTopicIs, Room: []byte("dev"), Text: []byte("t")})
+	s.putSvcUser("ann", &svcRecord{Name: "Ann", Date: "d", LastID: 9})
+	s.nextDMID("bob")
+	s.commit()
+	require.NoError(t, s.usable())
+	s.close()
+
+	db, err := bolt.Open(filepath.Join(dir, "padchat.db"), 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		var buckets []string
+		tx.ForEach(func(name []byte, _ *bolt.Bucket) error { buckets = append(buckets, string(name)); return nil })
+		assert.ElementsMatch(t, []string{"mail", "history", "dmids", "topics", "cursors", "handles", "svc_users", "svc_mail"}, buckets)
+		assert.Equal(t, encodeMail("bob", 7, 42, []byte("hi")), tx.Bucket([]byte("mail")).Bucket([]byte("#acct")).Get(u64(1)))
+		assert.Equal(t, encodeSvcMail("bob", 3, "yo"), tx.Bucket([]byte("svc_mail")).Bucket([]byte("ann")).Get(u64(1)))
+		room := tx.Bucket([]byte("history")).Bucket([]byte("dev"))
+		assert.Equal(t, msgText("said"), room.Get(u64(5)))
+		assert.Equal(t, uint64(5), room.Sequence())
+		assert.Equal(t, u64(5), tx.Bucket([]byte("cursors")).Get([]byte("#acct\x00dev")))
+		assert.Equal(t, []byte{0, 0, 0, 1}, tx.Bucket([]byte("dmids")).Get([]byte("bob")))
+		assert.JSONEq(t, `{"name":"Ann","date":"d","last_id":9}`, string(tx.Bucket([]byte("svc_users")).Get([]byte("ann"))))
+		var topic wire.Msg
+		require.NoError(t, wire.Decode(tx.Bucket([]byte("topics")).Get([]byte("dev")), &topic))
+		assert.Equal(t, "t", string(topic.Text))
+
+		// Written by hand, as an older padchatd would have: read back through the Store.
+		b, err := tx.Bucket([]byte("mail")).CreateBucketIfNotExists([]byte("old"))
+		require.NoError(t, err)
+		require.NoError(t, b.Put(u64(3), appendMail(nil, mailReceipt, "carol", 11, 0, nil)))
+		return nil
+	}))
+	require.NoError(t, db.Close())
+
+	s, err = openStore(dir, 10)
+	require.NoError(t, err)
+	defer s.close()
+	var got []wire.Msg
+	s.mail.scan("old", 0, func(key uint64, rec []byte) bool {
+		var m wire.Msg
+		require.True(t, decodeMail(rec, &m))
+		assert.Equal(t, uint64(3), key)
+		got = append(got, m)
+		return true
+	})
+	require.Len(t, got, 1)
+	assert.Equal(t, wire.OpDelivered, got[0].Op)
+	assert.Equal(t, "carol", string(got[0].User))
+	assert.Equal(t, uint32(11), got[0].ID)
+	users := map[string]svcRecord{}
+	require.NoError(t, s.svcUsers(func(alias string, rec svcRecord) { users[alias] = rec }))
+	assert.Equal(t, map[string]svcRecord{"ann": {Name: "Ann", Date: "d", LastID: 9}}, users)
+	assert.Equal(t, uint64(5), s.historySeq("dev"))
+	assert.Equal(t, uint32(2), s.nextDMID("bob"))
+}
+
+// Purging orphans drops the mailboxes of accounts that are gone, and only those.
+func TestPurgeOrphansKeepsLiveMailboxes(t *testing.T) {
+	s, err := openStore(t.TempDir(), 0)
+	require.NoError(t, err)
+	defer s.close()
+	for _, box := range []string{"#live", "#gone"} {
+		s.mail.put(box, encodeMail("x", 1, 0, []byte("m")))
+	}
+	s.commit()
+	require.NoError(t, s.purgeOrphans(func(key string) bool { return key == "#live" }))
+	count := func(box string) (n int) {
+		s.mail.scan(box, 0, func(uint64, []byte) bool { n++; return true })
+		return n
+	}
+	assert.Equal(t, 1, count("#live"))
+	assert.Equal(t, 0, count("#gone"))
+	s.forgetMailbox("#live")
+	assert.Equal(t, 0, count("#live"), "forgetMailbox commits at once")
 }

@@ -1,0 +1,138 @@
+// The store's mailboxes: one code path for native direct messages and the message service's mail, and their records.
+package server
+
+import (
+	"encoding/binary"
+
+	bolt "go.etcd.io/bbolt"
+
+	"padchat/wire"
+)
+
+// mailboxes is one bucket of mailboxes, <bucket>/<box>/<seq u64> = record:
+// Store.mail (boxes by account key) or Store.svcMail (by alias). Each
+// caller owns its record encoding (below).
+type mailboxes struct {
+	s   *Store
+	bkt []byte
+}
+
+// put queues rec at the end of box in the current batch.
+func (m mailboxes) put(box string, rec []byte) {
+	m.s.do(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(m.bkt).CreateBucketIfNotExists([]byte(box))
+		if err != nil {
+			return err
+		}
+		seq, _ := b.NextSequence()
+		return b.Put(u64(seq), rec)
+	})
+}
+
+// delete queues the removal of key from box in the current batch.
+func (m mailboxes) delete(box string, key uint64) {
+	m.s.do(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(m.bkt).Bucket([]byte(box)); b != nil {
+			return b.Delete(u64(key))
+		}
+		return nil
+	})
+}
+
+// drop queues the removal of box, all its records, in the current batch.
+func (m mailboxes) drop(box string) {
+	m.s.do(func(tx *bolt.Tx) error { return dropBox(tx, m.bkt, box) })
+}
+
+// scan calls fn for each committed record of box from key on, in order,
+// until fn returns false. rec is valid only during the call.
+func (m mailboxes) scan(box string, from uint64, fn func(key uint64, rec []byte) bool) {
+	m.s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(m.bkt).Bucket([]byte(box))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Seek(u64(from)); k != nil; k, v = c.Next() {
+			if len(k) != 8 {
+				continue
+			}
+			if !fn(binary.BigEndian.Uint64(k), v) {
+				break
+			}
+		}
+		return nil
+	})
+}
+
+func dropBox(tx *bolt.Tx, bkt []byte, box string) error {
+	b := tx.Bucket(bkt)
+	if b == nil || b.Bucket([]byte(box)) == nil {
+		return nil
+	}
+	return b.DeleteBucket([]byte(box))
+}
+
+// forgetMailbox drops an account's mailbox, after what the batch holds, at
+// once: the session that made the account go (a re-added one logging in) may
+// read the mailbox in this same iteration. Accounts go rarely; the early
+// commit is one fsync.
+func (s *Store) forgetMailbox(key string) {
+	s.mail.drop(key)
+	s.commit()
+}
+
+// purgeOrphans drops the mailboxes of accounts that no longer exist.
+func (s *Store) purgeOrphans(exists func(key string) bool) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		var gone []string
+		tx.Bucket(bktMail).ForEachBucket(func(k []byte) error {
+			if !exists(string(k)) {
+				gone = append(gone, string(k))
+			}
+			return nil
+		})
+		for _, n := range gone {
+			if err := dropBox(tx, bktMail, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// mail record (bucket mail, and the JetStream mail stream's messages):
+// receipt bit 7 + from_len u8 | from | id u32 | time i64 | text.
+// A direct message comes from `from`; a receipt (bit 7 set, no text) says
+// that `from` received the mailbox owner's message id.
+const mailReceipt = 0x80
+
+func encodeMail(from string, id uint32, t int64, text []byte) []byte {
+	return appendMail(nil, 0, from, id, t, text)
+}
+
+func appendMail(b []byte, kind byte, from string, id uint32, t int64, text []byte) []byte {
+	b = append(b, kind|byte(len(from)))
+	b = append(b, from...)
+	b = binary.BigEndian.AppendUint32(b, id)
+	b = binary.BigEndian.AppendUint64(b, uint64(t))
+	return append(b, text...)
+}
+
+// decodeMail fills m as the event the record is: OpDirect or, for a receipt,
+// OpDelivered with FlagReceipt.
+func decodeMail(b []byte, m *wire.Msg) bool {
+	if len(b) < 1 || len(b) < 1+int(b[0]&^mailReceipt)+12 {
+		return false
+	}
+	n := int(b[0] &^ mailReceipt)
+	m.Op = wire.OpDirect
+	if b[0]&mailReceipt != 0 {
+		m.Op, m.Flags = wire.OpDelivered, wire.FlagReceipt
+	}
+	m.User = b[1 : 1+n]
+	m.ID = binary.BigEndian.Uint32(b[1+n:])
+	m.Time = int64(binary.BigEndian.Uint64(b[5+n:]))
+	m.Text = b[13+n:]
+	return true
+}
