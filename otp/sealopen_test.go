@@ -2,6 +2,7 @@
 package otp
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -211,6 +212,31 @@ func TestInPlaceAndOverlap(t *testing.T) {
 	got, err := r.Open(frame[:HeaderSize], frame, ToServer, sess)
 	require.NoError(t, err)
 	assert.Equal(t, msg, got[HeaderSize:])
+}
+
+// SealParts seals the parts back to back, reading them only: the frame opens
+// to their concatenation, whatever its room held, and a part inside the
+// new frame is refused.
+func TestSealParts(t *testing.T) {
+	pad := newPad(t, 1<<16)
+	s, _ := newSenderT(t, pad, SenderOptions{})
+	r, _ := newReceiverT(t, pad, ReceiverOptions{})
+	sess := newSession()
+	shared := []byte("one copy for every recipient|")
+	parts := [][]byte{shared[:4], {}, shared[4:], []byte("tail")}
+	garbage := bytes.Repeat([]byte{0xAA}, 256)
+	frame, err := s.SealParts(garbage[:0], parts, ToServer, sess)
+	require.NoError(t, err)
+	assert.Equal(t, "one copy for every recipient|", string(shared), "parts are not written")
+	got, err := r.Open(nil, frame, ToServer, sess)
+	require.NoError(t, err)
+	assert.Equal(t, "one copy for every recipient|tail", string(got))
+
+	buf := make([]byte, 0, 256)
+	_, err = s.SealParts(buf, [][]byte{buf[HeaderSize : HeaderSize+8]}, ToServer, sess)
+	require.ErrorIs(t, err, ErrOverlap)
+	_, err = s.SealParts(buf, [][]byte{buf[:8]}, ToServer, sess)
+	require.ErrorIs(t, err, ErrOverlap)
 }
 
 // A second copy of a sender (a copied bundle, a restored snapshot) seals new

@@ -149,34 +149,74 @@ func MessagesLeft(left int64) int64 { return max(left, 0) / messageCost }
 // Reserve must succeed before the frame leaves the process.
 func (s *Sender) Seal(dst, plaintext []byte, dir Direction, sess *Session) ([]byte, error) {
 	n := len(plaintext)
-	switch {
-	case s.closed || s.pad.closed():
-		return dst, ErrClosed
-	case n > s.maxFrame:
-		return dst, ErrFrameTooLarge
-	case !dir.valid():
-		return dst, ErrBadFrame
-	case sess == nil:
-		return dst, ErrNoSession
-	}
-	cost := PadCost(n)
-	if left := s.pad.size - s.next; left < cost {
-		return dst, &ExhaustedError{Left: left, Need: cost}
+	if err := s.check(n, dir, sess); err != nil {
+		return dst, err
 	}
 	all, out := grow(dst, HeaderSize+n+TagSize)
 	body := out[HeaderSize : HeaderSize+n]
 	if inexactOverlap(body, plaintext) || inexactOverlap(out[:HeaderSize], plaintext) {
 		return dst, ErrOverlap
 	}
-	off := s.next
-	key := s.pad.data[off : off+KeySize]
-	putHeader(out, dir, sess.headerID(&s.pad.id), off, n)
-	subtle.XORBytes(body, plaintext, s.pad.data[off+KeySize:off+cost])
-	var tag [TagSize]byte
-	frameTag(&tag, key, sess, out[:HeaderSize+n])
-	copy(out[HeaderSize+n:], tag[:])
-	s.next += cost
+	subtle.XORBytes(body, plaintext, s.pad.data[s.next+KeySize:s.next+PadCost(n)])
+	s.finish(out, n, dir, sess)
 	return all, nil
+}
+
+// SealParts is Seal of the concatenation of parts, which are only read:
+// the ciphertext is written straight into dst's new room, whatever that held, so
+// a relay that shares one plaintext among many recipients makes no copy of it
+// per recipient; the XOR pass is the copy. No part may overlap the new frame.
+func (s *Sender) SealParts(dst []byte, parts [][]byte, dir Direction, sess *Session) ([]byte, error) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if err := s.check(n, dir, sess); err != nil {
+		return dst, err
+	}
+	all, out := grow(dst, HeaderSize+n+TagSize)
+	for _, p := range parts {
+		if len(p) > 0 && (&p[0] == &out[0] || inexactOverlap(out, p)) {
+			return dst, ErrOverlap
+		}
+	}
+	at, key := HeaderSize, s.next+KeySize
+	for _, p := range parts {
+		subtle.XORBytes(out[at:at+len(p)], p, s.pad.data[key:key+int64(len(p))])
+		at += len(p)
+		key += int64(len(p))
+	}
+	s.finish(out, n, dir, sess)
+	return all, nil
+}
+
+// check refuses a frame of n plaintext bytes that cannot be sealed now.
+func (s *Sender) check(n int, dir Direction, sess *Session) error {
+	switch {
+	case s.closed || s.pad.closed():
+		return ErrClosed
+	case n > s.maxFrame:
+		return ErrFrameTooLarge
+	case !dir.valid():
+		return ErrBadFrame
+	case sess == nil:
+		return ErrNoSession
+	}
+	if left, cost := s.pad.size-s.next, PadCost(n); left < cost {
+		return &ExhaustedError{Left: left, Need: cost}
+	}
+	return nil
+}
+
+// finish writes the header and tag around the n bytes of ciphertext in out
+// and moves past the pad they used.
+func (s *Sender) finish(out []byte, n int, dir Direction, sess *Session) {
+	off := s.next
+	putHeader(out, dir, sess.headerID(&s.pad.id), off, n)
+	var tag [TagSize]byte
+	frameTag(&tag, s.pad.data[off:off+KeySize], sess, out[:HeaderSize+n])
+	copy(out[HeaderSize+n:], tag[:])
+	s.next += PadCost(n)
 }
 
 // Pending reports whether sealed pad lies beyond the durable reserved mark.

@@ -2,10 +2,12 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"padchat/otp"
 	"padchat/wire"
@@ -20,9 +22,17 @@ type Hub struct {
 	mail   mailbox // where DMs wait: the store, or JetStream (mail.go)
 	online map[string]member
 	rooms  map[string]*Room
-	enc    []byte
-	plain  []byte   // scratch for the plaintext of the frame being handled
-	msg    wire.Msg // scratch for the event of a say
+	// arena holds every message encoded since it was last emptied; native
+	// sessions queue references into it (span) and their seal reads it, so a
+	// room event is copied once, not once per member (native.go, push).
+	arena []byte
+	solo  []byte // the same for messages to one session (replies, acks), kept
+	// apart so that a member's room events stay back to back in arena
+	enc     []byte    // scratch for a message to one recipient
+	holders []*native // sessions that may hold spans of arena
+	parts   [][]byte  // scratch for seal's view of one frame's plaintext
+	plain   []byte    // scratch for the plaintext of the frame being handled
+	msg     wire.Msg  // scratch for the event of a say
 	// event numbers the notify in progress (0: none), so a plain-text dialect
 	// formats it once for all its members (plain.go, shared).
 	event, events uint64
@@ -219,11 +229,12 @@ func (h *Hub) relay(r *Room, msg *wire.Msg, skip member) {
 		return
 	}
 	h.stamp(r, msg)
-	// The store keeps rec, so not hub scratch; sized at once, one allocation.
-	rec := wire.Append(make([]byte, 0, wire.HeaderSize+len(msg.Room)+len(msg.User)+len(msg.Text)), msg)
-	h.fanout(r, msg, rec, skip)
+	// Encoded once into the arena, where native deliveries share it; the
+	// store keeps its own copy, since the arena is reused.
+	enc := h.encode(msg)
+	h.fanout(r, msg, enc, skip)
 	r.hist++
-	h.store.appendHistory(r.name, rec, r.hist)
+	h.store.appendHistory(r.name, bytes.Clone(enc), r.hist)
 }
 
 // stamp sets what the room adds to every event it sends.
@@ -248,11 +259,62 @@ func (h *Hub) fanout(r *Room, msg *wire.Msg, enc []byte, skip member) {
 	h.event = 0
 }
 
-// encode puts m in the hub's scratch buffer, which keeps its capacity: the
-// result is valid until the next encode, so deliver must not keep it.
+// encode appends m to the arena, where a native deliver finds it without a
+// copy. The result is valid until the next encode, so deliver must not keep it
+// (a span, an offset into the arena, is what a session keeps).
 func (h *Hub) encode(m *wire.Msg) []byte {
+	start := len(h.arena)
+	h.arena = wire.Append(h.arena, m)
+	return h.arena[start:len(h.arena):len(h.arena)]
+}
+
+// encodeOne encodes m for one recipient, into scratch valid until the next call.
+func (h *Hub) encodeOne(m *wire.Msg) []byte {
 	h.enc = wire.Append(h.enc[:0], m)
 	return h.enc
+}
+
+// arenaSpan returns where msg lies in the arena, or copies it into solo when
+// it lies elsewhere (a message for one recipient keeps one copy, as before).
+func (h *Hub) arenaSpan(msg []byte) span {
+	if len(msg) > 0 && len(h.arena) > 0 {
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(h.arena)))
+		at := uintptr(unsafe.Pointer(unsafe.SliceData(msg)))
+		if at >= base && at-base+uintptr(len(msg)) <= uintptr(len(h.arena)) {
+			return span{off: int(at - base), n: len(msg)}
+		}
+	}
+	start := len(h.solo)
+	h.solo = append(h.solo, msg...)
+	return span{off: start, n: len(msg), solo: true}
+}
+
+// arenaMax is the capacity above which an emptied arena is let go.
+const arenaMax = 4 << 20
+
+// recycleArena empties the arena once no session holds a span of it: after
+// every seal of the iteration (the reserve hook), a closed or sealed session
+// lets go of its spans; one still holding some keeps the arena for a round.
+func (h *Hub) recycleArena() {
+	keep := h.holders[:0]
+	for _, n := range h.holders {
+		if len(n.spans) > 0 && !n.c.closed && !n.broken {
+			keep = append(keep, n)
+			continue
+		}
+		n.spans, n.spanAt, n.holding = n.spans[:0], 0, false
+	}
+	clear(h.holders[len(keep):])
+	h.holders = keep
+	if len(keep) == 0 {
+		h.arena, h.solo = h.arena[:0], h.solo[:0]
+		if cap(h.arena) > arenaMax {
+			h.arena = nil
+		}
+		if cap(h.solo) > arenaMax {
+			h.solo = nil
+		}
+	}
 }
 
 // say relays text from m to every other member of the room and returns its id.
@@ -352,6 +414,7 @@ func (h *Hub) queueReserve(u *User) {
 // user whose reservation fails loses the session, not the pad: the gate
 // (Conn.flush) never lets the frames sealed past the old mark out.
 func (h *Hub) reservePads() {
+	h.recycleArena()
 	if len(h.reserve) == 0 {
 		return
 	}

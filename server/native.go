@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"padchat/otp"
@@ -44,6 +45,17 @@ type native struct {
 	broken    bool  // a seal failed: nothing held may ever leave
 	exhausted bool  // the pad reached byeReserve: only the goodbye leaves
 	end       int64 // pad offset the last sealed frame ends at
+	// spans are the plaintext of the unsealed frames, in order, as places in
+	// the hub's arena: c.out holds only their room, filled by seal's XOR.
+	spans   []span
+	spanAt  int  // spans[:spanAt] are sealed
+	holding bool // in h.holders
+}
+
+// span is a run of bytes in the hub's arena (or solo).
+type span struct {
+	off, n int
+	solo   bool
 }
 
 // frameRoom is the zeroed room for a header or a tag around a frame's plaintext.
@@ -272,7 +284,7 @@ func (n *native) fail(r Reason, err error) {
 // deliver queues an event for this session; it is sealed at flush.
 func (n *native) deliver(m *wire.Msg, enc []byte) {
 	if enc == nil {
-		enc = n.h.encode(m)
+		enc = n.h.encodeOne(m)
 	}
 	n.push(enc)
 }
@@ -302,11 +314,50 @@ func (n *native) push(msg []byte) {
 		out = append(out, frameRoom[:otp.HeaderSize]...)
 		c.held += otp.HeaderSize
 	}
-	c.out = append(out, msg...)
+	// Room for the message, not a copy of it: seal writes the ciphertext
+	// there straight from the arena, where a room event lies once for all.
+	c.out = slices.Grow(out, len(msg))[:len(out)+len(msg)]
 	c.held += len(msg)
+	n.addSpan(n.h.arenaSpan(msg))
 	n.h.l.stats.msgsOut++
 	u.touch(n.h.l.now)
 	c.queued()
+}
+
+// addSpan queues sp after the spans held, as part of the last one when it
+// continues it (a member's messages of one room lie back to back).
+func (n *native) addSpan(sp span) {
+	if k := len(n.spans); k > n.spanAt && n.spans[k-1].solo == sp.solo && n.spans[k-1].off+n.spans[k-1].n == sp.off {
+		n.spans[k-1].n += sp.n
+		return
+	}
+	if !n.holding {
+		n.holding = true
+		n.h.holders = append(n.h.holders, n)
+	}
+	n.spans = append(n.spans, sp)
+}
+
+// frameParts puts in h.parts the arena bytes of the next size bytes of
+// plaintext, taking them off the front of n.spans[spanAt:].
+func (n *native) frameParts(size int) [][]byte {
+	h := n.h
+	parts := h.parts[:0]
+	for size > 0 && n.spanAt < len(n.spans) {
+		sp := &n.spans[n.spanAt]
+		k := min(size, sp.n)
+		from := h.arena
+		if sp.solo {
+			from = h.solo
+		}
+		parts = append(parts, from[sp.off:sp.off+k])
+		size -= k
+		if sp.off, sp.n = sp.off+k, sp.n-k; sp.n == 0 {
+			n.spanAt++
+		}
+	}
+	h.parts = parts
+	return parts
 }
 
 // closeFrame ends the open frame: its plaintext length goes where the header
@@ -338,13 +389,14 @@ func (n *native) seal(c *Conn) {
 	}
 	for p := n.from; p < len(c.out); {
 		size := int(binary.BigEndian.Uint32(c.out[p+otp.HeaderSize-4:]))
-		body := c.out[p+otp.HeaderSize : p+otp.HeaderSize+size]
+		parts := n.frameParts(size)
 		var err error
 		if snd == nil {
 			err = otp.ErrClosed
 		} else {
-			_, err = snd.Seal(c.out[:p], body, otp.ToClient, &n.sess)
+			_, err = snd.SealParts(c.out[:p], parts, otp.ToClient, &n.sess)
 		}
+		clear(parts)
 		if err != nil {
 			n.broken = true
 			n.fail(ReasonPadExhausted, err)
@@ -352,6 +404,7 @@ func (n *native) seal(c *Conn) {
 		}
 		p += otp.HeaderSize + size + otp.TagSize
 	}
+	n.spans, n.spanAt = n.spans[:0], 0
 	n.end = snd.Next()
 	if snd.Pending() {
 		n.h.queueReserve(u)
@@ -373,6 +426,7 @@ func (n *native) padExhausted(c *Conn) {
 	left := n.pad.sender.Remaining()
 	c.held -= len(c.out) - n.from
 	c.out = c.out[:n.from]
+	n.spans, n.spanAt = n.spans[:0], 0
 	n.bye(wire.ByePadExhausted, fmt.Sprintf("your receive pad is used up (%d bytes left); ask the operator for a new bundle: padchatd user renew %s", left, n.pad.Name))
 	if n.open {
 		c.out = n.closeFrame(c.out)
