@@ -23,7 +23,7 @@ func (n *Node) openMail(ctx context.Context) (err error) {
 	n.mail, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: MailStream, Description: "padchat: mailboxes of direct messages and receipts",
 		Subjects: []string{mailPrefix + ">"}, Storage: jetstream.FileStorage,
-		Replicas: max(n.opt.Replicas, 1), Duplicates: dupWindow,
+		Replicas: n.opt.Replicas, Duplicates: dupWindow,
 	})
 	return err
 }
