@@ -72,6 +72,9 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 		done(0, ErrNoSuchUser)
 		return
 	}
+	if h.cfg.LogMessages {
+		h.l.log.Info().Str("to", u.Name).Msgf("<%s>: %s", from.name(), text)
+	}
 	if h.l.node != nil {
 		h.clusterDM(from, u.key(), text, done)
 		return
@@ -79,9 +82,6 @@ func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) 
 	id := h.store.nextDMID(from.name())
 	rec := encodeMail(from.name(), id, h.l.now, text)
 	rcpt := u.key()
-	if h.cfg.LogMessages {
-		h.l.log.Info().Str("to", u.Name).Msgf("<%s>: %s", from.name(), text)
-	}
 	h.store.mailPut(bktMail, rcpt, rec)
 	h.store.after(func(err error) {
 		if err != nil {

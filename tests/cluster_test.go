@@ -353,3 +353,22 @@ func TestClusterReplicasFromConfigRefusedBySingleServer(t *testing.T) {
 	assert.Contains(t, errOut, "replicas: 2, but the NATS server")
 	assert.NotContains(t, errOut, "test-secret")
 }
+
+// --log-messages logs a DM sent on a cluster node as it does a local one,
+// and only with the flag.
+func TestClusterDMLoggedWithLogMessages(t *testing.T) {
+	c := startClusterWith(t, 1, 1<<20, []string{"--log-messages"}, "alice", "bob")
+	alice := c.dial(0, "alice")
+	r := request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("bob"), Text: []byte("logged across nodes")})
+	require.Equal(t, wire.OpOK, r.Op, "dm: %s", r.Text)
+	c.nodes[0].waitLog(`"message":"<alice>: logged across nodes"`)
+	assert.Contains(t, c.nodes[0].logs.String(), `"to":"bob"`)
+
+	quiet := startCluster(t, 1, "alice", "bob")
+	alice = quiet.dial(0, "alice")
+	r = request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("bob"), Text: []byte("not logged")})
+	require.Equal(t, wire.OpOK, r.Op, "dm: %s", r.Text)
+	bob := quiet.dial(0, "bob")
+	expect(t, bob, "the DM", isOp(wire.OpDirect))
+	assert.NotContains(t, quiet.nodes[0].logs.String(), "not logged")
+}
