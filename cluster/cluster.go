@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -48,6 +49,8 @@ type Options struct {
 	// (0 means 1; more than 1 needs a NATS cluster of at least that many
 	// JetStream servers; at most MaxReplicas).
 	Replicas int
+	// History: messages kept per room in the shared history (0: none).
+	History int
 	// Log reports a failure of a background operation; it runs on the loop.
 	Log func(what string, err error)
 }
@@ -59,6 +62,12 @@ type Node struct {
 	js   jetstream.JetStream
 	pads jetstream.KeyValue
 	mail jetstream.Stream
+	// Room history and topics (history.go).
+	hist            jetstream.Stream
+	cursors, topics jetstream.KeyValue
+	histJS          jetstream.JetStream
+	histLost        atomic.Uint64
+	watchers        []jetstream.KeyWatcher
 }
 
 // Connect dials NATS, creating the pad bucket if it does not exist yet.
@@ -129,6 +138,9 @@ func (n *Node) open() error {
 	if err = n.openMail(ctx); err != nil {
 		return n.replicasErr("mail stream", err)
 	}
+	if err = n.openHistory(ctx); err != nil {
+		return n.replicasErr("history", err)
+	}
 	return nil
 }
 
@@ -198,6 +210,9 @@ func (n *Node) Name() string { return n.opt.Node }
 
 // Close drains the connection.
 func (n *Node) Close() {
+	for _, w := range n.watchers {
+		_ = w.Stop()
+	}
 	if n.nc != nil {
 		_ = n.nc.Drain()
 	}

@@ -98,6 +98,7 @@ func (h *Hub) room(name []byte, create bool) (*Room, error) {
 	if h.store.topic(r.name, &t) {
 		r.topic = &topic{text: string(t.Text), by: string(t.User), at: t.Time}
 	}
+	h.clusterTopic(r)
 	h.rooms[r.name] = r
 	return r, nil
 }
@@ -131,6 +132,7 @@ func (h *Hub) setTopic(m member, name, text []byte) (string, error) {
 	msg := r.topicMsg()
 	h.notify(r, msg, nil)
 	h.store.putTopic(r.name, msg)
+	h.shareTopic(r.name, msg)
 	h.l.log.Info().Str("user", m.name()).Str("room", r.name).Msg("topic set")
 	return r.topic.text, nil
 }
@@ -187,6 +189,10 @@ func (h *Hub) part(m member, name []byte, how string) error {
 func (h *Hub) seen(m member, r *Room) {
 	n, ok := m.(*native)
 	if !ok || n.user == nil || n.user.gone || n.c.reason == ReasonSlowConsumer || h.cfg.HistorySize <= 0 {
+		return
+	}
+	if h.l.node != nil {
+		h.clusterSeen(n, r)
 		return
 	}
 	h.store.putCursor(n.user.key(), r.name, r.hist)
@@ -253,7 +259,7 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 		User: h.name, Text: text}
 	h.notify(r, msg, m)
 	h.toNodes(r.name, msg)
-	if h.cfg.HistorySize > 0 {
+	if h.cfg.HistorySize > 0 && h.l.node == nil { // clustered: shared by toNodes
 		r.hist++
 		h.store.appendHistory(r.name, msg, r.hist)
 	}
@@ -265,6 +271,9 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 
 // listRooms is "room\tmembers[\tplain]" per line, sorted by name.
 func (h *Hub) listRooms() string {
+	if h.l.node != nil {
+		return h.clusterRooms()
+	}
 	names := make([]string, 0, len(h.rooms))
 	for n := range h.rooms {
 		names = append(names, n)

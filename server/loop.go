@@ -77,6 +77,7 @@ type Loop struct {
 	// shareBuf encodes what goes to the other nodes.
 	shareBuf []byte
 	follows  map[*native]*follow // sessions following their mailbox (cluster_mail.go)
+	shared   *sharedRooms        // rooms' history and topics over the nodes (cluster_history.go)
 	mailSeq  uint64              // DMs stored by this process
 	started  int64               // start time, part of the DMs' message ids
 }
