@@ -7,10 +7,21 @@ import (
 	"padchat/wire"
 )
 
-// follow is a session's subscription to its mailbox in the stream.
+// follow is a session's subscription to its mailbox in the stream, and the
+// records it brought that wait for room: as locally, a session has at most
+// maxInflight unacknowledged records, and the subscription pauses while
+// maxInflight more wait, so a big mailbox streams in as the client acks.
 type follow struct {
-	stop func()
-	last uint64 // stream sequence of the last record delivered
+	stop   func()
+	gen    int    // subscriptions so far: a record from an earlier one is ignored
+	last   uint64 // stream sequence of the last record received
+	queue  []mailRecord
+	paused bool
+}
+
+type mailRecord struct {
+	seq uint64
+	rec []byte
 }
 
 // mailID is the DM id of a stream sequence; like every padchat id it wraps to 1, not 0.
@@ -38,33 +49,64 @@ func (h *Hub) clusterDM(from member, box string, text []byte, done func(id uint3
 	})
 }
 
-// clusterPump makes sure s follows its mailbox: every record in it reaches s,
-// wherever it was stored.
+// clusterPump makes sure s follows its mailbox (every record in it reaches
+// s, wherever it was stored) and delivers what waits while s has room.
 func (h *Hub) clusterPump(s *native) {
-	if h.l.follows[s] != nil || s.user == nil || s.c.dying {
+	if s.user == nil || s.c.dying {
+		return
+	}
+	if fl := h.l.follows[s]; fl != nil {
+		h.drainMail(s, fl)
 		return
 	}
 	fl := &follow{}
 	h.l.follows[s] = fl
-	fl.stop = h.l.node.Follow(s.user.key(), func(seq uint64, rec []byte) {
-		if h.l.follows[s] != fl || seq <= fl.last {
-			return // the session ended, or a record delivered already
+	h.followMail(s, fl)
+}
+
+// followMail subscribes s to its mailbox from the record after the last one received.
+func (h *Hub) followMail(s *native, fl *follow) {
+	fl.gen++
+	gen := fl.gen
+	fl.stop = h.l.node.Follow(s.user.key(), fl.last+1, func(seq uint64, rec []byte) {
+		if h.l.follows[s] != fl || fl.gen != gen || seq <= fl.last {
+			return // the session ended, an earlier subscription, or a record had already
 		}
 		fl.last = seq
+		fl.queue = append(fl.queue, mailRecord{seq, rec})
+		h.drainMail(s, fl)
+	})
+}
+
+// drainMail delivers waiting records while s has room for them (the limits
+// of Hub.pump), and pauses or resumes the subscription.
+func (h *Hub) drainMail(s *native, fl *follow) {
+	for len(fl.queue) > 0 && len(s.inflight) < maxInflight && s.c.pending() <= h.cfg.OutLimit/2 && !s.c.dying {
+		r := fl.queue[0]
+		fl.queue[0] = mailRecord{}
+		fl.queue = fl.queue[1:]
 		var msg wire.Msg
-		if !decodeMail(rec, &msg) {
-			h.l.log.Error().Str("user", s.user.Name).Uint64("seq", seq).Msg("corrupt mail record skipped")
-			return
+		if !decodeMail(r.rec, &msg) {
+			h.l.log.Error().Str("user", s.user.Name).Uint64("seq", r.seq).Msg("corrupt mail record skipped")
+			continue
 		}
 		if msg.Op == wire.OpDirect {
-			msg.ID = mailID(seq)
+			msg.ID = mailID(r.seq)
 		}
 		if s.inflight == nil {
 			s.inflight = map[mailRef]uint64{}
 		}
-		s.inflight[mailRef{string(msg.User), msg.ID, msg.Op == wire.OpDelivered}] = seq
+		s.inflight[mailRef{string(msg.User), msg.ID, msg.Op == wire.OpDelivered}] = r.seq
 		s.deliver(&msg, h.encode(&msg))
-	})
+	}
+	switch {
+	case !fl.paused && len(fl.queue) >= maxInflight:
+		fl.stop()
+		fl.paused = true
+	case fl.paused && len(fl.queue) < maxInflight/2:
+		fl.paused = false
+		h.followMail(s, fl)
+	}
 }
 
 // sessionEnded, in cluster mode, ends s's mailbox subscription and hands the
@@ -88,7 +130,11 @@ func (h *Hub) sessionEnded(s *native) {
 // clusterAck removes an acknowledged record from the stream; for a DM, the
 // receipt goes to the sender's mailbox first, so a crash between the two
 // repeats the receipt (de-duplicated by its message id) rather than losing it.
-func (h *Hub) clusterAck(rcpt string, ref mailRef, seq uint64) {
+func (h *Hub) clusterAck(by *native, ref mailRef, seq uint64) {
+	rcpt := by.user.Name
+	if fl := h.l.follows[by]; fl != nil {
+		defer h.drainMail(by, fl)
+	}
 	remove := func() {
 		h.l.node.Remove(seq, func(err error) {
 			if err != nil {

@@ -143,7 +143,7 @@ func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 	delete(by.inflight, ref)
 	rcpt := by.user.Name
 	if h.l.node != nil {
-		h.clusterAck(rcpt, ref, key)
+		h.clusterAck(by, ref, key)
 		return
 	}
 	rcptKey := by.user.key()
