@@ -100,11 +100,7 @@ func (n *Node) Replay(account, room string, max int, done func(recs []Record, er
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
-		after, rev, err := n.cursor(ctx, account, room)
-		var recs []Record
-		if err == nil {
-			recs, err = n.fetch(ctx, room, after, max)
-		}
+		recs, after, rev, err := n.unread(ctx, account, room, max)
 		if err == nil && len(recs) > 0 && recs[len(recs)-1].Seq > after {
 			err = n.putCursor(ctx, account, room, recs[len(recs)-1].Seq, rev)
 		}
@@ -130,11 +126,7 @@ func (n *Node) Seen(account, room string, had func(rec []byte) bool) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
-		after, rev, err := n.cursor(ctx, account, room)
-		var recs []Record
-		if err == nil {
-			recs, err = n.fetch(ctx, room, after, 0)
-		}
+		recs, _, rev, err := n.unread(ctx, account, room, 0)
 		for i := len(recs) - 1; err == nil && i >= 0; i-- {
 			if had(recs[i].Data) {
 				err = n.putCursor(ctx, account, room, recs[i].Seq, rev)
@@ -145,6 +137,15 @@ func (n *Node) Seen(account, room string, had func(rec []byte) bool) {
 			n.opt.Post(func() { n.opt.Log("cluster: history cursor of "+room+" not moved", err) })
 		}
 	}()
+}
+
+// unread reads the account's cursor in room and the messages after it (the
+// last max; all when max is 0).
+func (n *Node) unread(ctx context.Context, account, room string, max int) (recs []Record, after, rev uint64, err error) {
+	if after, rev, err = n.cursor(ctx, account, room); err == nil {
+		recs, err = n.fetch(ctx, room, after, max)
+	}
+	return recs, after, rev, err
 }
 
 // fetch reads room's messages after seq after, keeping the last max (all

@@ -29,17 +29,20 @@ func (c *testCluster) jetStream() jetstream.JetStream {
 	return js
 }
 
-// lastHistorySeq is the stream sequence of room's last stored message (0: none).
-func lastHistorySeq(t *testing.T, js jetstream.JetStream, room string) uint64 {
+// roomHistory is how many messages of room the history stream holds and the
+// stream sequence of the last (0, 0: none).
+func roomHistory(t *testing.T, js jetstream.JetStream, room string) (count, last uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, cluster.HistoryStream)
 	require.NoError(t, err)
-	m, err := s.GetLastMsgForSubject(ctx, "padchat.hist."+hex.EncodeToString([]byte(room)))
-	if err != nil {
-		return 0
+	subj := "padchat.hist." + hex.EncodeToString([]byte(room))
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subj))
+	require.NoError(t, err)
+	if m, err := s.GetLastMsgForSubject(ctx, subj); err == nil {
+		last = m.Sequence
 	}
-	return m.Sequence
+	return info.State.Subjects[subj], last
 }
 
 // cursorsAt reports whether some account's cursor in room is at seq.
@@ -56,18 +59,6 @@ func cursorsAt(t *testing.T, js jetstream.JetStream, room string, seq uint64) bo
 		}
 	}
 	return false
-}
-
-// historyCount is how many messages of room the history stream holds.
-func historyCount(t *testing.T, js jetstream.JetStream, room string) uint64 {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, cluster.HistoryStream)
-	require.NoError(t, err)
-	subj := "padchat.hist." + hex.EncodeToString([]byte(room))
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subj))
-	require.NoError(t, err)
-	return info.State.Subjects[subj]
 }
 
 // waitDisconnected waits until d logged user's nth disconnection.
@@ -123,7 +114,10 @@ func TestClusterHistoryAndTopicsAcrossNodes(t *testing.T) {
 	}
 	stored := func() {
 		t.Helper()
-		waitFor(t, 5*time.Second, func() bool { return historyCount(t, js, "dev") == uint64(len(said)) }, "%d messages in the history", len(said))
+		waitFor(t, 5*time.Second, func() bool {
+			n, _ := roomHistory(t, js, "dev")
+			return n == uint64(len(said))
+		}, "%d messages in the history", len(said))
 	}
 	stored()
 
@@ -145,7 +139,7 @@ func TestClusterHistoryAndTopicsAcrossNodes(t *testing.T) {
 	say("heard live")
 	expect(t, bob, "the live message", func(m *wire.Msg) bool { return string(m.Text) == "heard live" && m.Flags&wire.FlagHistory == 0 })
 	stored()
-	last := lastHistorySeq(t, js, "dev")
+	_, last := roomHistory(t, js, "dev")
 	bob.Close()
 	waitDisconnected(c.nodes[2], "bob", 1)
 	waitFor(t, 5*time.Second, func() bool { return cursorsAt(t, js, "dev", last) }, "bob's cursor past what he heard")
