@@ -22,16 +22,11 @@ REPEAT=${REPEAT:-3}
 PUBS=4
 WINDOW=256
 DELIVERIES=${DELIVERIES:-1000000}
-NATS_SERVER=${NATS_SERVER:-var/cluster/nats-server}
+NATS_SERVER=${NATS_SERVER:-$(contrib/nats-server.sh var/cluster)}
 
 for b in "$BENCH" "$PADCHATD"; do
 	[ -x "$b" ] || { echo "cluster.sh: $b missing: run make build" >&2; exit 1; }
 done
-if [ ! -x "$NATS_SERVER" ]; then
-	echo "building nats-server v2.15.2 (module proxy) into $(dirname "$NATS_SERVER")..." >&2
-	mkdir -p "$(dirname "$NATS_SERVER")"
-	GOBIN=$(cd "$(dirname "$NATS_SERVER")" && pwd) ${GO:-go} install github.com/nats-io/nats-server/v2@v2.15.2
-fi
 need=$((2 * SUBS + 256))
 if (($(ulimit -n) < need)); then
 	ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
