@@ -266,3 +266,26 @@ func (n *Node) WatchTopics(f func(room string, rec []byte)) error {
 	}()
 	return nil
 }
+
+// Forget deletes what the cluster keeps for a removed account: its mailbox
+// and its history cursors (a KV purge leaves only a marker without data).
+func (n *Node) Forget(account string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		err := n.mail.Purge(ctx, jetstream.WithPurgeSubject(mailSubject(account)))
+		if err == nil && n.cursors != nil {
+			var keys jetstream.KeyLister
+			if keys, err = n.cursors.ListKeysFiltered(ctx, hex.EncodeToString([]byte(account))+".*"); err == nil {
+				for k := range keys.Keys() {
+					if err = n.cursors.Purge(ctx, k); err != nil {
+						break
+					}
+				}
+			}
+		}
+		if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+			n.opt.Post(func() { n.opt.Log("cluster: removed account's mailbox or cursors not deleted", err) })
+		}
+	}()
+}

@@ -127,6 +127,14 @@ func (h *Hub) sessionEnded(s *native) {
 	}
 }
 
+// clusterForget deletes a removed account's mailbox and history cursors in
+// JetStream, as the store forgets its local ones.
+func (h *Hub) clusterForget(account string) {
+	if h.l.node != nil {
+		h.l.node.Forget(account)
+	}
+}
+
 // clusterAck removes an acknowledged record from the stream; for a DM, the
 // receipt goes to the sender's mailbox first, so a crash between the two
 // repeats the receipt (de-duplicated by its message id) rather than losing it.

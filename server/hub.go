@@ -70,6 +70,7 @@ func (h *Hub) evicted(u *User, r wire.ByeReason) {
 	h.handles.forget(h.store, u.sendID)
 	if r != wire.ByeRenewed {
 		h.store.forgetMailbox(u.key())
+		h.clusterForget(u.key())
 		if h.files != nil {
 			h.files.forget(u.Name)
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -194,4 +196,62 @@ func TestClusterHistoryAndTopicsAcrossNodes(t *testing.T) {
 	join(t, carol, "dev")
 	m = expect(t, carol, "the topic at join", isOp(wire.OpTopicIs))
 	assert.Equal(t, "release on friday", string(m.Text))
+}
+
+// streamMsgs is how many messages a stream holds.
+func streamMsgs(t *testing.T, js jetstream.JetStream, name string) uint64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, name)
+	require.NoError(t, err)
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	return info.State.Msgs
+}
+
+// cursorKeys is how many history cursors the cluster keeps for user's account.
+func (c *testCluster) cursorKeys(js jetstream.JetStream, user string) int {
+	t := c.t
+	id, err := os.ReadFile(filepath.Join(c.master, "users", user, "account.id"))
+	require.NoError(t, err)
+	prefix := hex.EncodeToString([]byte("#"+strings.TrimSpace(string(id)))) + "."
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	kv, err := js.KeyValue(ctx, cluster.CursorBucket)
+	require.NoError(t, err)
+	keys, err := kv.ListKeys(ctx)
+	require.NoError(t, err)
+	n := 0
+	for k := range keys.Keys() {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// Removing an account deletes what JetStream keeps for it: the DMs waiting
+// in its mailbox and its history cursors.
+func TestClusterRemovedAccountLeavesNothingInJetStream(t *testing.T) {
+	c := startCluster(t, 2, "alice", "dave")
+	js := c.jetStream()
+	alice := c.dial(0, "alice")
+	join(t, alice, "dev")
+	r := request(t, alice, wire.Msg{Op: wire.OpSay, Room: []byte("dev"), Text: []byte("for the history")})
+	require.Equal(t, wire.OpOK, r.Op)
+	waitFor(t, 5*time.Second, func() bool { n, _ := roomHistory(t, js, "dev"); return n == 1 }, "history stored")
+	dave := c.dial(1, "dave")
+	join(t, dave, "dev")
+	require.Equal(t, []string{"alice: for the history"}, historyWithin(t, dave, "dev", 1, 10*time.Second))
+	dave.Close()
+	waitDisconnected(c.nodes[1], "dave", 1)
+	r = request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("dave"), Text: []byte("waits in JetStream")})
+	require.Equal(t, wire.OpOK, r.Op, "dm: %s", r.Text)
+	require.Equal(t, uint64(1), streamMsgs(t, js, cluster.MailStream))
+	waitFor(t, 5*time.Second, func() bool { return c.cursorKeys(js, "dave") == 1 }, "dave's cursor")
+
+	out, err := runBin("padchatd", "user", "remove", "dave", "--data", c.nodes[0].data)
+	require.NoError(t, err, out)
+	waitFor(t, 5*time.Second, func() bool { return streamMsgs(t, js, cluster.MailStream) == 0 }, "dave's mailbox purged")
+	waitFor(t, 5*time.Second, func() bool { return c.cursorKeys(js, "dave") == 0 }, "dave's cursor purged")
 }
