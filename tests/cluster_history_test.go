@@ -47,16 +47,27 @@ func roomHistory(t *testing.T, js jetstream.JetStream, room string) (count, last
 	return info.State.Subjects[subj], last
 }
 
-// cursorsAt reports whether some account's cursor in room is at seq.
-func cursorsAt(t *testing.T, js jetstream.JetStream, room string, seq uint64) bool {
+// cursors is every history cursor the cluster keeps, key to value.
+func cursors(t *testing.T, js jetstream.JetStream) map[string]string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	kv, err := js.KeyValue(ctx, cluster.CursorBucket)
 	require.NoError(t, err)
 	keys, err := kv.ListKeys(ctx)
 	require.NoError(t, err)
+	out := map[string]string{}
 	for k := range keys.Keys() {
-		if e, err := kv.Get(ctx, k); err == nil && string(e.Value()) == strconv.FormatUint(seq, 10) {
+		if e, err := kv.Get(ctx, k); err == nil {
+			out[k] = string(e.Value())
+		}
+	}
+	return out
+}
+
+// cursorsAt reports whether some account's cursor is at seq.
+func cursorsAt(t *testing.T, js jetstream.JetStream, seq uint64) bool {
+	for _, v := range cursors(t, js) {
+		if v == strconv.FormatUint(seq, 10) {
 			return true
 		}
 	}
@@ -144,7 +155,7 @@ func TestClusterHistoryAndTopicsAcrossNodes(t *testing.T) {
 	_, last := roomHistory(t, js, "dev")
 	bob.Close()
 	waitDisconnected(c.nodes[2], "bob", 1)
-	waitFor(t, 5*time.Second, func() bool { return cursorsAt(t, js, "dev", last) }, "bob's cursor past what he heard")
+	waitFor(t, 5*time.Second, func() bool { return cursorsAt(t, js, last) }, "bob's cursor past what he heard")
 	bob = c.dial(0, "bob")
 	join(t, bob, "dev")
 	say("after bob's return")
@@ -211,18 +222,11 @@ func streamMsgs(t *testing.T, js jetstream.JetStream, name string) uint64 {
 
 // cursorKeys is how many history cursors the cluster keeps for user's account.
 func (c *testCluster) cursorKeys(js jetstream.JetStream, user string) int {
-	t := c.t
 	id, err := os.ReadFile(filepath.Join(c.master, "users", user, "account.id"))
-	require.NoError(t, err)
+	require.NoError(c.t, err)
 	prefix := hex.EncodeToString([]byte("#"+strings.TrimSpace(string(id)))) + "."
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	kv, err := js.KeyValue(ctx, cluster.CursorBucket)
-	require.NoError(t, err)
-	keys, err := kv.ListKeys(ctx)
-	require.NoError(t, err)
 	n := 0
-	for k := range keys.Keys() {
+	for k := range cursors(c.t, js) {
 		if strings.HasPrefix(k, prefix) {
 			n++
 		}
