@@ -12,6 +12,8 @@
 #     that speaks its protocol version (default BENCH). Ratios and goals stay relative to PADCHATD.
 #   OUT=bench/results/<date>: where the results go (without extension)
 #   PADCHATD_REV, BASELINE_REV: what to call the two builds in the report (default: their vcs stamp)
+#   NODES="1 2 3": also run each fan-out with the subscribers spread over that many padchatd
+#     cluster nodes (labels cluster-N; NATS 2.15.2 built into var/cluster/, see bench/cluster.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,6 +75,8 @@ if [ -n "$BASELINE" ]; then
 	done
 fi
 
+nats=""
+[ -n "${NODES:-}" ] && nats=$(contrib/nats-server.sh var/cluster)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$SECONDS
 # bench SCENARIO TARGET FLAGS...: one run; TARGET-before is the baseline padchatd.
@@ -100,6 +104,9 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
 					perf=(--perf "$out-$t-flood200.perf")
 				fi
 				bench fanout "$t" --subs "$s" --pubs "$PUBS" --msgs "$msgs" --size 100 "${window[@]}" "${perf[@]}"
+			done
+			for n in ${NODES:-}; do
+				bench fanout native --label "cluster-$n" --nodes "$n" --nats-server "$nats" --subs "$s" --pubs "$PUBS" --msgs "$msgs" --size 100 "${window[@]}"
 			done
 		done
 	done

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,6 +27,9 @@ import (
 // PadBucket is the JetStream KV bucket holding each server-side sending pad's
 // reserve mark, keyed by pad id.
 const PadBucket = "padchat_pads"
+
+// MaxReplicas is JetStream's own limit on the copies of a stream.
+const MaxReplicas = 5
 
 // opTimeout bounds one round trip to JetStream; a reservation that cannot be
 // won within it fails, and the frames it should have covered stay unsent.
@@ -41,8 +45,12 @@ type Options struct {
 	CA, Cert, Key string
 	// Post hands f to the event loop; it runs there, on the loop goroutine.
 	Post func(f func())
-	// Replicas of the KV bucket and the streams (1 on a single NATS server).
+	// Replicas: copies JetStream keeps of the KV buckets and the streams
+	// (0 means 1; more than 1 needs a NATS cluster of at least that many
+	// JetStream servers; at most MaxReplicas).
 	Replicas int
+	// History: messages kept per room in the shared history (0: none).
+	History int
 	// Log reports a failure of a background operation; it runs on the loop.
 	Log func(what string, err error)
 }
@@ -54,12 +62,24 @@ type Node struct {
 	js   jetstream.JetStream
 	pads jetstream.KeyValue
 	mail jetstream.Stream
+	// Room history and topics (history.go).
+	hist            jetstream.Stream
+	cursors, topics jetstream.KeyValue
+	histJS          jetstream.JetStream
+	histLost        atomic.Uint64
+	watchers        []jetstream.KeyWatcher
 }
 
 // Connect dials NATS, creating the pad bucket if it does not exist yet.
 func Connect(opt Options) (*Node, error) {
 	if opt.Node == "" || !validToken(opt.Node) {
 		return nil, fmt.Errorf("cluster: node name %q: letters, digits, - and _ only", opt.Node)
+	}
+	if opt.Replicas == 0 {
+		opt.Replicas = 1
+	}
+	if opt.Replicas < 1 || opt.Replicas > MaxReplicas {
+		return nil, fmt.Errorf("%w: %d: want 1 to %d", ErrReplicas, opt.Replicas, MaxReplicas)
 	}
 	if opt.Post == nil {
 		opt.Post = func(f func()) { f() }
@@ -91,21 +111,55 @@ func Connect(opt Options) (*Node, error) {
 		n.nc.Close()
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	n.pads, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: PadBucket, Description: "padchat: reserve mark of each server-side sending pad",
-		History: 1, Storage: jetstream.FileStorage, Replicas: max(opt.Replicas, 1),
-	})
-	if err != nil {
+	if err = n.open(); err != nil {
 		n.nc.Close()
-		return nil, fmt.Errorf("cluster: pad bucket: %w", err)
-	}
-	if err = n.openMail(ctx); err != nil {
-		n.nc.Close()
-		return nil, fmt.Errorf("cluster: mail stream: %w", err)
+		return nil, err
 	}
 	return n, nil
+}
+
+// open creates (or updates to this node's settings) the buckets and streams,
+// each with opt.Replicas copies.
+func (n *Node) open() error {
+	if r := n.opt.Replicas; r > 1 && n.nc.ConnectedClusterName() == "" {
+		return fmt.Errorf("%w: %d, but the NATS server %s is not in a cluster (a single server keeps 1)",
+			ErrReplicas, r, n.nc.ConnectedServerName())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	var err error
+	n.pads, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: PadBucket, Description: "padchat: reserve mark of each server-side sending pad",
+		History: 1, Storage: jetstream.FileStorage, Replicas: n.opt.Replicas,
+	})
+	if err != nil {
+		return n.replicasErr("pad bucket", err)
+	}
+	if err = n.openMail(ctx); err != nil {
+		return n.replicasErr("mail stream", err)
+	}
+	if err = n.openHistory(ctx); err != nil {
+		return n.replicasErr("history", err)
+	}
+	return nil
+}
+
+// JetStream's answers when a stream cannot have as many copies as asked for
+// (nats-server's JSClusterNoPeersErrF, JSInsufficientResourcesErr).
+const (
+	jsNoPeers      jetstream.ErrorCode = 10005
+	jsInsufficient jetstream.ErrorCode = 10023
+)
+
+// replicasErr names what could not be created, and says so when the reason
+// is fewer JetStream servers than replicas.
+func (n *Node) replicasErr(what string, err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jsNoPeers || apiErr.ErrorCode == jsInsufficient) && n.opt.Replicas > 1 {
+		return fmt.Errorf("%w: %d: %s: the NATS cluster %s has fewer JetStream servers: %w",
+			ErrReplicas, n.opt.Replicas, what, n.nc.ConnectedClusterName(), err)
+	}
+	return fmt.Errorf("cluster: %s: %w", what, err)
 }
 
 func tlsConfig(opt Options) (*tls.Config, error) {
@@ -156,6 +210,9 @@ func (n *Node) Name() string { return n.opt.Node }
 
 // Close drains the connection.
 func (n *Node) Close() {
+	for _, w := range n.watchers {
+		_ = w.Stop()
+	}
 	if n.nc != nil {
 		_ = n.nc.Drain()
 	}
@@ -209,4 +266,21 @@ func (c padClaim) Advance(mark int64, rev uint64) (uint64, error) {
 		return 0, fmt.Errorf("cluster: pad mark %s: %w", c.key, err)
 	}
 	return nrev, nil
+}
+
+// Replicas reports, for each of the account's streams (a KV bucket is a
+// stream too), how many servers hold a copy: its leader and its replicas.
+func (n *Node) Replicas() (map[string]int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	out := map[string]int{}
+	l := n.js.ListStreams(ctx)
+	for si := range l.Info() {
+		copies := 1
+		if si.Cluster != nil {
+			copies += len(si.Cluster.Replicas)
+		}
+		out[si.Config.Name] = copies
+	}
+	return out, l.Err()
 }

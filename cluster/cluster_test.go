@@ -109,3 +109,37 @@ func BenchmarkPadClaimAdvance(b *testing.B) {
 		}
 	}
 }
+
+// --nats-replicas: a single NATS server keeps one copy and says so for more;
+// a three-server cluster keeps three of every stream and bucket, and refuses
+// four; out of JetStream's range is refused before dialing.
+func TestReplicasValidatedAgainstTheCluster(t *testing.T) {
+	opts := func(e *natstest.Env, r int) cluster.Options {
+		return cluster.Options{URL: e.URL, Node: "n1", CA: e.CA, Cert: e.Cert, Key: e.Key, Replicas: r}
+	}
+	single := natstest.Start(t, "")
+	for _, r := range []int{-1, 6} {
+		_, err := cluster.Connect(opts(single, r))
+		require.ErrorIs(t, err, cluster.ErrReplicas, "replicas %d", r)
+	}
+	_, err := cluster.Connect(opts(single, 2))
+	require.ErrorIs(t, err, cluster.ErrReplicas)
+	require.ErrorContains(t, err, "not in a cluster")
+	n, err := cluster.Connect(opts(single, 1))
+	require.NoError(t, err)
+	n.Close()
+
+	envs := natstest.StartCluster(t, 3)
+	_, err = cluster.Connect(opts(envs[0], 4))
+	require.ErrorIs(t, err, cluster.ErrReplicas)
+	n, err = cluster.Connect(opts(envs[1], 3))
+	require.NoError(t, err)
+	defer n.Close()
+	streams, err := n.Replicas()
+	require.NoError(t, err)
+	require.NotEmpty(t, streams)
+	t.Logf("copies: %v", streams)
+	for name, r := range streams {
+		require.Equal(t, 3, r, "copies of %s", name)
+	}
+}

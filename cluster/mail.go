@@ -23,7 +23,7 @@ func (n *Node) openMail(ctx context.Context) (err error) {
 	n.mail, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: MailStream, Description: "padchat: mailboxes of direct messages and receipts",
 		Subjects: []string{mailPrefix + ">"}, Storage: jetstream.FileStorage,
-		Replicas: max(n.opt.Replicas, 1), Duplicates: dupWindow,
+		Replicas: n.opt.Replicas, Duplicates: dupWindow,
 	})
 	return err
 }
@@ -60,11 +60,12 @@ func (n *Node) Remove(seq uint64, done func(err error)) {
 	}()
 }
 
-// Follow hands f (on the loop) every record of user's mailbox, oldest first,
-// then each new one as it is stored, until the returned stop is called. A
-// record may come twice (the consumer is recreated after a reconnect): f
-// must tell by the sequence.
-func (n *Node) Follow(user string, f func(seq uint64, rec []byte)) (stop func()) {
+// Follow hands f (on the loop) every record of user's mailbox from stream
+// sequence from on (0: the oldest), then each new one as it is stored, until
+// the returned stop is called. A record may come twice (the consumer is
+// recreated after a reconnect), and some may still come after stop: f must
+// tell by the sequence.
+func (n *Node) Follow(user string, from uint64, f func(seq uint64, rec []byte)) (stop func()) {
 	var (
 		mu      sync.Mutex
 		stopped bool
@@ -73,9 +74,11 @@ func (n *Node) Follow(user string, f func(seq uint64, rec []byte)) (stop func())
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
-		cons, err := n.mail.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{mailSubject(user)}, DeliverPolicy: jetstream.DeliverAllPolicy,
-		})
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{mailSubject(user)}, DeliverPolicy: jetstream.DeliverAllPolicy}
+		if from > 0 {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
+		}
+		cons, err := n.mail.OrderedConsumer(ctx, cfg)
 		if err != nil {
 			n.opt.Post(func() { n.opt.Log("cluster: mailbox of "+user+" not followed", err) })
 			return
@@ -100,9 +103,9 @@ func (n *Node) Follow(user string, f func(seq uint64, rec []byte)) (stop func())
 	return func() {
 		mu.Lock()
 		defer mu.Unlock()
-		stopped = true
-		if cc != nil {
+		if !stopped && cc != nil {
 			cc.Stop()
 		}
+		stopped = true
 	}
 }

@@ -10,10 +10,7 @@ BIN=${BIN:-bin}
 DIR=${DIR:-var/cluster}
 NATS_PORT=${NATS_PORT:-4222}
 mkdir -p "$DIR"
-if [ ! -x "$DIR/nats-server" ]; then
-	echo "building nats-server v2.15.2 (module proxy)..."
-	GOBIN=$(cd "$DIR" && pwd) $GO install github.com/nats-io/nats-server/v2@v2.15.2
-fi
+GO=$GO contrib/nats-server.sh "$DIR" >/dev/null
 if [ ! -d "$DIR/master/users" ]; then
 	for u in alice bob carol; do
 		"$BIN/padchatd" user add --data "$DIR/master" --pad-size 8MiB --server 127.0.0.1:7071 "$u" >/dev/null 2>&1

@@ -188,8 +188,8 @@ func (p *kqueue) collect(events []Event, raw []unix.Kevent_t) (n int, woke bool)
 	for i := range raw {
 		ev := &raw[i]
 		if p.wk.owns(ev) {
-			p.w.consumed()
 			p.wk.drain()
+			p.w.consumed()
 			woke = true
 			continue
 		}

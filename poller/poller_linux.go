@@ -152,8 +152,8 @@ func (p *epoll) collect(events []Event, raw []unix.EpollEvent) (n int, woke bool
 	for _, ev := range raw {
 		fd := int(ev.Fd)
 		if fd == p.wakefd {
-			p.w.consumed()
 			drain(p.wakefd)
+			p.w.consumed()
 			woke = true
 			continue
 		}

@@ -141,8 +141,8 @@ func (p *selector) fill() int {
 
 func (p *selector) collect(events []Event) (n int, woke bool) {
 	if p.rset.IsSet(p.wakeR) {
-		p.w.consumed()
 		drain(p.wakeR)
+		p.w.consumed()
 		woke = true
 	}
 	size := len(p.reg.fds)

@@ -109,3 +109,36 @@ func TestClosed(t *testing.T) {
 		}
 	})
 }
+
+// A Wake that lands while Wait drains the wake-up descriptor must not be
+// lost: a waker racing the waiter, then one last Wake, always ends the Wait.
+// (Clearing the pending flag before the drain let the drain eat that
+// signal, and every later Wake then saw a signal "pending" and sent none.)
+func TestWakeRacingTheDrainIsNotLost(t *testing.T) {
+	forEach(t, func(t *testing.T, bk backend) {
+		p := open(t, bk)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					assert.NoError(t, p.Wake())
+				}
+			}
+		})
+		deadline := time.Now().Add(300 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			wait(t, p, long)
+		}
+		close(stop)
+		wg.Wait()
+		wait(t, p, 0) // what the waker left
+		time.AfterFunc(5*time.Millisecond, func() { assert.NoError(t, p.Wake()) })
+		start := time.Now()
+		wait(t, p, long)
+		assert.Less(t, time.Since(start), long/2, "the last Wake was lost")
+	})
+}

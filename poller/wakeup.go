@@ -41,9 +41,12 @@ func (w *wakeup) wake(signal func() error) error {
 	return nil
 }
 
-// consumed is called by Wait before it drains the wake-up descriptor. Clearing
-// first means a Wake that lands during the drain signals again: at worst one
-// spare empty Wait, never a lost wake-up.
+// consumed is called by Wait after it drained the wake-up descriptor. A Wake
+// that lands before it finds a signal pending and sends none, but its work was
+// queued before it woke, so the caller of Wait sees it; a Wake after it
+// signals again. (Cleared before the drain, the drain could eat the signal of
+// a Wake landing in between, leaving the flag set with nothing to clear it:
+// every later Wake lost.)
 func (w *wakeup) consumed() { w.pending.Store(false) }
 
 func (w *wakeup) isClosed() bool { return w.closed.Load() }

@@ -59,6 +59,7 @@ func (l *Loop) startCluster() error {
 		return nil
 	}
 	opt := l.cfg.Cluster
+	opt.History = l.cfg.HistorySize
 	opt.Post = l.post
 	opt.Log = func(what string, err error) { l.log.Error().Err(err).Msg(what) }
 	n, err := cluster.Connect(opt)
@@ -70,6 +71,9 @@ func (l *Loop) startCluster() error {
 	// The callbacks run on the loop (post), after New returned: l.hub is set.
 	err = n.Listen(func(from string, data []byte) { l.hub.onRemoteRoom(from, data) },
 		func(from string, data []byte) { l.hub.onRemotePresence(from, data) })
+	if err == nil {
+		err = l.startSharedRooms()
+	}
 	if err != nil {
 		n.Close()
 		l.node = nil
@@ -106,6 +110,9 @@ func (h *Hub) toNodes(room string, msg *wire.Msg) {
 	if err := n.PublishRoom(room, h.l.shareBuf); err != nil {
 		h.l.log.Warn().Err(err).Str("room", room).Msg("cluster: room event not shared")
 	}
+	if msg.Op == wire.OpMessage {
+		h.shareMessage(room, h.l.shareBuf, true)
+	}
 }
 
 // onRemoteRoom delivers another node's room event to this node's members of
@@ -133,10 +140,9 @@ func (h *Hub) onRemoteRoom(from string, data []byte) {
 		return // no member here
 	}
 	m.Flags &^= wire.FlagPlain
+	h.notify(r, &m, nil)
 	if m.Op == wire.OpMessage {
-		h.relay(r, &m, nil)
-	} else {
-		h.notify(r, &m, nil)
+		h.shareMessage(room, data, false)
 	}
 }
 
@@ -159,6 +165,10 @@ func (h *Hub) heartbeat() {
 	h.l.shareBuf = b
 	if err := n.PublishPresence(b); err != nil {
 		h.l.log.Warn().Err(err).Msg("cluster: heartbeat not sent")
+	}
+	h.forgetTrails()
+	if lost := n.HistoryLost(); lost > 0 {
+		h.l.log.Warn().Uint64("records", lost).Msg("cluster: room messages not stored in the shared history (JetStream slow or unreachable)")
 	}
 }
 

@@ -18,10 +18,21 @@ type streamMail struct {
 	started int64               // start time, part of the DMs' message ids
 }
 
-// follow is a session's subscription to its mailbox in the stream.
+// follow is a session's subscription to its mailbox in the stream, and the
+// records it brought that wait for room: as locally, a session has at most
+// maxInflight unacknowledged records, and the subscription pauses while
+// maxInflight more wait, so a big mailbox streams in as the client acks.
 type follow struct {
-	stop func()
-	last uint64 // stream sequence of the last record delivered
+	stop   func()
+	gen    int    // subscriptions so far: a record from an earlier one is ignored
+	last   uint64 // stream sequence of the last record received
+	queue  []mailRecord
+	paused bool
+}
+
+type mailRecord struct {
+	seq uint64
+	rec []byte
 }
 
 // mailID is the DM id of a stream sequence; like every padchat id it wraps to 1, not 0.
@@ -50,20 +61,59 @@ func (m *streamMail) put(from string, to *User, text []byte, done func(id uint32
 	})
 }
 
-// pump makes sure s follows its mailbox.
+// pump makes sure s follows its mailbox and delivers what waits while s has room.
 func (m *streamMail) pump(s *native) {
-	if m.follows[s] != nil || s.user == nil || s.c.dying {
+	if s.user == nil || s.c.dying {
+		return
+	}
+	if fl := m.follows[s]; fl != nil {
+		m.drain(s, fl)
 		return
 	}
 	fl := &follow{}
 	m.follows[s] = fl
-	fl.stop = m.node.Follow(s.user.key(), func(seq uint64, rec []byte) {
-		if m.follows[s] != fl || seq <= fl.last {
-			return // the session ended, or a record delivered already
+	m.follow(s, fl)
+}
+
+// follow subscribes s to its mailbox from the record after the last one received.
+func (m *streamMail) follow(s *native, fl *follow) {
+	fl.gen++
+	gen := fl.gen
+	fl.stop = m.node.Follow(s.user.key(), fl.last+1, func(seq uint64, rec []byte) {
+		if m.follows[s] != fl || fl.gen != gen || seq <= fl.last {
+			return // the session ended, an earlier subscription, or a record had already
 		}
 		fl.last = seq
-		m.h.deliverMail(s, seq, rec, true)
+		fl.queue = append(fl.queue, mailRecord{seq, rec})
+		m.drain(s, fl)
 	})
+}
+
+// drain delivers waiting records while s has room for them (the limits of
+// the local pump), and pauses or resumes the subscription.
+func (m *streamMail) drain(s *native, fl *follow) {
+	for len(fl.queue) > 0 && len(s.inflight) < maxInflight && s.c.pending() <= m.h.cfg.OutLimit/2 && !s.c.dying {
+		r := fl.queue[0]
+		fl.queue[0] = mailRecord{}
+		fl.queue = fl.queue[1:]
+		m.h.deliverMail(s, r.seq, r.rec, true)
+	}
+	switch {
+	case !fl.paused && len(fl.queue) >= maxInflight:
+		fl.stop()
+		fl.paused = true
+	case fl.paused && len(fl.queue) < maxInflight/2:
+		fl.paused = false
+		m.follow(s, fl)
+	}
+}
+
+// clusterForget deletes a removed account's mailbox and history cursors in
+// JetStream, as the store forgets its local ones.
+func (h *Hub) clusterForget(account string) {
+	if h.l.node != nil {
+		h.l.node.Forget(account)
+	}
 }
 
 // ack removes the record from the stream; for a DM, the receipt goes to the
@@ -72,6 +122,9 @@ func (m *streamMail) pump(s *native) {
 // message id) rather than losing it.
 func (m *streamMail) ack(by *native, ref mailRef, seq uint64) {
 	h, rcpt := m.h, by.user.Name
+	if fl := m.follows[by]; fl != nil {
+		defer m.drain(by, fl)
+	}
 	remove := func() {
 		m.node.Remove(seq, func(err error) {
 			if err != nil {

@@ -82,6 +82,7 @@ func (h *Hub) evicted(u *User, r wire.ByeReason) {
 	h.handles.forget(h.store, u.sendID)
 	if r != wire.ByeRenewed {
 		h.store.forgetMailbox(u.key())
+		h.clusterForget(u.key())
 		if h.files != nil {
 			h.files.forget(u.Name)
 		}
@@ -110,6 +111,7 @@ func (h *Hub) room(name []byte, create bool) (*Room, error) {
 	if h.store.topic(r.name, &t) {
 		r.topic = &topic{text: string(t.Text), by: string(t.User), at: t.Time}
 	}
+	h.clusterTopic(r)
 	h.rooms[r.name] = r
 	return r, nil
 }
@@ -143,6 +145,7 @@ func (h *Hub) setTopic(m member, name, text []byte) (string, error) {
 	msg := r.topicMsg()
 	h.notify(r, msg, nil)
 	h.store.putTopic(r.name, msg)
+	h.shareTopic(r.name, msg)
 	h.l.log.Info().Str("user", m.name()).Str("room", r.name).Msg("topic set")
 	return r.topic.text, nil
 }
@@ -201,6 +204,10 @@ func (h *Hub) seen(m member, r *Room) {
 	if !ok || n.user == nil || n.user.gone || n.c.reason == ReasonSlowConsumer || h.cfg.HistorySize <= 0 {
 		return
 	}
+	if h.l.node != nil {
+		h.clusterSeen(n, r)
+		return
+	}
 	h.store.putCursor(n.user.key(), r.name, r.hist)
 }
 
@@ -224,7 +231,7 @@ func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) {
 // relay sends a room message to every member of r except skip and, with
 // history on, keeps it in the room's history: encoded once for both.
 func (h *Hub) relay(r *Room, msg *wire.Msg, skip member) {
-	if h.cfg.HistorySize <= 0 {
+	if h.cfg.HistorySize <= 0 || h.l.node != nil { // clustered: history is shared by toNodes
 		h.notify(r, msg, skip)
 		return
 	}
@@ -349,6 +356,9 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 
 // listRooms is "room\tmembers[\tplain]" per line, sorted by name.
 func (h *Hub) listRooms() string {
+	if h.l.node != nil {
+		return h.clusterRooms()
+	}
 	names := make([]string, 0, len(h.rooms))
 	for n := range h.rooms {
 		names = append(names, n)

@@ -82,6 +82,7 @@ type Loop struct {
 	remote map[string]*remoteNode
 	// shareBuf encodes what goes to the other nodes.
 	shareBuf []byte
+	shared   *sharedRooms // rooms' history and topics over the nodes (cluster_history.go)
 }
 
 // New opens the store and accounts under cfg.DataDir and binds the listeners.

@@ -22,6 +22,10 @@ func (n *native) command(m *wire.Msg) {
 		// Only what this account has not had: an idle reconnect to a
 		// quiet room costs no pad for history. The cursor moves again when
 		// the account leaves the room (Hub.part, Hub.leave).
+		if h.l.node != nil {
+			h.clusterJoined(n, r)
+			return
+		}
 		key := n.user.key()
 		h.replayHistory(n, r, h.cfg.HistorySize, h.store.cursor(key, r.name))
 		h.store.putCursor(key, r.name, r.hist)
@@ -53,7 +57,11 @@ func (n *native) command(m *wire.Msg) {
 			n.replyErr(seq, ErrNotInRoom)
 			return
 		}
-		h.replayHistory(n, r, int(m.ID), 0)
+		if h.l.node != nil {
+			h.clusterHistory(n, r, int(m.ID))
+		} else {
+			h.replayHistory(n, r, int(m.ID), 0)
+		}
 		n.reply(seq, 0, "", false)
 	case wire.OpTopic:
 		t, err := h.setTopic(n, m.Room, m.Text)

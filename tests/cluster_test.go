@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -333,4 +334,41 @@ func TestClusterNodeKillsLoseNoAckedDMAndReuseNoPad(t *testing.T) {
 	}
 	t.Logf("%d node kills, 1 NATS restart: %d acknowledged DMs, %d lost, %d frames on the wire checked for pad reuse", kills, len(acked), lost, frames)
 	assert.Zero(t, lost, "acknowledged DMs lost")
+}
+
+// nats-replicas from the config file is checked against the NATS deployment:
+// a single server cannot keep two copies, and the daemon says so and exits.
+func TestClusterReplicasFromConfigRefusedBySingleServer(t *testing.T) {
+	e := natstest.Start(t, "")
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "node.conf")
+	require.NoError(t, os.WriteFile(conf, fmt.Appendf(nil,
+		"nats = %s\nnode = n1\nnats-tls-ca = %s\nnats-tls-cert = %s\nnats-tls-key = %s\nnats-replicas = 2\nlisten = 127.0.0.1:0\n",
+		e.URL, e.CA, e.Cert, e.Key), 0o600))
+	out, errOut, code := runDaemonCmd(t, "check-config", conf)
+	require.Zero(t, code, errOut)
+	assert.Contains(t, out, "nats-replicas = 2\n")
+	_, errOut, code = runDaemonCmd(t, "--config", conf, "--data", filepath.Join(dir, "data"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "replicas: 2, but the NATS server")
+	assert.NotContains(t, errOut, "test-secret")
+}
+
+// --log-messages logs a DM sent on a cluster node as it does a local one,
+// and only with the flag.
+func TestClusterDMLoggedWithLogMessages(t *testing.T) {
+	c := startClusterWith(t, 1, 1<<20, []string{"--log-messages"}, "alice", "bob")
+	alice := c.dial(0, "alice")
+	r := request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("bob"), Text: []byte("logged across nodes")})
+	require.Equal(t, wire.OpOK, r.Op, "dm: %s", r.Text)
+	c.nodes[0].waitLog(`"message":"<alice>: logged across nodes"`)
+	assert.Contains(t, c.nodes[0].logs.String(), `"to":"bob"`)
+
+	quiet := startCluster(t, 1, "alice", "bob")
+	alice = quiet.dial(0, "alice")
+	r = request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("bob"), Text: []byte("not logged")})
+	require.Equal(t, wire.OpOK, r.Op, "dm: %s", r.Text)
+	bob := quiet.dial(0, "bob")
+	expect(t, bob, "the DM", isOp(wire.OpDirect))
+	assert.NotContains(t, quiet.nodes[0].logs.String(), "not logged")
 }

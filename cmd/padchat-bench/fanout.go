@@ -248,10 +248,12 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	r := &Result{Scenario: o.scenario, Target: o.target, Label: o.label, When: time.Now().UTC(),
 		Subs: o.subs, Pubs: o.pubs, Msgs: o.msgs, Size: o.size, Rate: o.rate, Window: o.window,
 		Expected: int64(o.subs) * int64(o.pubs) * int64(o.msgs), ProvisionS: e.provision.Seconds()}
-	before, err := sampleProc(e.pid)
+	r.Nodes = o.nodes
+	before, err := e.sample()
 	if err != nil {
 		return nil, err
 	}
+	nats0 := e.natsCPU()
 	cpu0 := selfCPU()
 	stopPerf := perfRecord(o, e.pid, stderr)
 	f := &flow{window: int64(o.window), subs: subs}
@@ -275,10 +277,11 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	}
 	stop.Store(true)
 	<-pubsDone
-	after, err := sampleProc(e.pid)
+	after, err := e.sample()
 	if err != nil {
 		return nil, err
 	}
+	r.NATSCPUs = (e.natsCPU() - nats0).Seconds()
 	stopPerf()
 	var delivered int64
 	for _, s := range subs {

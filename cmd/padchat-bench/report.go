@@ -272,6 +272,7 @@ func writeReport(w io.Writer, rs []Result, ref string, notes []string, chart str
 		}
 		fmt.Fprintln(w)
 	}
+	writeCluster(w, rs, ref)
 	writeGoals(w, rs, ref)
 	var runNotes []string
 	for _, r := range rs {
@@ -420,6 +421,7 @@ func medianOf(runs []Result) Result {
 	r.CPUNsPerMsg = med(func(x *Result) float64 { return x.CPUNsPerMsg })
 	r.PadPerMsg = med(func(x *Result) float64 { return x.PadPerMsg })
 	r.ClientCPUs = med(func(x *Result) float64 { return x.ClientCPUs })
+	r.NATSCPUs = med(func(x *Result) float64 { return x.NATSCPUs })
 	r.RSSPerConn = med(func(x *Result) float64 { return x.RSSPerConn })
 	r.AnonPerConn = med(func(x *Result) float64 { return x.AnonPerConn })
 	r.FilePerConn = med(func(x *Result) float64 { return x.FilePerConn })

@@ -58,6 +58,11 @@ type Result struct {
 	PeakRSSGrowth  int64   `json:"peak_rss_growth,omitempty"`
 	PeakAnonGrowth int64   `json:"peak_anon_growth,omitempty"`
 
+	// Cluster fan-out (--nodes): the server figures above add up every
+	// node; the NATS server's CPU is apart.
+	Nodes    int     `json:"nodes,omitempty"`
+	NATSCPUs float64 `json:"nats_cpu_s,omitempty"`
+
 	ProvisionS float64 `json:"provision_s,omitempty"`
 	Note       string  `json:"note,omitempty"`
 }
@@ -98,6 +103,9 @@ func (r *Result) Line() string {
 			r.ServerCPUs, r.CPUNsPerMsg, r.ClientCPUs, mib(r.RSSStart), mib(r.RSSEnd))
 		if r.PadPerMsg > 0 {
 			fmt.Fprintf(&b, ", pad %.1f B/delivery", r.PadPerMsg)
+		}
+		if r.Nodes > 0 {
+			fmt.Fprintf(&b, ", %d nodes (server CPU is their sum), NATS CPU %.2fs", r.Nodes, r.NATSCPUs)
 		}
 	}
 	if r.ProvisionS >= 0.05 {

@@ -56,6 +56,7 @@ type options struct {
 	dialers int
 
 	subs, pubs, msgs, size int
+	nodes                  int // native: padchatd nodes over NATS (cluster.go); 0: one standalone
 	rate                   float64
 	window                 int
 	conns                  int
@@ -145,6 +146,7 @@ func parseScenario(name string, args []string, stderr io.Writer) (*options, erro
 	fs.StringVar(&o.perfOut, "perf", "", "record the server with `perf record -g` during the measured phase into this file")
 	fs.StringVar(&o.room, "room", "bench", "room, channel or subject")
 	fs.IntVar(&o.dialers, "dialers", 32, "connections opened at once during setup")
+	fs.IntVar(&o.nodes, "nodes", 0, "native: run this many padchatd nodes over one NATS server (--nats-server, JetStream), connections spread over them; 0: one standalone padchatd")
 
 	// Scenario defaults.
 	subs, pubs, msgs, rate, window := 10, 2, 1000, 0.0, 256
@@ -199,6 +201,8 @@ func parseScenario(name string, args []string, stderr io.Writer) (*options, erro
 		return nil, errors.New("dm needs a --window of at least 1")
 	case o.target == "native" && o.addr != "" && o.dataDir == "":
 		return nil, errors.New("native with --addr needs --data (the server's data dir) to provision bench users")
+	case o.nodes < 0 || o.nodes > 0 && (o.target != "native" || o.addr != "" || o.scenario != "fanout"):
+		return nil, errors.New("--nodes: fanout of a native target the bench starts")
 	}
 	if _, err := benchpeer.New(o.target, "", nil); err != nil {
 		return nil, err

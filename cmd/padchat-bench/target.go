@@ -45,6 +45,12 @@ type env struct {
 	provision time.Duration // native: creating the users' pads, not measured
 	metrics   string        // native, started by the bench: padchatd's /metrics URL
 	stop      func()
+	// --nodes (cluster.go): every node's address, the pids of nodes 2..N,
+	// the NATS server's pid, and how to stop what pid does not cover.
+	addrs   []string
+	pids    []int
+	natsPid int
+	rest    []func()
 }
 
 // minPad is the smallest pad a bench user gets: the handshake, joins, pings.
@@ -80,7 +86,10 @@ func startTarget(ctx context.Context, o *options, p plan, stderr io.Writer) (*en
 		start := time.Now()
 		err = provision(filepath.Join(dir, "data"), p.users, o.dialers)
 		e.provision = time.Since(start)
-		if err == nil {
+		switch {
+		case err == nil && o.nodes > 0:
+			s, err = spawnCluster(ctx, o, dir, p, e)
+		case err == nil:
 			s, err = spawnPadchatd(ctx, o, dir, p)
 		}
 	case "irc":
@@ -91,17 +100,23 @@ func startTarget(ctx context.Context, o *options, p plan, stderr io.Writer) (*en
 		s, err = spawnNATS(ctx, o, dir, p)
 	}
 	if err != nil {
+		e.stopRest()
 		cleanup()
 		return nil, err
 	}
 	e.pid, e.addr, e.metrics = s.cmd.Process.Pid, s.addr, s.metrics
 	var once sync.Once
-	e.stop = func() { once.Do(func() { s.stop(); cleanup() }) }
+	e.stop = func() { once.Do(func() { s.stop(); e.stopRest(); cleanup() }) }
 	// Interrupted: stopping the server ends every blocked read of the run.
 	context.AfterFunc(ctx, e.stop)
 	bundles := func(u string) string { return server.BundleDir(filepath.Join(dir, "data"), u) }
 	e.bundles = bundles
-	if e.dial, err = benchpeer.New(o.target, e.addr, bundles); err != nil {
+	if len(e.addrs) > 1 {
+		e.dial, err = spreadDialer(o.target, e.addrs, bundles)
+	} else {
+		e.dial, err = benchpeer.New(o.target, e.addr, bundles)
+	}
+	if err != nil {
 		e.stop()
 		return nil, err
 	}

@@ -61,6 +61,7 @@ func newServeFlags(o *serveOptions) *flag.FlagSet {
 	fs.StringVar(&cfg.Cluster.CA, "nats-tls-ca", "", "CA certificate that signs the NATS server's")
 	fs.StringVar(&cfg.Cluster.Cert, "nats-tls-cert", "", "this node's TLS client certificate for NATS")
 	fs.StringVar(&cfg.Cluster.Key, "nats-tls-key", "", "this node's TLS client key for NATS")
+	fs.IntVar(&cfg.Cluster.Replicas, "nats-replicas", 1, "copies JetStream keeps of padchat's streams and buckets (1-5, at most the NATS cluster's size)")
 	cfg.ReserveStep, cfg.ReserveMax = 1<<20, 256<<20
 	fs.Var(sizeFlag[int64]{&cfg.ReserveStep}, "pad-reserve", "minimum pad reserve-ahead step")
 	fs.Var(sizeFlag[int64]{&cfg.ReserveMax}, "pad-reserve-max", "largest pad reserve-ahead step (a crash wastes at most one)")

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,6 +36,56 @@ type Env struct {
 // dir (t.TempDir() when empty), so a restart on the same dir keeps the data.
 func Start(t testing.TB, dir string) *Env {
 	t.Helper()
+	e := prepare(t, dir, "padchat-test")
+	e.start(t)
+	t.Cleanup(e.Stop)
+	return e
+}
+
+// StartCluster runs n servers routed into one NATS cluster with clustered
+// JetStream, each as Start's (TLS for clients, encryption at rest), and
+// waits until JetStream has elected its meta leader. The routes between the
+// servers are plain TCP on 127.0.0.1.
+func StartCluster(t testing.TB, n int) []*Env {
+	t.Helper()
+	pki := t.TempDir()
+	// Route ports picked ahead, so every server names all of them.
+	ports := make([]int, n)
+	var routes []*url.URL
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+		require.NoError(t, ln.Close())
+		routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", ports[i])})
+	}
+	var envs []*Env
+	for i := range n {
+		e := prepare(t, pki, fmt.Sprintf("padchat-test-%d", i+1))
+		e.opts.StoreDir = filepath.Join(t.TempDir(), "js")
+		e.opts.Cluster = server.ClusterOpts{Name: "padchat-test", Host: "127.0.0.1", Port: ports[i]}
+		e.opts.Routes = routes
+		// Clustered JetStream is ready only once its peers are up: launch
+		// them all, then wait.
+		e.launch(t)
+		t.Cleanup(e.Stop)
+		envs = append(envs, e)
+	}
+	for _, e := range envs {
+		e.ready(t)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, e := range envs {
+		for !e.Srv.JetStreamIsClustered() || !e.Srv.JetStreamIsCurrent() || e.Srv.NumRoutes() < n-1 {
+			require.True(t, time.Now().Before(deadline), "NATS cluster of %d did not form", n)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return envs
+}
+
+// prepare makes the PKI under dir (once) and the options of a server called name.
+func prepare(t testing.TB, dir, name string) *Env {
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -50,22 +101,29 @@ func Start(t testing.TB, dir string) *Env {
 	})
 	require.NoError(t, err)
 	e.opts = &server.Options{
-		ServerName: "padchat-test", Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
+		ServerName: name, Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
 		JetStream: true, StoreDir: filepath.Join(dir, "js"), JetStreamKey: "padchat-test-at-rest-key", SyncAlways: true,
 		Username: "padchat", Password: "test-secret",
 		TLS: true, TLSVerify: true, TLSConfig: serverTLS, TLSTimeout: 5,
 	}
-	e.start(t)
-	t.Cleanup(e.Stop)
 	return e
 }
 
 func (e *Env) start(t testing.TB) {
+	e.launch(t)
+	e.ready(t)
+}
+
+func (e *Env) launch(t testing.TB) {
 	s, err := server.NewServer(e.opts)
 	require.NoError(t, err)
 	go s.Start()
-	require.True(t, s.ReadyForConnections(10*time.Second), "nats-server not ready")
 	e.Srv = s
+}
+
+func (e *Env) ready(t testing.TB) {
+	s := e.Srv
+	require.True(t, s.ReadyForConnections(20*time.Second), "nats-server not ready")
 	addr := s.Addr().(*net.TCPAddr)
 	// Keep the port across restarts, so nodes reconnect to the same URL.
 	e.opts.Port = addr.Port

@@ -1,0 +1,8 @@
+// Errors of package cluster that callers tell apart.
+package cluster
+
+import "errors"
+
+// ErrReplicas: the replica count asked for cannot be had from this NATS
+// deployment (out of 1..MaxReplicas, or more copies than it has servers).
+var ErrReplicas = errors.New("cluster: replicas")
