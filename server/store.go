@@ -31,12 +31,17 @@ var ErrStoreBroken = errors.New("store: an earlier commit failed")
 // after the batch committed, so replies that promise durability are only
 // queued once it holds; on failure they get the error instead.
 type Store struct {
-	db       *bolt.DB
-	ops      []func(tx *bolt.Tx) error
-	waiters  []func(err error)
-	broken   error
-	histN    int
-	dmIDs    map[string]uint32
+	db      *bolt.DB
+	ops     []func(tx *bolt.Tx) error
+	waiters []func(err error)
+	broken  error
+	histN   int
+	dmIDs   map[string]uint32
+	// idsDirty: senders whose DM id moved in this batch, written once each
+	// by one op at commit; runs: the batch's mail puts since its last other
+	// op, one op per mailbox (mailPut).
+	idsDirty map[string]bool
+	runs     map[mailBox]*[][]byte
 	lastSync time.Duration // duration of the last commit
 	commits  uint64
 	commitNs uint64
@@ -83,8 +88,12 @@ func (s *Store) close() {
 // usable is nil when the store can take durable work.
 func (s *Store) usable() error { return s.broken }
 
-// do queues a write for this iteration's transaction.
-func (s *Store) do(op func(tx *bolt.Tx) error) { s.ops = append(s.ops, op) }
+// do queues a write for this iteration's transaction. Mail puts queued
+// after it go in an op of their own, so every op sees the ones before it.
+func (s *Store) do(op func(tx *bolt.Tx) error) {
+	s.ops = append(s.ops, op)
+	clear(s.runs)
+}
 
 // after runs fn once this iteration's transaction has committed (or failed).
 func (s *Store) after(fn func(err error)) { s.waiters = append(s.waiters, fn) }
@@ -97,6 +106,8 @@ func (s *Store) commit() bool {
 	}
 	ops, waiters := s.ops, s.waiters
 	s.ops, s.waiters = nil, nil
+	clear(s.runs)
+	clear(s.idsDirty)
 	err := s.broken
 	if err == nil && len(ops) > 0 {
 		start := time.Now()
@@ -138,8 +149,17 @@ func (s *Store) nextDMID(from string) uint32 {
 	}
 	id := nextID(last)
 	s.dmIDs[from] = id
-	s.do(func(tx *bolt.Tx) error {
-		return tx.Bucket(bktDMIDs).Put([]byte(from), binary.BigEndian.AppendUint32(nil, id))
+	if s.idsDirty[from] {
+		return id // the batch's op writes the sender's last id
+	}
+	if s.idsDirty == nil {
+		s.idsDirty = map[string]bool{}
+	}
+	s.idsDirty[from] = true
+	// Not s.do: nothing else writes the dmids bucket, so this op may run
+	// before later ops without changing what they see.
+	s.ops = append(s.ops, func(tx *bolt.Tx) error {
+		return tx.Bucket(bktDMIDs).Put([]byte(from), binary.BigEndian.AppendUint32(nil, s.dmIDs[from]))
 	})
 	return id
 }
@@ -310,8 +330,17 @@ func (s *Store) purgeOrphans(exists func(string) bool) error {
 // (bktSvcMail): <bucket>/<box>/<seq u64> = record; each caller owns its
 // record encoding.
 
-// mailPut queues rec at the end of box in the current batch.
+type mailBox struct{ bkt, box string }
+
+// mailPut queues rec at the end of box in the current batch. Puts to one box
+// with no other op between them share one op: one bucket lookup for all.
 func (s *Store) mailPut(bkt []byte, box string, rec []byte) {
+	k := mailBox{string(bkt), box}
+	if run := s.runs[k]; run != nil {
+		*run = append(*run, rec)
+		return
+	}
+	run := &[][]byte{rec}
 	s.do(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bkt).CreateBucketIfNotExists([]byte(box))
 		if err != nil {
@@ -320,9 +349,18 @@ func (s *Store) mailPut(bkt []byte, box string, rec []byte) {
 		// Keys only grow (NextSequence): fill pages before splitting, not to
 		// half, which halves the pages each commit writes.
 		b.FillPercent = 1
-		seq, _ := b.NextSequence()
-		return b.Put(u64(seq), rec)
+		for _, rec := range *run {
+			seq, _ := b.NextSequence()
+			if err := b.Put(u64(seq), rec); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	if s.runs == nil {
+		s.runs = map[mailBox]*[][]byte{}
+	}
+	s.runs[k] = run
 }
 
 // mailDelete queues the removal of key from box in the current batch.
