@@ -24,7 +24,7 @@ const maxInflight = 1024
 const mailReceipt = 0x80
 
 func encodeMail(from string, id uint32, t int64, text []byte) []byte {
-	return appendMail(nil, 0, from, id, t, text)
+	return appendMail(make([]byte, 0, 13+len(from)+len(text)), 0, from, id, t, text)
 }
 
 func appendMail(b []byte, kind byte, from string, id uint32, t int64, text []byte) []byte {

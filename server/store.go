@@ -349,9 +349,11 @@ func (s *Store) mailPut(bkt []byte, box string, rec []byte) {
 		// Keys only grow (NextSequence): fill pages before splitting, not to
 		// half, which halves the pages each commit writes.
 		b.FillPercent = 1
+		keys := make([]byte, 0, 8*len(*run)) // bbolt holds the keys until the commit
 		for _, rec := range *run {
 			seq, _ := b.NextSequence()
-			if err := b.Put(u64(seq), rec); err != nil {
+			keys = binary.BigEndian.AppendUint64(keys, seq)
+			if err := b.Put(keys[len(keys)-8:], rec); err != nil {
 				return err
 			}
 		}
