@@ -6,6 +6,7 @@
 # table's ratios are measured minutes apart on the same machine. Writes
 # bench/results/<date>.{jsonl,md,svg}. Knobs (environment):
 #   TARGETS="native irc redis nats"  SUBS="10 100 200 1000"  MODES="flood window"  REPEAT=3 (median of repeats)
+#   SCENARIOS="fanout latency idle dm": which scenarios run (e.g. SCENARIOS=dm for the durable DMs alone)
 #   BENCH=bin/padchat-bench  PADCHATD=bin/padchatd  PERF=1 (perf profile of padchatd, flood at 200 subs)
 #   BASELINE=path/to/padchatd: a second padchatd measured in the same rounds (labels native-before,
 #     line-before), e.g. the build of main before a change; BASELINE_BENCH=path: the padchat-bench
@@ -25,6 +26,7 @@ TARGETS=${TARGETS:-native irc redis nats}
 SUBS=${SUBS:-10 100 200 1000}
 MODES=${MODES:-flood window}
 REPEAT=${REPEAT:-3}
+SCENARIOS=${SCENARIOS:-fanout latency idle dm}
 PUBS=4
 WINDOW=256
 DELIVERIES=${DELIVERIES:-1000000} # per fan-out run: messages per publisher = DELIVERIES / (subs × PUBS)
@@ -92,8 +94,11 @@ bench() {
 		echo "compare.sh: run failed: $scenario $t $*" >&2
 }
 
+# runs SCENARIO: whether SCENARIOS includes it.
+runs() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+
 for ((rep = 1; rep <= REPEAT; rep++)); do
-	for s in $SUBS; do
+	runs fanout && for s in $SUBS; do
 		msgs=$((DELIVERIES / (s * PUBS)))
 		for mode in $MODES; do
 			window=(--window "$WINDOW")
@@ -110,16 +115,19 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
 			done
 		done
 	done
-	for t in $TARGETS; do
+	runs latency && for t in $TARGETS; do
 		bench latency "$t" --subs 100 --pubs 1 --rate 1000 --msgs 5000 --size 100
 	done
 	# The same with padchatd's store on tmpfs: what the per-iteration fsync costs in latency.
-	[ -d /dev/shm ] && [[ " $TARGETS " == *" native "* ]] &&
+	runs latency && [ -d /dev/shm ] && [[ " $TARGETS " == *" native "* ]] &&
 		bench latency native --label native-store-on-tmpfs --tmp /dev/shm --subs 100 --pubs 1 --rate 1000 --msgs 5000 --size 100
+	# Durable DMs: every round, so the table holds medians like the others.
+	runs dm && for t in $TARGETS; do
+		case $t in irc | line*) ;; *) bench dm "$t" --pubs 4 --msgs 10000 --recipients 10 --window 128 --size 100 ;; esac
+	done
 done
-for t in $TARGETS; do
+runs idle && for t in $TARGETS; do
 	bench idle "$t" --conns 1000
-	case $t in irc | line*) ;; *) bench dm "$t" --pubs 4 --msgs 10000 --recipients 10 --window 128 --size 100 ;; esac
 done
 
 # Which commit a padchatd was built from: $2 if given (PADCHATD_REV, BASELINE_REV), else what
@@ -137,5 +145,5 @@ baseline_note=()
 	--note "pad B/delivery (native): the server's recv-pad bytes spent on the subscribers (padchatd /metrics, padchat_pad_bytes_left, before and after the measured phase) per delivered message" \
 	--note "padchatd pads on ${pads[1]:-the disk of the data dir} (provisioning is not measured), store (bbolt, fsync per loop iteration) on $(df --output=source "${TMPDIR:-/tmp}" | tail -1); Redis DMs use appendfsync always; NATS JetStream 2.9 acks before fsync" \
 	--note "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs shared with other work: expect ±30% between runs, compare ratios" \
-	--note "each figure is the median of $REPEAT runs (fan-out, latency; lost: the worst run); whole comparison: $((SECONDS - start)) s"
+	--note "each figure is the median of $REPEAT runs (fan-out, latency, DMs; lost: the worst run); whole comparison: $((SECONDS - start)) s"
 echo "wrote $out.md and $out.svg" >&2

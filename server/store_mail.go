@@ -17,16 +17,40 @@ type mailboxes struct {
 	bkt []byte
 }
 
-// put queues rec at the end of box in the current batch.
+// mailBox names one mailbox of one bucket, for the batch's runs of puts.
+type mailBox struct{ bkt, box string }
+
+// put queues rec at the end of box in the current batch. Puts to one box
+// with no other op between them share one op: one bucket lookup for all.
 func (m mailboxes) put(box string, rec []byte) {
-	m.s.do(func(tx *bolt.Tx) error {
+	s, k := m.s, mailBox{string(m.bkt), box}
+	if run := s.runs[k]; run != nil {
+		*run = append(*run, rec)
+		return
+	}
+	run := &[][]byte{rec}
+	s.do(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(m.bkt).CreateBucketIfNotExists([]byte(box))
 		if err != nil {
 			return err
 		}
-		seq, _ := b.NextSequence()
-		return b.Put(u64(seq), rec)
+		// Keys only grow (NextSequence): fill pages before splitting, not to
+		// half, which halves the pages each commit writes.
+		b.FillPercent = 1
+		keys := make([]byte, 0, 8*len(*run)) // bbolt holds the keys until the commit
+		for _, rec := range *run {
+			seq, _ := b.NextSequence()
+			keys = binary.BigEndian.AppendUint64(keys, seq)
+			if err := b.Put(keys[len(keys)-8:], rec); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	if s.runs == nil {
+		s.runs = map[mailBox]*[][]byte{}
+	}
+	s.runs[k] = run
 }
 
 // delete queues the removal of key from box in the current batch.
@@ -108,7 +132,7 @@ func (s *Store) purgeOrphans(exists func(key string) bool) error {
 const mailReceipt = 0x80
 
 func encodeMail(from string, id uint32, t int64, text []byte) []byte {
-	return appendMail(nil, 0, from, id, t, text)
+	return appendMail(make([]byte, 0, 13+len(from)+len(text)), 0, from, id, t, text)
 }
 
 func appendMail(b []byte, kind byte, from string, id uint32, t int64, text []byte) []byte {
