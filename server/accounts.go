@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	//lint:ignore SA1019 the decoy tag only spends the work of a real one (decoyTag); its result is thrown away
-
 	"padchat/internal/bundle"
 	"padchat/otp"
 	"padchat/wire"
