@@ -207,6 +207,7 @@ func (n *native) authenticate(f []byte) {
 		old.bye(wire.ByeReplaced, "replaced by a newer session of this account")
 		old.c.kill(ReasonReplaced)
 		h.leave(old, "quit")
+		h.mail.ended(old) // onClose will not: the session has no user by then
 		old.user = nil
 	}
 	n.user, u.session = u, n
