@@ -92,7 +92,7 @@ func (m *streamMail) follow(s *native, fl *follow) {
 // drain delivers waiting records while s has room for them (the limits of
 // the local pump), and pauses or resumes the subscription.
 func (m *streamMail) drain(s *native, fl *follow) {
-	for len(fl.queue) > 0 && len(s.inflight) < maxInflight && s.c.pending() <= m.h.cfg.OutLimit/2 && !s.c.dying {
+	for len(fl.queue) > 0 && m.h.mailRoom(s) {
 		r := fl.queue[0]
 		fl.queue[0] = mailRecord{}
 		fl.queue = fl.queue[1:]

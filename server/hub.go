@@ -222,26 +222,24 @@ func (h *Hub) leave(m member, how string) {
 	}
 }
 
-// notify sends an event to every member of r except skip.
-func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) {
+// notify sends an event to every member of r except skip, and returns it
+// encoded (in the arena: valid until the arena is reused).
+func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) []byte {
 	h.stamp(r, msg)
-	h.fanout(r, msg, h.encode(msg), skip)
+	enc := h.encode(msg)
+	h.fanout(r, msg, enc, skip)
+	return enc
 }
 
 // relay sends a room message to every member of r except skip and, with
-// history on, keeps it in the room's history: encoded once for both.
+// history on, keeps it in the room's history: encoded once for both, the
+// store keeping its own copy since the arena is reused.
 func (h *Hub) relay(r *Room, msg *wire.Msg, skip member) {
-	if h.cfg.HistorySize <= 0 || h.l.node != nil { // clustered: history is shared by toNodes
-		h.notify(r, msg, skip)
-		return
+	enc := h.notify(r, msg, skip)
+	if h.cfg.HistorySize > 0 && h.l.node == nil { // clustered: history is shared by toNodes
+		r.hist++
+		h.store.appendHistory(r.name, bytes.Clone(enc), r.hist)
 	}
-	h.stamp(r, msg)
-	// Encoded once into the arena, where native deliveries share it; the
-	// store keeps its own copy, since the arena is reused.
-	enc := h.encode(msg)
-	h.fanout(r, msg, enc, skip)
-	r.hist++
-	h.store.appendHistory(r.name, bytes.Clone(enc), r.hist)
 }
 
 // stamp sets what the room adds to every event it sends.

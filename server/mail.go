@@ -44,6 +44,12 @@ type mailRef struct {
 // a big mailbox streams in as the client acknowledges instead of flooding it.
 const maxInflight = 1024
 
+// mailRoom says whether s may take another mail record now: fewer than
+// maxInflight unacknowledged, and its output not past half the limit.
+func (h *Hub) mailRoom(s *native) bool {
+	return len(s.inflight) < maxInflight && s.c.pending() <= h.cfg.OutLimit/2 && !s.c.dying
+}
+
 // dm stores a direct message for `to` and calls done with its id once it is
 // durable, or with the error that kept it from being so.
 func (h *Hub) dm(from member, to, text []byte, done func(id uint32, err error)) {

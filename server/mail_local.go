@@ -32,7 +32,7 @@ func (m *localMail) pump(s *native) {
 		return
 	}
 	m.boxes.scan(s.user.key(), s.mailNext+1, func(key uint64, rec []byte) bool {
-		if len(s.inflight) >= maxInflight || s.c.pending() > h.cfg.OutLimit/2 || s.c.dying {
+		if !h.mailRoom(s) {
 			return false
 		}
 		s.mailNext = key
