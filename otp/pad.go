@@ -167,6 +167,9 @@ func SyncDir(dir string) error {
 	return d.Sync()
 }
 
+// SyncData makes the bytes written to f durable (fdatasync on Linux, F_FULLFSYNC on darwin).
+func SyncData(f *os.File) error { return syncData(f) }
+
 // Release drops the pad's pages from the process's resident set; they stay in
 // the page cache and fault back in on the next use. For pads that go idle.
 func (p *Pad) Release() {

@@ -1,4 +1,4 @@
-// Mail on one machine: mailboxes in the store's bbolt file, written with the loop's batch.
+// Mail on one machine: mailboxes in the store's mail log, written with the loop's batch.
 package server
 
 import "padchat/wire"
@@ -7,7 +7,7 @@ import "padchat/wire"
 // is native.mailNext, the key of the last record pushed to it.
 type localMail struct {
 	h     *Hub
-	boxes mailboxes
+	boxes mailStore
 }
 
 func (m *localMail) put(from string, to *User, text []byte, done func(id uint32, err error)) {

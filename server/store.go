@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"maps"
 	"path/filepath"
 	"time"
 
@@ -69,9 +70,12 @@ type Store struct {
 	lastSync time.Duration // duration of the last commit
 	commits  uint64
 	commitNs uint64
-	// mail holds native accounts' direct messages and receipts, svcMail the
-	// message service's: one code path for both (store_mail.go).
-	mail, svcMail mailboxes
+	// mail holds native accounts' direct messages and receipts (the mail
+	// log, maillog.go), svcMail the message service's (bbolt): one interface
+	// for both (store_mail.go).
+	mail    mailStore
+	svcMail mailboxes
+	log     *mailLog
 }
 
 func openStore(dataDir string, histN int) (*Store, error) {
@@ -104,7 +108,18 @@ func openStore(dataDir string, histN int) (*Store, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	s := &Store{db: db, histN: histN, dmIDs: map[string]uint32{}}
-	s.mail, s.svcMail = mailboxes{s, bktMail}, mailboxes{s, bktSvcMail}
+	if s.log, err = openMailLog(filepath.Join(dataDir, mailLogName)); err == nil {
+		err = s.migrateMail()
+	}
+	if err != nil {
+		if s.log != nil {
+			s.log.close()
+		}
+		db.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	maps.Copy(s.dmIDs, s.log.ids)
+	s.mail, s.svcMail = s.log, mailboxes{s, bktSvcMail}
 	return s, nil
 }
 
@@ -123,10 +138,23 @@ func purgeMailbox(dataDir, key string) error {
 		return err
 	}
 	defer db.Close()
-	return db.Update(func(tx *bolt.Tx) error { return dropBox(tx, bktMail, key) })
+	if err := db.Update(func(tx *bolt.Tx) error { return dropBox(tx, bktMail, key) }); err != nil {
+		return err
+	}
+	// The bbolt lock is ours, so no daemon appends to the log meanwhile.
+	l, err := openMailLog(filepath.Join(dataDir, mailLogName))
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	l.drop(key)
+	return l.sync()
 }
 
 func (s *Store) close() {
+	if s.log != nil {
+		s.log.close()
+	}
 	if s.db != nil {
 		s.db.Close()
 	}
@@ -148,25 +176,33 @@ func (s *Store) after(fn func(err error)) { s.waiters = append(s.waiters, fn) }
 // commit writes the batch in one transaction (one fsync) and wakes its
 // waiters; false if there was nothing to do.
 func (s *Store) commit() bool {
-	if len(s.ops) == 0 && len(s.waiters) == 0 {
+	if len(s.ops) == 0 && len(s.waiters) == 0 && len(s.idsDirty) == 0 && !s.log.pending() {
 		return false
+	}
+	for from := range s.idsDirty {
+		s.log.setDMID(from, s.dmIDs[from])
 	}
 	ops, waiters := s.ops, s.waiters
 	s.ops, s.waiters = nil, nil
 	clear(s.runs)
 	clear(s.idsDirty)
 	err := s.broken
-	if err == nil && len(ops) > 0 {
+	if err == nil && (len(ops) > 0 || s.log.pending()) {
 		start := time.Now()
 		crashpoint.Hit(crashpoint.CommitBefore)
-		err = s.db.Update(func(tx *bolt.Tx) error {
-			for _, op := range ops {
-				if err := op(tx); err != nil {
-					return err
+		// The mail log first: its records are independent of bbolt's, and
+		// its batch is whole or absent after a crash, as bbolt's is.
+		err = s.log.sync()
+		if err == nil && len(ops) > 0 {
+			err = s.db.Update(func(tx *bolt.Tx) error {
+				for _, op := range ops {
+					if err := op(tx); err != nil {
+						return err
+					}
 				}
-			}
-			return nil
-		})
+				return nil
+			})
+		}
 		crashpoint.Hit(crashpoint.CommitAfter)
 		s.lastSync = time.Since(start)
 		s.commits++
@@ -178,6 +214,11 @@ func (s *Store) commit() bool {
 	}
 	for _, w := range waiters {
 		w(err)
+	}
+	if err == nil {
+		if cerr := s.log.compact(); cerr != nil {
+			s.broken = fmt.Errorf("%w: compacting the mail log: %v", ErrStoreBroken, cerr)
+		}
 	}
 	return true
 }
@@ -196,18 +237,10 @@ func (s *Store) nextDMID(from string) uint32 {
 	}
 	id := nextID(last)
 	s.dmIDs[from] = id
-	if s.idsDirty[from] {
-		return id // the batch's op writes the sender's last id
-	}
 	if s.idsDirty == nil {
 		s.idsDirty = map[string]bool{}
 	}
-	s.idsDirty[from] = true
-	// Not s.do: nothing else writes the dmids bucket, so this op may run
-	// before later ops without changing what they see.
-	s.ops = append(s.ops, func(tx *bolt.Tx) error {
-		return tx.Bucket(bktDMIDs).Put([]byte(from), binary.BigEndian.AppendUint32(nil, s.dmIDs[from]))
-	})
+	s.idsDirty[from] = true // commit writes the sender's last id to the mail log
 	return id
 }
 

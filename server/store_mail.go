@@ -2,12 +2,26 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	bolt "go.etcd.io/bbolt"
 
 	"padchat/wire"
 )
+
+// mailStore is a set of mailboxes, each a sequence of records under growing
+// keys; writes join the store's batch, scan sees what has committed.
+// Store.mail is the mail log (maillog.go), Store.svcMail a bbolt bucket.
+type mailStore interface {
+	put(box string, rec []byte)
+	delete(box string, key uint64)
+	drop(box string)
+	scan(box string, from uint64, fn func(key uint64, rec []byte) bool)
+}
+
+// mailLogName is the mail log's file in the data dir.
+const mailLogName = "mail.log"
 
 // mailboxes is one bucket of mailboxes, <bucket>/<box>/<seq u64> = record:
 // Store.mail (boxes by account key) or Store.svcMail (by alias). Each
@@ -108,6 +122,14 @@ func (s *Store) forgetMailbox(key string) {
 
 // purgeOrphans drops the mailboxes of accounts that no longer exist.
 func (s *Store) purgeOrphans(exists func(key string) bool) error {
+	for key := range s.log.boxes {
+		if !exists(key) {
+			s.log.drop(key)
+		}
+	}
+	if err := s.log.sync(); err != nil {
+		return err
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		var gone []string
 		tx.Bucket(bktMail).ForEachBucket(func(k []byte) error {
@@ -125,7 +147,44 @@ func (s *Store) purgeOrphans(exists func(key string) bool) error {
 	})
 }
 
-// mail record (bucket mail, and the JetStream mail stream's messages):
+// migrateMail moves the mailboxes of the bbolt bucket mail (written before
+// the mail log) into the log: loaded under what the log holds, written as one
+// compacted log, fsynced, and only then deleted from bbolt. A crash between
+// the two leaves the same records, under the same keys, in both; the next
+// start loads them again and they fold into one.
+func (s *Store) migrateMail() error {
+	var boxes [][]byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktMail).ForEachBucket(func(name []byte) error {
+			boxes = append(boxes, bytes.Clone(name))
+			b := s.log.box(string(name))
+			bb := tx.Bucket(bktMail).Bucket(name)
+			b.last = max(b.last, bb.Sequence())
+			return bb.ForEach(func(k, v []byte) error {
+				if len(k) == 8 {
+					b.add(binary.BigEndian.Uint64(k), bytes.Clone(v))
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil || len(boxes) == 0 {
+		return err
+	}
+	if err := s.log.compactAll(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range boxes {
+			if err := tx.Bucket(bktMail).DeleteBucket(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// mail record (mail log puts, bucket mail before it, and the JetStream mail stream's messages):
 // receipt bit 7 + from_len u8 | from | id u32 | time i64 | text.
 // A direct message comes from `from`; a receipt (bit 7 set, no text) says
 // that `from` received the mailbox owner's message id.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -71,9 +72,9 @@ func TestHistoryAfterCursor(t *testing.T) {
 	assert.Equal(t, uint64(0), s.cursor("#other", "dev"))
 }
 
-// The bucket table at the top of store.go is the on-disk format: records
-// written through the Store land where it says, encoded as it says, so a
-// data dir written before (or by hand, below) reads the same.
+// The table at the top of store.go is the on-disk format: records written
+// through the Store land where it says, encoded as it says, so a data dir
+// written before (or by hand, below, as before the mail log) reads the same.
 func TestLayoutIsTheBucketTable(t *testing.T) {
 	dir := t.TempDir()
 	s, err := openStore(dir, 10)
@@ -89,19 +90,37 @@ func TestLayoutIsTheBucketTable(t *testing.T) {
 	require.NoError(t, s.usable())
 	s.close()
 
+	data, err := os.ReadFile(filepath.Join(dir, "mail.log"))
+	require.NoError(t, err)
+	require.Equal(t, "PCMAIL1\n", string(data[:8]))
+	var recs []logRecord
+	for off := 8; off < len(data); {
+		r, n, err := decodeLogRecord(data[off:])
+		require.NoError(t, err)
+		recs = append(recs, r)
+		off += n
+	}
+	assert.Equal(t, []logRecord{
+		{kind: logPut, name: "#acct", key: 1, rec: encodeMail("bob", 7, 42, []byte("hi"))},
+		{kind: logDMID, name: "bob", key: 1},
+		{kind: logCommit},
+	}, recs)
+
 	db, err := bolt.Open(filepath.Join(dir, "padchat.db"), 0o600, nil)
 	require.NoError(t, err)
 	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
 		var buckets []string
 		tx.ForEach(func(name []byte, _ *bolt.Bucket) error { buckets = append(buckets, string(name)); return nil })
 		assert.ElementsMatch(t, []string{"mail", "history", "dmids", "topics", "cursors", "handles", "svc_users", "svc_mail"}, buckets)
-		assert.Equal(t, encodeMail("bob", 7, 42, []byte("hi")), tx.Bucket([]byte("mail")).Bucket([]byte("#acct")).Get(u64(1)))
+		assert.Nil(t, tx.Bucket([]byte("mail")).Bucket([]byte("#acct")), "native mail is in the mail log")
 		assert.Equal(t, encodeSvcMail("bob", 3, "yo"), tx.Bucket([]byte("svc_mail")).Bucket([]byte("ann")).Get(u64(1)))
 		room := tx.Bucket([]byte("history")).Bucket([]byte("dev"))
 		assert.Equal(t, msgText("said"), room.Get(u64(5)))
 		assert.Equal(t, uint64(5), room.Sequence())
 		assert.Equal(t, u64(5), tx.Bucket([]byte("cursors")).Get([]byte("#acct\x00dev")))
-		assert.Equal(t, []byte{0, 0, 0, 1}, tx.Bucket([]byte("dmids")).Get([]byte("bob")))
+		assert.Nil(t, tx.Bucket([]byte("dmids")).Get([]byte("bob")), "DM ids are in the mail log")
+		// A sender's last id from before the mail log.
+		require.NoError(t, tx.Bucket([]byte("dmids")).Put([]byte("dave"), []byte{0, 0, 0, 41}))
 		assert.JSONEq(t, `{"name":"Ann","date":"d","last_id":9}`, string(tx.Bucket([]byte("svc_users")).Get([]byte("ann"))))
 		var topic wire.Msg
 		require.NoError(t, wire.Decode(tx.Bucket([]byte("topics")).Get([]byte("dev")), &topic))
@@ -135,6 +154,26 @@ func TestLayoutIsTheBucketTable(t *testing.T) {
 	assert.Equal(t, map[string]svcRecord{"ann": {Name: "Ann", Date: "d", LastID: 9}}, users)
 	assert.Equal(t, uint64(5), s.historySeq("dev"))
 	assert.Equal(t, uint32(2), s.nextDMID("bob"))
+	assert.Equal(t, uint32(42), s.nextDMID("dave"))
+	s.commit()
+	s.close()
+
+	// The bbolt mailbox was moved into the log, once.
+	db, err = bolt.Open(filepath.Join(dir, "padchat.db"), 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.View(func(tx *bolt.Tx) error {
+		assert.Nil(t, tx.Bucket([]byte("mail")).Bucket([]byte("old")))
+		return nil
+	}))
+	require.NoError(t, db.Close())
+	s, err = openStore(dir, 10)
+	require.NoError(t, err)
+	defer s.close()
+	n := 0
+	s.mail.scan("old", 0, func(key uint64, _ []byte) bool { assert.Equal(t, uint64(3), key); n++; return true })
+	assert.Equal(t, 1, n)
+	assert.Equal(t, uint32(3), s.nextDMID("bob"))
+	assert.Equal(t, uint32(43), s.nextDMID("dave"))
 }
 
 // Purging orphans drops the mailboxes of accounts that are gone, and only those.

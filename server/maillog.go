@@ -1,0 +1,337 @@
+// The mail log: native mailboxes as an append-only file, one write and one fdatasync per loop iteration.
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	"padchat/otp"
+)
+
+// mailLog holds the native accounts' mailboxes: every put, delete and drop
+// is a record appended to <data dir>/mail.log (maillog_record.go), and the
+// pending mail lives in memory, indexed by mailbox, rebuilt from the file at
+// start. A batch's records go out in one write ended by a commit record and
+// one fdatasync (sync); scan sees a batch only after that. When most of the
+// file is dead (deleted mail), compact rewrites it with the live mail alone.
+type mailLog struct {
+	f     *os.File
+	path  string
+	size  int64 // bytes in the file
+	live  int64 // bytes of the records that still hold pending mail
+	boxes map[string]*logBox
+	ids   map[string]uint32 // each sender's last DM id, as the log says
+	buf   []byte            // this batch's records
+	batch []logRecord       // the same, to apply once durable
+	torn  int64             // bytes of an unfinished batch cut off at open
+}
+
+// logBox is one mailbox: its records in key order; a deleted one keeps its
+// place with rec nil until the dead are many.
+type logBox struct {
+	ents []logEnt
+	head int    // ents before head are deleted
+	dead int    // deleted ents at or after head
+	last uint64 // the box's last key given out
+}
+
+type logEnt struct {
+	key uint64
+	rec []byte
+}
+
+// Compaction: when the file is past compactMin and under a quarter of it is live.
+const compactMin = 4 << 20
+
+// openMailLog reads the log at path into memory and opens it for appending.
+// A batch without its commit record (a crash mid-write) is cut off.
+func openMailLog(path string) (*mailLog, error) {
+	l := &mailLog{path: path, boxes: map[string]*logBox{}, ids: map[string]uint32{}}
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	good, err := l.replay(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if l.f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+		return nil, err
+	}
+	if good < int64(len(logHeader)) {
+		err = l.rewrite(nil) // new, or cut before its header was whole
+	} else if good < int64(len(data)) {
+		l.torn = int64(len(data)) - good
+		if err = l.f.Truncate(good); err == nil {
+			err = otp.SyncData(l.f)
+		}
+	}
+	if err != nil {
+		l.f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	l.size = max(good, l.size)
+	return l, nil
+}
+
+// replay applies data's whole batches and says where the last one ended.
+func (l *mailLog) replay(data []byte) (int64, error) {
+	if len(data) < len(logHeader) {
+		if !bytes.HasPrefix([]byte(logHeader), data) {
+			return 0, errors.New("not a mail log")
+		}
+		return 0, nil
+	}
+	if string(data[:len(logHeader)]) != logHeader {
+		return 0, errors.New("not a mail log (bad header)")
+	}
+	good, off := len(logHeader), len(logHeader)
+	var batch []logRecord
+	for {
+		r, n, err := decodeLogRecord(data[off:])
+		if err != nil {
+			break // a torn or corrupt tail: everything from the last commit on goes
+		}
+		off += n
+		if r.kind != logCommit {
+			if r.kind == logPut {
+				r.rec = bytes.Clone(r.rec) // do not pin the whole file
+			}
+			batch = append(batch, r)
+			continue
+		}
+		for _, r := range batch {
+			l.apply(r)
+		}
+		batch, good = batch[:0], off
+	}
+	l.size = int64(good)
+	return int64(good), nil
+}
+
+func (l *mailLog) box(name string) *logBox {
+	b := l.boxes[name]
+	if b == nil {
+		b = &logBox{}
+		l.boxes[name] = b
+	}
+	return b
+}
+
+// apply makes a durable record visible.
+func (l *mailLog) apply(r logRecord) {
+	switch r.kind {
+	case logPut:
+		b := l.box(r.name)
+		b.add(r.key, r.rec)
+		l.live += int64(logRecordSize(r))
+	case logDelete:
+		if b := l.boxes[r.name]; b != nil {
+			if rec := b.del(r.key); rec != nil {
+				l.live -= int64(logRecordSize(logRecord{kind: logPut, name: r.name, rec: rec}))
+			}
+		}
+	case logDrop:
+		if b := l.boxes[r.name]; b != nil {
+			for _, e := range b.ents[b.head:] {
+				if e.rec != nil {
+					l.live -= int64(logRecordSize(logRecord{kind: logPut, name: r.name, rec: e.rec}))
+				}
+			}
+			delete(l.boxes, r.name)
+		}
+	case logDMID:
+		l.ids[r.name] = uint32(r.key)
+	}
+}
+
+func (b *logBox) add(key uint64, rec []byte) {
+	b.last = max(b.last, key)
+	if n := len(b.ents); n == 0 || b.ents[n-1].key < key {
+		b.ents = append(b.ents, logEnt{key, rec})
+		return
+	}
+	// Out of order only when a bbolt mailbox was migrated under a log that
+	// already had the same records (a crash between the two steps).
+	i, found := b.find(key)
+	if found {
+		if b.ents[i].rec == nil {
+			b.dead--
+		}
+		b.ents[i].rec = rec
+		return
+	}
+	b.ents = slices.Insert(b.ents, i, logEnt{key, rec})
+}
+
+// find is the index of the first entry at or after head with a key ≥ key.
+func (b *logBox) find(key uint64) (int, bool) {
+	i := b.head + sort.Search(len(b.ents)-b.head, func(i int) bool { return b.ents[b.head+i].key >= key })
+	return i, i < len(b.ents) && b.ents[i].key == key
+}
+
+// del removes key and returns its record (nil if it had none).
+func (b *logBox) del(key uint64) []byte {
+	i, found := b.find(key)
+	if !found || b.ents[i].rec == nil {
+		return nil
+	}
+	rec := b.ents[i].rec
+	b.ents[i].rec = nil
+	b.dead++
+	for b.head < len(b.ents) && b.ents[b.head].rec == nil {
+		b.head++
+		b.dead--
+	}
+	if b.head > 64 && b.head > len(b.ents)/2 || b.dead > 64 && b.dead > len(b.ents)/2 {
+		b.ents = slices.DeleteFunc(b.ents[b.head:], func(e logEnt) bool { return e.rec == nil })
+		b.head, b.dead = 0, 0
+	}
+	return rec
+}
+
+// queue adds r to this batch.
+func (l *mailLog) queue(r logRecord) {
+	l.buf = appendLogRecord(l.buf, r)
+	l.batch = append(l.batch, r)
+}
+
+// The mailStore methods (store_mail.go); the store's commit calls sync.
+
+func (l *mailLog) put(box string, rec []byte) {
+	b := l.box(box)
+	b.last++
+	l.queue(logRecord{kind: logPut, name: box, key: b.last, rec: rec})
+}
+
+func (l *mailLog) delete(box string, key uint64) {
+	l.queue(logRecord{kind: logDelete, name: box, key: key})
+}
+
+func (l *mailLog) drop(box string) { l.queue(logRecord{kind: logDrop, name: box}) }
+
+func (l *mailLog) scan(box string, from uint64, fn func(key uint64, rec []byte) bool) {
+	b := l.boxes[box]
+	if b == nil {
+		return
+	}
+	for i, _ := b.find(from); i < len(b.ents); i++ {
+		if e := b.ents[i]; e.rec != nil && !fn(e.key, e.rec) {
+			return
+		}
+	}
+}
+
+// setDMID records sender's last DM id with this batch.
+func (l *mailLog) setDMID(sender string, id uint32) {
+	l.queue(logRecord{kind: logDMID, name: sender, key: uint64(id)})
+}
+
+func (l *mailLog) pending() bool { return len(l.batch) > 0 }
+
+// sync writes the batch with its commit record, makes it durable and then
+// visible.
+func (l *mailLog) sync() error {
+	if len(l.batch) == 0 {
+		return nil
+	}
+	l.buf = appendLogRecord(l.buf, logRecord{kind: logCommit})
+	batch, buf := l.batch, l.buf
+	l.batch, l.buf = l.batch[:0], l.buf[:0]
+	n, err := l.f.Write(buf)
+	l.size += int64(n)
+	if err == nil {
+		err = otp.SyncData(l.f)
+	}
+	if err != nil {
+		clear(batch)
+		return err
+	}
+	for i, r := range batch {
+		l.apply(r)
+		batch[i] = logRecord{}
+	}
+	return nil
+}
+
+// compact rewrites the log when the file is mostly dead.
+func (l *mailLog) compact() error {
+	if l.size <= compactMin || l.live >= l.size/4 {
+		return nil
+	}
+	return l.compactAll()
+}
+
+// compactAll rewrites the log as its live mail and DM ids, one batch.
+func (l *mailLog) compactAll() error {
+	var b []byte
+	names := make([]string, 0, len(l.boxes))
+	for name := range l.boxes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	live := int64(0)
+	for _, name := range names {
+		box := l.boxes[name]
+		for _, e := range box.ents[box.head:] {
+			if e.rec != nil {
+				r := logRecord{kind: logPut, name: name, key: e.key, rec: e.rec}
+				b = appendLogRecord(b, r)
+				live += int64(logRecordSize(r))
+			}
+		}
+		// An empty box stays: its last key is a live session's cursor.
+		box.ents = slices.DeleteFunc(box.ents[box.head:], func(e logEnt) bool { return e.rec == nil })
+		box.head, box.dead = 0, 0
+	}
+	for sender, id := range l.ids {
+		b = appendLogRecord(b, logRecord{kind: logDMID, name: sender, key: uint64(id)})
+	}
+	b = appendLogRecord(b, logRecord{kind: logCommit})
+	l.live = live
+	return l.rewrite(b)
+}
+
+// rewrite replaces the file with the header and body: a new file, fsynced,
+// renamed over the old one, the directory fsynced, then appended to.
+func (l *mailLog) rewrite(body []byte) error {
+	tmp := l.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(f, logHeader)
+	if err == nil {
+		_, err = f.Write(body)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp, l.path)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	// Renamed: from here the new file is the log, whatever the directory's sync says.
+	if l.f != nil {
+		l.f.Close()
+	}
+	l.f, l.size = f, int64(len(logHeader)+len(body))
+	return otp.SyncDir(filepath.Dir(l.path))
+}
+
+func (l *mailLog) close() error {
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close()
+}
