@@ -26,8 +26,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"maps"
+	"os"
 	"path/filepath"
 	"time"
 
