@@ -20,16 +20,22 @@ import (
 // start. A batch's records go out in one write ended by a commit record and
 // one fdatasync (sync); scan sees a batch only after that. When most of the
 // file is dead (deleted mail), compact rewrites it with the live mail alone.
+//
+// The file is zero-filled ahead of its end (grow): writing into blocks the
+// file already has lets fdatasync skip the journal commit an append costs,
+// half the time of each sync on ext4 here. Replay stops at the zeros (a
+// record is never all zero).
 type mailLog struct {
 	f     *os.File
 	path  string
-	size  int64 // bytes in the file
+	end   int64 // where the next batch goes: the end of the last one
+	alloc int64 // the file's size, zeros from end on
 	live  int64 // bytes of the records that still hold pending mail
 	boxes map[string]*logBox
 	ids   map[string]uint32 // each sender's last DM id, as the log says
 	buf   []byte            // this batch's records
 	batch []logRecord       // the same, to apply once durable
-	torn  int64             // bytes of an unfinished batch cut off at open
+	torn  int64             // bytes of an unfinished batch zeroed at open
 }
 
 // logBox is one mailbox: its records in key order; a deleted one keeps its
@@ -46,11 +52,18 @@ type logEnt struct {
 	rec []byte
 }
 
-// Compaction: when the file is past compactMin and under a quarter of it is live.
-const compactMin = 4 << 20
+// Compaction: when the log is past compactMin and under a quarter of it is
+// live. The file grows by half its size, at least growMin, at most growMax.
+const (
+	compactMin = 4 << 20
+	growMax    = 64 << 20
+)
+
+var growMin int64 = 1 << 20 // a variable for the tests' sake
 
 // openMailLog reads the log at path into memory and opens it for appending.
-// A batch without its commit record (a crash mid-write) is cut off.
+// A batch without its commit record (a crash mid-write) is zeroed, so that
+// no later batch can end where one of its records begins.
 func openMailLog(path string) (*mailLog, error) {
 	l := &mailLog{path: path, boxes: map[string]*logBox{}, ids: map[string]uint32{}}
 	data, err := os.ReadFile(path)
@@ -61,22 +74,22 @@ func openMailLog(path string) (*mailLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if l.f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
-		return nil, err
-	}
 	if good < int64(len(logHeader)) {
 		err = l.rewrite(nil) // new, or cut before its header was whole
-	} else if good < int64(len(data)) {
-		l.torn = int64(len(data)) - good
-		if err = l.f.Truncate(good); err == nil {
-			err = otp.SyncData(l.f)
+	} else if l.f, err = os.OpenFile(path, os.O_RDWR, 0o600); err == nil {
+		l.end, l.alloc = good, int64(len(data))
+		if l.torn = int64(len(bytes.TrimRight(data[good:], "\x00"))); l.torn > 0 {
+			if err = zeroFill(l.f, good, l.torn); err == nil {
+				err = otp.SyncData(l.f)
+			}
 		}
 	}
 	if err != nil {
-		l.f.Close()
+		if l.f != nil {
+			l.f.Close()
+		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	l.size = max(good, l.size)
 	return l, nil
 }
 
@@ -111,7 +124,6 @@ func (l *mailLog) replay(data []byte) (int64, error) {
 		}
 		batch, good = batch[:0], off
 	}
-	l.size = int64(good)
 	return int64(good), nil
 }
 
@@ -244,10 +256,15 @@ func (l *mailLog) sync() error {
 	l.buf = appendLogRecord(l.buf, logRecord{kind: logCommit})
 	batch, buf := l.batch, l.buf
 	l.batch, l.buf = l.batch[:0], l.buf[:0]
-	n, err := l.f.Write(buf)
-	l.size += int64(n)
+	err := l.grow(int64(len(buf)))
 	if err == nil {
-		err = otp.SyncData(l.f)
+		_, err = l.f.WriteAt(buf, l.end)
+	}
+	if err == nil {
+		err = otp.SyncData(l.f) // the batch and, if it grew, the file's new size
+	}
+	if err == nil {
+		l.end += int64(len(buf))
 	}
 	if err != nil {
 		clear(batch)
@@ -262,7 +279,7 @@ func (l *mailLog) sync() error {
 
 // compact rewrites the log when the file is mostly dead.
 func (l *mailLog) compact() error {
-	if l.size <= compactMin || l.live >= l.size/4 {
+	if l.end <= compactMin || l.live >= l.end/4 {
 		return nil
 	}
 	return l.compactAll()
@@ -298,17 +315,51 @@ func (l *mailLog) compactAll() error {
 	return l.rewrite(b)
 }
 
-// rewrite replaces the file with the header and body: a new file, fsynced,
-// renamed over the old one, the directory fsynced, then appended to.
+// grow zero-fills the file ahead of its end until n more bytes fit; the
+// next sync makes it durable.
+func (l *mailLog) grow(n int64) error {
+	if l.end+n <= l.alloc {
+		return nil
+	}
+	add := min(max(l.alloc/2, growMin, l.end+n-l.alloc), max(growMax, l.end+n-l.alloc))
+	if err := zeroFill(l.f, l.alloc, add); err != nil {
+		return err
+	}
+	l.alloc += add
+	return nil
+}
+
+var zeros [64 << 10]byte
+
+// zeroFill writes n zero bytes at off.
+func zeroFill(f *os.File, off, n int64) error {
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		if _, err := f.WriteAt(zeros[:k], off); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
+	}
+	return nil
+}
+
+// rewrite replaces the file with the header and body: a new file, grown,
+// fsynced, renamed over the old one, the directory fsynced.
 func (l *mailLog) rewrite(body []byte) error {
 	tmp := l.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
+	nl := &mailLog{f: f}
 	_, err = io.WriteString(f, logHeader)
 	if err == nil {
 		_, err = f.Write(body)
+	}
+	if err == nil {
+		nl.end = int64(len(logHeader) + len(body))
+		nl.alloc = nl.end
+		err = nl.grow(growMin)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -325,7 +376,7 @@ func (l *mailLog) rewrite(body []byte) error {
 	if l.f != nil {
 		l.f.Close()
 	}
-	l.f, l.size = f, int64(len(logHeader)+len(body))
+	l.f, l.end, l.alloc = f, nl.end, nl.alloc
 	return otp.SyncDir(filepath.Dir(l.path))
 }
 
