@@ -54,6 +54,9 @@ func newHub(l *Loop) (*Hub, error) {
 	if h.store, err = openStore(l.cfg.DataDir, l.cfg.HistorySize); err != nil {
 		return nil, err
 	}
+	if n := h.store.log.torn; n > 0 {
+		l.log.Warn().Int64("bytes", n).Msg("mail log: unfinished batch zeroed")
+	}
 	keys := map[string]bool{}
 	for _, u := range h.acct.byName {
 		keys[u.key()] = true

@@ -1,14 +1,14 @@
-// Store: the durable state in one bbolt file, written in one transaction per loop iteration.
+// Store: the durable state in one bbolt file and the mail log, written once per loop iteration.
 //
-// The store alone knows the file's layout; everything else asks it by name
+// The store alone knows the files' layout; everything else asks it by name
 // (a room's history, an account's mailbox), never by bucket or key. The whole
 // layout of <data dir>/padchat.db (integers big-endian):
 //
 //	bucket     key                           value (encoding)                          written by
-//	mail       <account key>/<seq u64>       mail record (store_mail.go)               Hub.dm, Hub.ack (localMail); account removal
+//	mail       <account key>/<seq u64>       mail record (store_mail.go)               before the mail log only: moved into it at start
 //	history    <room>/<seq u64>              wire.Msg OpMessage as delivered           Hub.relay (room says); trimmed to --history
 //	                                         (room bucket's sequence = last seq)
-//	dmids      <sender name>                 last DM id u32                            Hub.dm (localMail)
+//	dmids      <sender name>                 last DM id u32                            before the mail log only: read for a sender the log has no id of
 //	topics     <room>                        wire.Msg OpTopicIs                        Hub.setTopic
 //	cursors    <account key> 0x00 <room>     last history seq the account had, u64     Hub.seen, a native JOIN
 //	handles    <session handle [16]>         the account's send pad id [16]            sessionHandles (handles.go)
@@ -20,6 +20,15 @@
 // keys come from its NextSequence, so records keep their order.
 // Every bucket is created at open, so an older data dir simply gains the
 // empty ones it lacks.
+//
+// <data dir>/mail.log holds the native accounts' mailboxes and DM ids
+// (maillog.go): "PCMAIL1\n", then records of length u32 | crc32c u32 | body
+// (maillog_record.go: put <account key> <seq u64> <mail record>, delete
+// <account key> <seq u64>, drop <account key>, dmid <sender name> <id u32>),
+// each batch ended by a commit record, then zeros to the file's end. Written by
+// Hub.dm, Hub.ack (localMail) and account removal; one write and one
+// fdatasync per loop iteration, before the bbolt transaction; rewritten with
+// the live records alone when under a quarter of it is live.
 package server
 
 import (
