@@ -143,7 +143,7 @@ baseline_note=()
 	--note "servers: padchatd ($(rev "$PADCHATD" "${PADCHATD_REV:-}")), $(ngircd --version 2>/dev/null | head -1 | cut -d- -f1), $(redis-server --version | cut -d' ' -f1-3), $(nats-server --version)" \
 	--note "fan-out: $PUBS publishers, 100-byte messages, $DELIVERIES deliveries per run; flood: publishers send as fast as the server reads them (padchatd, Redis and NATS cut a client off at 256 MB queued); window: publishers at most $WINDOW messages ahead of the slowest subscriber; chat servers (padchatd, ngircd) need publishers in the room, so they also relay to the other publishers" \
 	--note "pad B/delivery (native): the server's recv-pad bytes spent on the subscribers (padchatd /metrics, padchat_pad_bytes_left, before and after the measured phase) per delivered message" \
-	--note "padchatd pads on ${pads[1]:-the disk of the data dir} (provisioning is not measured), store (bbolt, fsync per loop iteration) on $(df --output=source "${TMPDIR:-/tmp}" | tail -1); Redis DMs use appendfsync always; NATS JetStream 2.9 acks before fsync" \
+	--note "padchatd pads on ${pads[1]:-the disk of the data dir} (provisioning is not measured), store (bbolt, and the mail log for DMs: one write + fdatasync per loop iteration) on $(df --output=source "${TMPDIR:-/tmp}" | tail -1); Redis DMs use appendfsync always; NATS JetStream 2.9 acks before fsync" \
 	--note "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs shared with other work: expect ±30% between runs, compare ratios" \
 	--note "each figure is the median of $REPEAT runs (fan-out, latency, DMs; lost: the worst run); whole comparison: $((SECONDS - start)) s"
 echo "wrote $out.md and $out.svg" >&2
