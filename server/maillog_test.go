@@ -213,3 +213,21 @@ func FuzzMailLogRecord(f *testing.F) {
 		logState(l)
 	})
 }
+
+// user remove without a daemon drops the mailbox from the log, and a store
+// opened after it finds it gone; other mailboxes stay.
+func TestPurgeMailboxOfflineDropsFromTheLog(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openStore(dir, 0)
+	require.NoError(t, err)
+	s.mail.put("#gone", encodeMail("x", 1, 0, []byte("m")))
+	s.mail.put("#kept", encodeMail("x", 2, 0, []byte("n")))
+	s.commit()
+	s.close()
+	require.NoError(t, purgeMailbox(dir, "#gone"))
+	s, err = openStore(dir, 0)
+	require.NoError(t, err)
+	defer s.close()
+	assert.Equal(t, []string{"1=" + string(encodeMail("x", 2, 0, []byte("n")))}, logState(s.log)["#kept"])
+	assert.NotContains(t, logState(s.log), "#gone")
+}
