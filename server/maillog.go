@@ -247,6 +247,12 @@ func (l *mailLog) setDMID(sender string, id uint32) {
 
 func (l *mailLog) pending() bool { return len(l.batch) > 0 }
 
+// discard drops this batch unwritten.
+func (l *mailLog) discard() {
+	clear(l.batch)
+	l.batch, l.buf = l.batch[:0], l.buf[:0]
+}
+
 // sync writes the batch with its commit record, makes it durable and then
 // visible.
 func (l *mailLog) sync() error {
@@ -267,7 +273,7 @@ func (l *mailLog) sync() error {
 		l.end += int64(len(buf))
 	}
 	if err != nil {
-		clear(batch)
+		clear(batch) // never applied: the batch's writers hear the error
 		return err
 	}
 	for i, r := range batch {

@@ -231,3 +231,22 @@ func TestPurgeMailboxOfflineDropsFromTheLog(t *testing.T) {
 	assert.Equal(t, []string{"1=" + string(encodeMail("x", 2, 0, []byte("n")))}, logState(s.log)["#kept"])
 	assert.NotContains(t, logState(s.log), "#gone")
 }
+
+// A mail log that cannot be written fails the batch's waiters and breaks the
+// store; what is queued after that is dropped, not kept until restart.
+func TestMailLogWriteFailureBreaksTheStore(t *testing.T) {
+	s, err := openStore(t.TempDir(), 0)
+	require.NoError(t, err)
+	defer s.close()
+	require.NoError(t, s.log.f.Close()) // every write now fails
+	s.mail.put("#a", encodeMail("x", 1, 0, []byte("m")))
+	var committed error = errNotRun
+	s.after(func(err error) { committed = err })
+	s.commit()
+	assert.ErrorIs(t, committed, ErrStoreBroken)
+	assert.ErrorIs(t, s.usable(), ErrStoreBroken)
+	assert.Empty(t, logState(s.log), "nothing unwritten is visible")
+	s.mail.delete("#a", 1)
+	s.commit()
+	assert.False(t, s.log.pending())
+}

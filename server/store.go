@@ -196,6 +196,9 @@ func (s *Store) commit() bool {
 	clear(s.runs)
 	clear(s.idsDirty)
 	err := s.broken
+	if err != nil {
+		s.log.discard() // a broken store writes nothing more; do not hoard it
+	}
 	if err == nil && (len(ops) > 0 || s.log.pending()) {
 		start := time.Now()
 		crashpoint.Hit(crashpoint.CommitBefore)
