@@ -56,7 +56,7 @@ type logEnt struct {
 // live. The file grows by half its size, at least growMin, at most growMax.
 const (
 	compactMin = 4 << 20
-	growMax    = 64 << 20
+	growMax    = 8 << 20 // zeros the next fdatasync must also write: bound that pause
 )
 
 var growMin int64 = 1 << 20 // a variable for the tests' sake
