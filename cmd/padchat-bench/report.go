@@ -383,7 +383,12 @@ func medianOf(runs []Result) Result {
 	if len(runs) == 1 {
 		return r
 	}
-	med := func(get func(*Result) float64) float64 {
+	// measured names the figures that take the median, as pointers into x.
+	measured := func(x *Result) []*float64 {
+		return []*float64{&x.PerSec, &x.Seconds, &x.P50us, &x.P99us, &x.MaxUs, &x.ServerCPUs, &x.CPUNsPerMsg,
+			&x.PadPerMsg, &x.ClientCPUs, &x.NATSCPUs, &x.RSSPerConn, &x.AnonPerConn, &x.FilePerConn}
+	}
+	median := func(get func(*Result) float64) float64 {
 		v := make([]float64, len(runs))
 		for i := range runs {
 			v[i] = get(&runs[i])
@@ -394,20 +399,10 @@ func medianOf(runs []Result) Result {
 		}
 		return v[len(v)/2]
 	}
-	r.PerSec = med(func(x *Result) float64 { return x.PerSec })
-	r.Seconds = med(func(x *Result) float64 { return x.Seconds })
-	r.P50us = med(func(x *Result) float64 { return x.P50us })
-	r.P99us = med(func(x *Result) float64 { return x.P99us })
-	r.MaxUs = med(func(x *Result) float64 { return x.MaxUs })
-	r.ServerCPUs = med(func(x *Result) float64 { return x.ServerCPUs })
-	r.CPUNsPerMsg = med(func(x *Result) float64 { return x.CPUNsPerMsg })
-	r.PadPerMsg = med(func(x *Result) float64 { return x.PadPerMsg })
-	r.ClientCPUs = med(func(x *Result) float64 { return x.ClientCPUs })
-	r.NATSCPUs = med(func(x *Result) float64 { return x.NATSCPUs })
-	r.RSSPerConn = med(func(x *Result) float64 { return x.RSSPerConn })
-	r.AnonPerConn = med(func(x *Result) float64 { return x.AnonPerConn })
-	r.FilePerConn = med(func(x *Result) float64 { return x.FilePerConn })
-	r.RSSEnd = int64(med(func(x *Result) float64 { return float64(x.RSSEnd) }))
+	for k, dst := range measured(&r) {
+		*dst = median(func(x *Result) float64 { return *measured(x)[k] })
+	}
+	r.RSSEnd = int64(median(func(x *Result) float64 { return float64(x.RSSEnd) }))
 	for _, x := range runs {
 		r.Lost, r.Errors = max(r.Lost, x.Lost), max(r.Errors, x.Errors)
 	}
