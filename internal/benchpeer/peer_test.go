@@ -83,6 +83,16 @@ func TestPublishEncodings(t *testing.T) {
 	}
 }
 
+// TestNATSDM: the first DM subscribes to the ack inbox, every DM names it as the reply subject.
+func TestNATSDM(t *testing.T) {
+	var out bytes.Buffer
+	c := &nats{textConn: scripted("", &out), name: "p0"}
+	require.NoError(t, c.DM("r0", []byte("hi")))
+	require.NoError(t, c.DM("r1", []byte("yo!")))
+	require.NoError(t, c.Flush())
+	assert.Equal(t, "SUB _INBOX.p0.* 999999\r\nPUB dm.r0 _INBOX.p0.a 2\r\nhi\r\nPUB dm.r1 _INBOX.p0.a 3\r\nyo!\r\n", out.String())
+}
+
 // TestRESPSubscribe runs the handshake against a scripted server on loopback.
 func TestRESPSubscribe(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
