@@ -1,4 +1,4 @@
-// The small files the client keeps beside the pads in its bundle: read line by line, replaced atomically.
+// The small files the client keeps beside the pads in its bundle, read line by line (written by durable.WriteFile).
 package client
 
 import (
@@ -27,28 +27,4 @@ func readLines(path string, each func(line string) error) error {
 		}
 	}
 	return sc.Err()
-}
-
-// writeFileSync replaces path atomically: a crash leaves the old or the new file.
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }

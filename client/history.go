@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"padchat/internal/durable"
 )
 
 const (
@@ -64,7 +66,7 @@ func (h *history) add(line string) error {
 			b = append(strconv.AppendQuote(b, l), '\n')
 		}
 		h.onDisk = len(h.lines)
-		if err := writeFileSync(h.path, b); err != nil {
+		if err := durable.WriteFile(h.path, b); err != nil {
 			return fmt.Errorf("input history: %w", err)
 		}
 		return nil

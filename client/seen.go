@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"padchat/internal/durable"
 	"padchat/wire"
 )
 
@@ -62,7 +63,7 @@ func (s *seenDMs) mark(sender string, id uint32) error {
 	for _, u := range users {
 		b = fmt.Appendf(b, "%s %d\n", u, s.last[u])
 	}
-	if err := writeFileSync(s.path, b); err != nil {
+	if err := durable.WriteFile(s.path, b); err != nil {
 		return fmt.Errorf("seen messages: %w", err)
 	}
 	return nil
