@@ -166,11 +166,7 @@ func runDM(ctx context.Context, o *options, stderr io.Writer) (*Result, error) {
 		}
 	}
 	r.Lost = r.Expected - r.Delivered - r.Errors
-	if last > t0 {
-		r.Seconds = float64(last-t0) / 1e9
-		r.PerSec = float64(r.Delivered) / r.Seconds
-	}
-	r.P50us, r.P99us, r.MaxUs = us(h.quantile(0.50)), us(h.quantile(0.99)), us(time.Duration(h.max))
+	r.timing(t0, last, &h)
 	r.measure(before, after, selfCPU()-cpu0)
 	return r, ctx.Err()
 }

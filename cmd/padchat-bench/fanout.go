@@ -314,11 +314,7 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	}
 	sent := f.sent.Load()
 	r.Lost = int64(o.subs)*sent - r.Delivered
-	if last > t0 {
-		r.Seconds = float64(last-t0) / 1e9
-		r.PerSec = float64(r.Delivered) / r.Seconds
-	}
-	r.P50us, r.P99us, r.MaxUs = us(h.quantile(0.50)), us(h.quantile(0.99)), us(time.Duration(h.max))
+	r.timing(t0, last, &h)
 	r.measure(before, after, selfCPU()-cpu0)
 	if sent < int64(o.pubs)*int64(o.msgs) {
 		r.Note = joinNote(r.Note, fmt.Sprintf("sent %d of %d", sent, int64(o.pubs)*int64(o.msgs)))
