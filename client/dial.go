@@ -111,7 +111,7 @@ func waitConnect(p poller.Poller, fd int, sa unix.Sockaddr, deadline time.Time, 
 		return nil
 	}
 	// EINTR leaves the connect running in the kernel, like EINPROGRESS.
-	if err != unix.EINPROGRESS && err != unix.EINTR {
+	if !errors.Is(err, unix.EINPROGRESS) && !errors.Is(err, unix.EINTR) {
 		return err
 	}
 	if err := p.Add(fd, poller.Writable, tagSocket); err != nil {

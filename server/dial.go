@@ -46,7 +46,7 @@ func (l *Loop) dial(to netip.AddrPort, h dialHandler) (*Conn, error) {
 	// An interrupted connect goes on in the background: its outcome comes
 	// with Writable, as for EINPROGRESS.
 	err = unix.Connect(fd, sa)
-	if err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
+	if err != nil && !errors.Is(err, unix.EINPROGRESS) && !errors.Is(err, unix.EINTR) {
 		unix.Close(fd)
 		return nil, os.NewSyscallError("connect", err)
 	}
@@ -75,7 +75,7 @@ func (c *Conn) finishConnect() {
 		err = os.NewSyscallError("connect", unix.Errno(soErr))
 	}
 	if err == nil {
-		if _, perr := unix.Getpeername(c.fd); perr == unix.ENOTCONN {
+		if _, perr := unix.Getpeername(c.fd); errors.Is(perr, unix.ENOTCONN) {
 			return
 		}
 	}

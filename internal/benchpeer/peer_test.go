@@ -3,6 +3,7 @@ package benchpeer
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -23,7 +24,7 @@ func events(t *testing.T, next func(*Event) error) []Event {
 	for {
 		var ev Event
 		err := next(&ev)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return evs
 		}
 		require.NoError(t, err)
