@@ -249,12 +249,6 @@ func (a *Accounts) names() []string {
 	return out
 }
 
-// ErrUserExists and ErrNoUser are provisioning errors.
-var (
-	ErrUserExists = errors.New("user already exists")
-	ErrNoUser     = errors.New("no such user")
-)
-
 func userDir(dataDir, name string) (string, error) {
 	if err := wire.CheckName(name); err != nil {
 		return "", fmt.Errorf("user %q: %w", name, err)

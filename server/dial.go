@@ -61,11 +61,6 @@ func (l *Loop) dial(to netip.AddrPort, h dialHandler) (*Conn, error) {
 	return c, nil
 }
 
-var (
-	errDialLimit = errors.New("dial: connection limit reached")
-	errDialWatch = errors.New("dial: cannot watch the socket")
-)
-
 // finishConnect reads the outcome of the connect when the socket turns
 // writable. A spurious Writable (still not connected) keeps waiting.
 func (c *Conn) finishConnect() {

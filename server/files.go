@@ -302,5 +302,3 @@ func (t *transfer) settled() bool {
 func errFileRefused(format string, args ...any) error {
 	return &hubError{wire.CodeFileRefused, fmt.Sprintf(format, args...)}
 }
-
-var errNoTransfer = &hubError{wire.CodeFileRefused, "no such file transfer"}
