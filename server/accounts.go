@@ -29,6 +29,7 @@ type User struct {
 	session  *native
 	reserve  bool   // queued in hub.reserve: sealed past the durable mark
 	hot      bool   // pad pages touched since the last release
+	cooling  bool   // in hub.hot, where coolPads looks for it
 	active   int64  // when a pad was last used (unix nanos)
 	warned   bool   // low-pad warning logged
 	gone     bool   // evicted: its pads close with its last session
@@ -176,8 +177,6 @@ func (u *User) close() {
 
 // padIdle is how long a user's pads go unused before their pages are released.
 const padIdle = 2 * time.Second
-
-func (u *User) touch(now int64) { u.hot, u.active = true, now }
 
 func (u *User) releasePages() {
 	u.hot = false
