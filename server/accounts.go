@@ -60,12 +60,16 @@ type Accounts struct {
 	// claim, in cluster mode, shares a sending pad's reserve mark with the
 	// other nodes (cluster.go); nil otherwise.
 	claim func(otp.PadID) otp.Claimer
+	// opened holds the users whose pads open has mapped, so that the
+	// metrics look at those and not at every account; one closed since
+	// leaves at the next padLeft.
+	opened map[*User]struct{}
 }
 
 func usersDir(dataDir string) string { return filepath.Join(dataDir, "users") }
 
 func openAccounts(dataDir string, cfg *Config) (*Accounts, error) {
-	a := &Accounts{dir: usersDir(dataDir), byName: map[string]*User{}, byPad: map[otp.PadID]*User{},
+	a := &Accounts{dir: usersDir(dataDir), byName: map[string]*User{}, byPad: map[otp.PadID]*User{}, opened: map[*User]struct{}{},
 		// The store's lock on the data dir keeps other daemons out, so the pads'
 		// state files need no flock of their own and stay closed while idle:
 		// an online user then costs one descriptor, its socket.
@@ -161,7 +165,24 @@ func (u *User) open(a *Accounts) error {
 		u.receiver = nil
 		return err
 	}
+	a.opened[u] = struct{}{}
 	return nil
+}
+
+// padLeft is the metrics' pad gauges: user → [send, recv] bytes left, for
+// the accounts whose pads are open.
+func (a *Accounts) padLeft() map[string][2]int64 {
+	left := make(map[string][2]int64, len(a.opened))
+	for u := range a.opened {
+		if u.sender == nil {
+			delete(a.opened, u)
+			continue
+		}
+		if a.byName[u.Name] == u { // not a removed account's last session
+			left[u.Name] = [2]int64{u.receiver.Remaining(), u.sender.Remaining()}
+		}
+	}
+	return left
 }
 
 func (u *User) close() {
