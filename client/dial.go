@@ -15,13 +15,6 @@ import (
 	"padchat/poller"
 )
 
-var (
-	// errInterrupted: a signal or the context ended the client before the session began.
-	errInterrupted = errors.New("interrupted")
-	// errConnectTimeout: the server neither accepted nor refused in time.
-	errConnectTimeout = errors.New("timed out")
-)
-
 // dial resolves addr and connects to each of its addresses in turn. The socket
 // stays raw (never a net.Conn) so the loop's reads and writes are the only
 // ones on it. stopped is polled between waits so a signal can end a slow connect.
@@ -111,7 +104,7 @@ func waitConnect(p poller.Poller, fd int, sa unix.Sockaddr, deadline time.Time, 
 		return nil
 	}
 	// EINTR leaves the connect running in the kernel, like EINPROGRESS.
-	if err != unix.EINPROGRESS && err != unix.EINTR {
+	if !errors.Is(err, unix.EINPROGRESS) && !errors.Is(err, unix.EINTR) {
 		return err
 	}
 	if err := p.Add(fd, poller.Writable, tagSocket); err != nil {

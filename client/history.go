@@ -2,14 +2,12 @@
 package client
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"padchat/internal/durable"
 )
 
 const (
@@ -32,20 +30,15 @@ type history struct {
 // multi-line message stays one entry. A missing file is an empty history.
 func loadHistory(dir string) (*history, error) {
 	h := &history{path: filepath.Join(dir, HistoryFile)}
-	b, err := os.ReadFile(h.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return h, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("input history: %w", err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
+	err := readLines(h.path, func(line string) error {
 		h.onDisk++
-		if s, err := strconv.Unquote(sc.Text()); err == nil {
+		if s, err := strconv.Unquote(line); err == nil {
 			h.lines = append(h.lines, s)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("input history: %w", err)
 	}
 	if len(h.lines) > historyMax {
 		h.lines = h.lines[len(h.lines)-historyMax:]
@@ -73,7 +66,10 @@ func (h *history) add(line string) error {
 			b = append(strconv.AppendQuote(b, l), '\n')
 		}
 		h.onDisk = len(h.lines)
-		return writeFileSync(h.path, b)
+		if err := durable.WriteFile(h.path, b); err != nil {
+			return fmt.Errorf("input history: %w", err)
+		}
+		return nil
 	}
 	f, err := os.OpenFile(h.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {

@@ -89,7 +89,7 @@ func (c *client) readStdin() {
 	var err error
 	if c.stdinFd >= 0 {
 		n, err = unix.Read(c.stdinFd, c.chunk[:])
-		if err == unix.EAGAIN || err == unix.EINTR {
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 			return
 		}
 		if err == nil && n == 0 {

@@ -180,7 +180,7 @@ func (c *client) fail(err error) {
 func (c *client) readSocket() {
 	n, err := unix.Read(c.sock, c.readBuf)
 	switch {
-	case err == unix.EAGAIN || err == unix.EINTR:
+	case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
 		return
 	case err != nil:
 		c.connLost(err)
@@ -236,10 +236,10 @@ func (c *client) flushSocket() {
 	}
 	for len(c.out) > 0 {
 		n, err := unix.Write(c.sock, c.out)
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err == unix.EAGAIN {
+		if errors.Is(err, unix.EAGAIN) {
 			break
 		}
 		if err != nil {

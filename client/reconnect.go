@@ -113,7 +113,7 @@ func (c *client) retryDue() {
 	case err == nil:
 		c.sock = fd
 		c.connected(false)
-	case err == unix.EINPROGRESS || err == unix.EINTR:
+	case errors.Is(err, unix.EINPROGRESS) || errors.Is(err, unix.EINTR):
 		if err := c.p.Add(fd, poller.Writable, tagSocket); err != nil {
 			unix.Close(fd)
 			c.fail(err)

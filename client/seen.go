@@ -2,17 +2,13 @@
 package client
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
+	"padchat/internal/durable"
 	"padchat/wire"
 )
 
@@ -30,21 +26,17 @@ type seenDMs struct {
 // loadSeen reads the record; a missing file is an empty record.
 func loadSeen(dir string) (*seenDMs, error) {
 	s := &seenDMs{path: filepath.Join(dir, SeenFile), last: map[string]uint32{}}
-	b, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("seen messages: %w", err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		user, id, ok := strings.Cut(sc.Text(), " ")
+	err := readLines(s.path, func(line string) error {
+		user, id, ok := strings.Cut(line, " ")
 		n, err := strconv.ParseUint(id, 10, 32)
 		if !ok || err != nil || wire.CheckName(user) != nil {
-			return nil, fmt.Errorf("seen messages: %s: bad line %q", s.path, sc.Text())
+			return fmt.Errorf("%s: bad line %q", s.path, line)
 		}
 		s.last[user] = uint32(n)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seen messages: %w", err)
 	}
 	return s, nil
 }
@@ -71,28 +63,7 @@ func (s *seenDMs) mark(sender string, id uint32) error {
 	for _, u := range users {
 		b = fmt.Appendf(b, "%s %d\n", u, s.last[u])
 	}
-	return writeFileSync(s.path, b)
-}
-
-// writeFileSync replaces path atomically: a crash leaves the old or the new file.
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("seen messages: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := durable.WriteFile(s.path, b); err != nil {
 		return fmt.Errorf("seen messages: %w", err)
 	}
 	return nil

@@ -64,9 +64,6 @@ func refusalError(code byte, text string) error {
 	return fmt.Errorf("%s: %s%.0w", why, strings.TrimPrefix(clean([]byte(text)), why+": "), errRefusedClear)
 }
 
-// errRefusedClear marks a refusal in clear, before a first frame verified.
-var errRefusedClear = errors.New("refused")
-
 func (c *client) onFrame(frame []byte) {
 	plain, err := c.recv.Open(c.opened[:0], frame, otp.ToClient, &c.sess)
 	if err != nil {

@@ -1,13 +1,6 @@
 // Sharing a Sender's reserve mark with other processes: no pad byte used by two nodes.
 package otp
 
-import "errors"
-
-// ErrClaimLost: another process advanced the shared reserve mark since this
-// Sender last did. The frames sealed past the old mark must not leave; the
-// Sender has moved on to the shared mark, so the next session starts past it.
-var ErrClaimLost = errors.New("otp: shared reserve mark moved elsewhere")
-
 // Claimer keeps a Sender's reserve mark where several processes holding a copy of
 // the same pad see it (cluster mode: a JetStream KV entry). A mark only advances
 // by compare-and-set, so two processes can never both win a range.

@@ -57,6 +57,10 @@ var (
 	ErrOverlap = errors.New("otp: output buffer partly overlaps input")
 	// ErrClosed: the Pad, Sender or Receiver was closed.
 	ErrClosed = errors.New("otp: closed")
+	// ErrClaimLost: another process advanced the shared reserve mark since this
+	// Sender last did. The frames sealed past the old mark must not leave; the
+	// Sender has moved on to the shared mark, so the next session starts past it.
+	ErrClaimLost = errors.New("otp: shared reserve mark moved elsewhere")
 )
 
 // ExhaustedError says how short the pad fell; it unwraps to ErrPadExhausted.

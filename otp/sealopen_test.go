@@ -4,6 +4,7 @@ package otp
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -92,7 +93,7 @@ func TestEveryBitFlipRejected(t *testing.T) {
 
 func unwrapSentinel(err error) error {
 	for _, s := range []error{ErrBadFrame, ErrWrongPad, ErrReplay, ErrFrameTooLarge, ErrForged} {
-		if err == s {
+		if errors.Is(err, s) {
 			return s
 		}
 	}

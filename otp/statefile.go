@@ -113,12 +113,12 @@ func (sf *stateFile) release() error {
 func (sf *stateFile) lock(path string) error {
 	for {
 		err := unix.Flock(int(sf.f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		switch err {
-		case nil:
+		switch {
+		case err == nil:
 			return nil
-		case unix.EINTR:
+		case errors.Is(err, unix.EINTR):
 			continue
-		case unix.EWOULDBLOCK:
+		case errors.Is(err, unix.EWOULDBLOCK):
 			return fmt.Errorf("%w: %s", ErrPadInUse, path)
 		}
 		return os.NewSyscallError("flock", err)

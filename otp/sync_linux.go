@@ -2,6 +2,7 @@
 package otp
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -13,7 +14,7 @@ import (
 func syncData(f *os.File) error {
 	for {
 		err := unix.Fdatasync(int(f.Fd()))
-		if err != unix.EINTR {
+		if !errors.Is(err, unix.EINTR) {
 			if err != nil {
 				return os.NewSyscallError("fdatasync", err)
 			}

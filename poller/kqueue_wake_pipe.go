@@ -24,7 +24,7 @@ func (k *kqWake) init(kq int) error {
 	unix.SetKevent(&ch[0], r, unix.EVFILT_READ, unix.EV_ADD)
 	for {
 		_, err = unix.Kevent(kq, ch[:], nil, nil)
-		if err != unix.EINTR {
+		if !errors.Is(err, unix.EINTR) {
 			break
 		}
 	}

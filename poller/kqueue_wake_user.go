@@ -4,6 +4,7 @@
 package poller
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -29,7 +30,7 @@ func userEvent(kq, flags int, fflags uint32) error {
 	ch[0].Fflags = fflags
 	for {
 		_, err := unix.Kevent(kq, ch[:], nil, nil)
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {

@@ -52,12 +52,12 @@ func (p *kqueue) change(fd, filter, flags int) error {
 	unix.SetKevent(&ch[0], fd, filter, flags)
 	for {
 		_, err := unix.Kevent(p.kq, ch[:], nil, nil)
-		switch err {
-		case nil:
+		switch {
+		case err == nil:
 			return nil
-		case unix.EINTR:
+		case errors.Is(err, unix.EINTR):
 			continue
-		case unix.EINVAL, unix.ENODEV:
+		case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENODEV):
 			// The filter is not supported for this kind of file (ttys and
 			// /dev/null on darwin), the kqueue twin of epoll's EPERM.
 			if flags&unix.EV_ADD != 0 {
@@ -170,7 +170,7 @@ func (p *kqueue) Wait(events []Event, timeout time.Duration) (int, error) {
 			ts = &t
 		}
 		n, err := unix.Kevent(p.kq, nil, p.buf[:len(events)], ts)
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {

@@ -63,7 +63,7 @@ func (p *epoll) ctl(op, fd int, want Mask) error {
 	if err == nil {
 		return nil
 	}
-	if err == unix.EPERM {
+	if errors.Is(err, unix.EPERM) {
 		// Regular files and /dev/null: always ready, so epoll refuses them.
 		return fmt.Errorf("%w: %w", ErrNotPollable, os.NewSyscallError("epoll_ctl", err))
 	}
@@ -112,7 +112,7 @@ func (p *epoll) Remove(fd int) error {
 	}
 	p.reg.drop(fd)
 	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-	if err != nil && err != unix.EBADF && err != unix.ENOENT {
+	if err != nil && !errors.Is(err, unix.EBADF) && !errors.Is(err, unix.ENOENT) {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	return nil
@@ -132,7 +132,7 @@ func (p *epoll) Wait(events []Event, timeout time.Duration) (int, error) {
 	for {
 		left := dl.left()
 		n, err := unix.EpollWait(p.epfd, p.buf[:len(events)], millis(left))
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {

@@ -101,11 +101,11 @@ func (p *selector) Wait(events []Event, timeout time.Duration) (int, error) {
 		}
 		nfd := p.fill()
 		_, err := unix.Select(nfd, &p.rset, &p.wset, nil, tv)
-		switch err {
-		case nil:
-		case unix.EINTR:
+		switch {
+		case err == nil:
+		case errors.Is(err, unix.EINTR):
 			continue
-		case unix.EBADF:
+		case errors.Is(err, unix.EBADF):
 			return p.badFds(events)
 		default:
 			return 0, os.NewSyscallError("select", err)
@@ -180,7 +180,7 @@ func (p *selector) badFds(events []Event) (int, error) {
 		if !e.used || n == len(events) {
 			continue
 		}
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == unix.EBADF {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); errors.Is(err, unix.EBADF) {
 			events[n] = Event{Fd: fd, Mask: Readable | Writable | Hangup, Tag: e.tag}
 			n++
 		}

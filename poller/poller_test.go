@@ -92,7 +92,7 @@ func TestWritableAfterDrain(t *testing.T) {
 		chunk := make([]byte, 4096)
 		for {
 			_, err := unix.Write(s.a, chunk)
-			if err == unix.EAGAIN {
+			if errors.Is(err, unix.EAGAIN) {
 				break
 			}
 			require.NoError(t, err)
@@ -101,7 +101,7 @@ func TestWritableAfterDrain(t *testing.T) {
 		assert.Empty(t, wait(t, p, 10*time.Millisecond), "the buffer is full")
 		for {
 			_, err := unix.Read(s.b, chunk)
-			if err == unix.EAGAIN {
+			if errors.Is(err, unix.EAGAIN) {
 				break
 			}
 			require.NoError(t, err)

@@ -3,6 +3,7 @@
 package poller
 
 import (
+	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -91,10 +92,10 @@ func newSelfPipe() (r, w int, err error) {
 func signalFd(fd int, msg []byte) error {
 	for {
 		_, err := unix.Write(fd, msg)
-		switch err {
-		case nil, unix.EAGAIN:
+		switch {
+		case err == nil, errors.Is(err, unix.EAGAIN):
 			return nil
-		case unix.EINTR:
+		case errors.Is(err, unix.EINTR):
 			continue
 		}
 		return os.NewSyscallError("write", err)
@@ -106,7 +107,7 @@ func drain(fd int) {
 	var buf [64]byte
 	for {
 		n, err := unix.Read(fd, buf[:])
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil || n == 0 {

@@ -29,6 +29,7 @@ type User struct {
 	session  *native
 	reserve  bool   // queued in hub.reserve: sealed past the durable mark
 	hot      bool   // pad pages touched since the last release
+	cooling  bool   // in hub.hot, where coolPads looks for it
 	active   int64  // when a pad was last used (unix nanos)
 	warned   bool   // low-pad warning logged
 	gone     bool   // evicted: its pads close with its last session
@@ -59,12 +60,16 @@ type Accounts struct {
 	// claim, in cluster mode, shares a sending pad's reserve mark with the
 	// other nodes (cluster.go); nil otherwise.
 	claim func(otp.PadID) otp.Claimer
+	// opened holds the users whose pads open has mapped, so that the
+	// metrics look at those and not at every account; one closed since
+	// leaves at the next padLeft.
+	opened map[*User]struct{}
 }
 
 func usersDir(dataDir string) string { return filepath.Join(dataDir, "users") }
 
 func openAccounts(dataDir string, cfg *Config) (*Accounts, error) {
-	a := &Accounts{dir: usersDir(dataDir), byName: map[string]*User{}, byPad: map[otp.PadID]*User{},
+	a := &Accounts{dir: usersDir(dataDir), byName: map[string]*User{}, byPad: map[otp.PadID]*User{}, opened: map[*User]struct{}{},
 		// The store's lock on the data dir keeps other daemons out, so the pads'
 		// state files need no flock of their own and stay closed while idle:
 		// an online user then costs one descriptor, its socket.
@@ -160,7 +165,24 @@ func (u *User) open(a *Accounts) error {
 		u.receiver = nil
 		return err
 	}
+	a.opened[u] = struct{}{}
 	return nil
+}
+
+// padLeft is the metrics' pad gauges: user → [send, recv] bytes left, for
+// the accounts whose pads are open.
+func (a *Accounts) padLeft() map[string][2]int64 {
+	left := make(map[string][2]int64, len(a.opened))
+	for u := range a.opened {
+		if u.sender == nil {
+			delete(a.opened, u)
+			continue
+		}
+		if a.byName[u.Name] == u { // not a removed account's last session
+			left[u.Name] = [2]int64{u.receiver.Remaining(), u.sender.Remaining()}
+		}
+	}
+	return left
 }
 
 func (u *User) close() {
@@ -176,8 +198,6 @@ func (u *User) close() {
 
 // padIdle is how long a user's pads go unused before their pages are released.
 const padIdle = 2 * time.Second
-
-func (u *User) touch(now int64) { u.hot, u.active = true, now }
 
 func (u *User) releasePages() {
 	u.hot = false
@@ -248,12 +268,6 @@ func (a *Accounts) names() []string {
 	sort.Strings(out)
 	return out
 }
-
-// ErrUserExists and ErrNoUser are provisioning errors.
-var (
-	ErrUserExists = errors.New("user already exists")
-	ErrNoUser     = errors.New("no such user")
-)
 
 func userDir(dataDir, name string) (string, error) {
 	if err := wire.CheckName(name); err != nil {

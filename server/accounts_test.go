@@ -1,6 +1,8 @@
 package server
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -54,4 +56,29 @@ func TestPeerLookupsReadNoDisk(t *testing.T) {
 	n2 := attachNative(t, l, snd)
 	n2.p.send(string(n2.frame(t, wire.Append(nil, &wire.Msg{Op: wire.OpHello, Text: []byte("x")}))))
 	require.Same(t, l.hub.acct.user("mallory").session, n2.p.c.h, "synced account authenticates")
+}
+
+// The pad gauges come from the accounts whose pads are open, not from a walk
+// of every account: a closed one leaves the set, a removed one is not shown.
+func TestPadLeftOnlyForOpenAccounts(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	a := l.hub.acct
+	for _, name := range []string{"alice", "bob", "carol", "dave"} {
+		provision(t, l, name, 64<<10)
+	}
+	assert.Empty(t, a.padLeft(), "four accounts, no pad open")
+	alice, bob := a.user("alice"), a.user("bob")
+	require.NoError(t, alice.open(a))
+	require.NoError(t, bob.open(a))
+	left := a.padLeft()
+	assert.Len(t, left, 2)
+	assert.Equal(t, [2]int64{alice.receiver.Remaining(), alice.sender.Remaining()}, left["alice"])
+
+	bob.close()
+	assert.Equal(t, []string{"alice"}, slices.Collect(maps.Keys(a.padLeft())))
+	assert.Len(t, a.opened, 1, "bob left the set")
+
+	a.evict(alice, wire.ByeRemoved, "gone") // no session: its pads close at once
+	assert.Empty(t, a.padLeft())
+	assert.Empty(t, a.opened)
 }

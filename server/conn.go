@@ -2,6 +2,7 @@
 package server
 
 import (
+	"errors"
 	"golang.org/x/sys/unix"
 )
 
@@ -116,10 +117,10 @@ func (c *Conn) flush() {
 	}
 	for c.outPos < len(c.out)-c.held {
 		n, err := unix.Write(c.fd, c.out[c.outPos:len(c.out)-c.held])
-		if err == unix.EINTR {
+		if errors.Is(err, unix.EINTR) {
 			continue
 		}
-		if err == unix.EAGAIN {
+		if errors.Is(err, unix.EAGAIN) {
 			c.wantWritable(true)
 			return
 		}
@@ -176,11 +177,11 @@ func (c *Conn) tag() uint64 { return uint64(c.gen&(1<<31-1))<<32 | uint64(uint32
 func (c *Conn) read() {
 	buf := c.l.rbuf
 	n, err := unix.Read(c.fd, buf)
-	for err == unix.EINTR {
+	for errors.Is(err, unix.EINTR) {
 		n, err = unix.Read(c.fd, buf)
 	}
 	switch {
-	case err == unix.EAGAIN:
+	case errors.Is(err, unix.EAGAIN):
 		return
 	case err != nil:
 		c.l.closeConn(c, ReasonReadError, err)

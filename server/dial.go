@@ -46,7 +46,7 @@ func (l *Loop) dial(to netip.AddrPort, h dialHandler) (*Conn, error) {
 	// An interrupted connect goes on in the background: its outcome comes
 	// with Writable, as for EINPROGRESS.
 	err = unix.Connect(fd, sa)
-	if err != nil && err != unix.EINPROGRESS && err != unix.EINTR {
+	if err != nil && !errors.Is(err, unix.EINPROGRESS) && !errors.Is(err, unix.EINTR) {
 		unix.Close(fd)
 		return nil, os.NewSyscallError("connect", err)
 	}
@@ -61,11 +61,6 @@ func (l *Loop) dial(to netip.AddrPort, h dialHandler) (*Conn, error) {
 	return c, nil
 }
 
-var (
-	errDialLimit = errors.New("dial: connection limit reached")
-	errDialWatch = errors.New("dial: cannot watch the socket")
-)
-
 // finishConnect reads the outcome of the connect when the socket turns
 // writable. A spurious Writable (still not connected) keeps waiting.
 func (c *Conn) finishConnect() {
@@ -75,7 +70,7 @@ func (c *Conn) finishConnect() {
 		err = os.NewSyscallError("connect", unix.Errno(soErr))
 	}
 	if err == nil {
-		if _, perr := unix.Getpeername(c.fd); perr == unix.ENOTCONN {
+		if _, perr := unix.Getpeername(c.fd); errors.Is(perr, unix.ENOTCONN) {
 			return
 		}
 	}

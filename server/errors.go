@@ -1,3 +1,4 @@
+// Errors of package server: the hub's refusals (sent as OpError codes) and the sentinels callers test with errors.Is.
 package server
 
 import (
@@ -26,6 +27,24 @@ var (
 	ErrUnavailable = &hubError{wire.CodeUnavailable, "store unavailable: nothing durable can be accepted now"}
 	ErrEmpty       = &hubError{wire.CodeBadRequest, "empty message"}
 	ErrBadText     = &hubError{wire.CodeBadRequest, "text must be UTF-8 without control characters"}
+
+	errNoTransfer = &hubError{wire.CodeFileRefused, "no such file transfer"}
+)
+
+var (
+	// ErrStoreBroken: an earlier commit failed; durable work is refused until restart.
+	ErrStoreBroken = errors.New("store: an earlier commit failed")
+	// ErrUserExists: provisioning a name that an account already holds.
+	ErrUserExists = errors.New("user already exists")
+	// ErrNoUser: an account operation names a user with no account.
+	ErrNoUser = errors.New("no such user")
+
+	// errDialLimit: an outgoing connection (a message-service push) would pass MaxConns.
+	errDialLimit = errors.New("dial: connection limit reached")
+	// errDialWatch: the poller refused the socket of an outgoing connection.
+	errDialWatch = errors.New("dial: cannot watch the socket")
+	// errPushTimeout: a message-service push did not connect and deliver within its one timeout.
+	errPushTimeout = errors.New("push timed out")
 )
 
 // codeOf maps any error to the code sent in OpError.

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"sync"
 
+	"padchat/internal/durable"
 	"padchat/wire"
 )
 
@@ -174,22 +175,7 @@ func (t *transfer) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(t.dir, "meta.json.tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(t.dir, "meta.json"))
+	return durable.WriteFile(filepath.Join(t.dir, "meta.json"), b)
 }
 
 // remove deletes a transfer and its files.
@@ -316,5 +302,3 @@ func (t *transfer) settled() bool {
 func errFileRefused(format string, args ...any) error {
 	return &hubError{wire.CodeFileRefused, fmt.Sprintf(format, args...)}
 }
-
-var errNoTransfer = &hubError{wire.CodeFileRefused, "no such file transfer"}

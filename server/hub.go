@@ -39,6 +39,8 @@ type Hub struct {
 	formatted     [sharedKinds]sharedEvent
 	name          []byte  // scratch for the sender's name in msg
 	reserve       []*User // senders sealed past their durable mark this iteration
+	hot           []*User // users whose pad pages may be resident (touch, coolPads)
+	coolTimer     uint64  // fires coolPads when the first of them can have gone idle
 	senders       []*otp.Sender
 	handles       *sessionHandles // one-time session labels (handles.go)
 	files         *files          // offered files (files.go)
@@ -46,6 +48,7 @@ type Hub struct {
 
 func newHub(l *Loop) (*Hub, error) {
 	h := &Hub{l: l, cfg: &l.cfg, online: map[string]member{}, rooms: map[string]*Room{}}
+	h.coolTimer = l.newTimer(h.coolPads)
 	var err error
 	if h.acct, err = openAccounts(l.cfg.DataDir, &l.cfg); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
@@ -451,13 +454,55 @@ func (h *Hub) reservePads() {
 	h.reserve, h.senders = h.reserve[:0], senders[:0]
 }
 
-// tick lets the pad pages of users idle for padIdle leave the process's
-// resident set: an idle connection should cost its socket and a few hundred
-// bytes, not the pages it last sealed with.
-func (h *Hub) tick() {
-	for _, u := range h.acct.byName {
-		if u.hot && h.l.now-u.active > int64(padIdle) {
+// Pad pages of users idle for padIdle leave the process's resident set: an
+// idle connection should cost its socket and a few hundred bytes, not the
+// pages it last sealed with. Only users whose pads were used since their last
+// release are looked at (h.hot), when the cool timer says the first of them
+// can have gone idle; with none, no timer is armed at all.
+
+// touch records a use of u's pads (every frame in or out: keep it small).
+func (h *Hub) touch(u *User) {
+	u.active = h.l.now
+	if !u.hot {
+		h.heat(u)
+	}
+}
+
+// heat marks u's pages resident and lists u for the cool timer.
+func (h *Hub) heat(u *User) {
+	u.hot = true
+	if u.cooling {
+		return
+	}
+	u.cooling = true
+	h.hot = append(h.hot, u)
+	if len(h.hot) == 1 {
+		h.l.setTimer(h.coolTimer, u.active+int64(padIdle))
+	}
+}
+
+// coolPads releases the pages of the listed users idle for padIdle, drops
+// the released ones (here or by files.padUsed) from the list, and arms the
+// timer for the next one that can go idle.
+func (h *Hub) coolPads() {
+	next := int64(0)
+	kept := h.hot[:0]
+	for _, u := range h.hot {
+		if u.hot && h.l.now-u.active >= int64(padIdle) {
 			u.releasePages()
 		}
+		if !u.hot {
+			u.cooling = false
+			continue
+		}
+		kept = append(kept, u)
+		if at := u.active + int64(padIdle); next == 0 || at < next {
+			next = at
+		}
+	}
+	clear(h.hot[len(kept):])
+	h.hot = kept
+	if next != 0 {
+		h.l.setTimer(h.coolTimer, next)
 	}
 }

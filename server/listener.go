@@ -2,6 +2,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -79,11 +80,11 @@ func (ln *listener) ready(_ poller.Mask) {
 			return
 		}
 		fd, sa, err := acceptNonblock(ln.sock)
-		switch err {
-		case nil:
-		case unix.EAGAIN, unix.EINTR, unix.ECONNABORTED:
+		switch {
+		case err == nil:
+		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
 			return
-		case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+		case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE), errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
 			l.log.Error().Err(err).Dur("pause", acceptPause).Msg("out of file descriptors: accept paused")
 			l.pauseAccept(acceptPause)
 			return

@@ -36,14 +36,9 @@ type Snapshot struct {
 
 func (l *Loop) publish() {
 	s := &Snapshot{Time: time.Unix(0, l.now), Conns: l.nconns, Rooms: len(l.hub.rooms),
-		Online: len(l.hub.online), C: l.stats, PadLeft: map[string][2]int64{}}
+		Online: len(l.hub.online), C: l.stats, PadLeft: l.hub.acct.padLeft()}
 	st := l.hub.store
 	s.C.lastCommit, s.C.commits, s.C.commitNs = st.lastSync, st.commits, st.commitNs
-	for name, u := range l.hub.acct.byName {
-		if u.sender != nil {
-			s.PadLeft[name] = [2]int64{u.receiver.Remaining(), u.sender.Remaining()}
-		}
-	}
 	l.snap.Store(s)
 }
 

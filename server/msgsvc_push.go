@@ -23,8 +23,6 @@ type svcPush struct {
 	done  bool
 }
 
-var errPushTimeout = errors.New("push timed out")
-
 // pump starts u's next push: acks first (they are not stored and go stale),
 // then the oldest stored message.
 func (v *svc) pump(u *svcUser) {

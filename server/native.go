@@ -132,7 +132,7 @@ func (n *native) frame(f []byte) {
 		n.openFailed(err)
 		return
 	}
-	n.user.touch(h.l.now)
+	h.touch(n.user)
 	// A frame carries one or more messages back to back (protocol v2).
 	var m wire.Msg
 	for rest := h.plain; len(rest) > 0 && !n.c.dying && !n.c.closed; {
@@ -165,7 +165,7 @@ func (n *native) authenticate(f []byte) {
 	h.plain, err = u.receiver.Open(h.plain[:0], f, otp.ToServer, &n.sess)
 	var m wire.Msg
 	if err == nil {
-		u.touch(h.l.now)
+		h.touch(u)
 		h.l.stats.msgsIn++
 		err = wire.Decode(h.plain, &m)
 	}
@@ -322,7 +322,7 @@ func (n *native) push(msg []byte) {
 	c.held += len(msg)
 	n.addSpan(n.h.arenaSpan(msg))
 	n.h.l.stats.msgsOut++
-	u.touch(n.h.l.now)
+	n.h.touch(u)
 	c.queued()
 }
 

@@ -58,9 +58,6 @@ var (
 	bktSvcMail  = []byte("svc_mail")
 )
 
-// ErrStoreBroken: an earlier commit failed; durable work is refused until restart.
-var ErrStoreBroken = errors.New("store: an earlier commit failed")
-
 // Store batches the writes of one loop iteration (group commit). Waiters run
 // after the batch committed, so replies that promise durability are only
 // queued once it holds; on failure they get the error instead.

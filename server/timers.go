@@ -63,11 +63,10 @@ func (l *Loop) idleChanged() {
 	}
 }
 
-// tick is housekeeping, once a second: pad pages of idle users, the cluster
-// heartbeat and the metrics snapshot. It visits no connection.
+// tick is housekeeping, once a second: the cluster heartbeat and the metrics
+// snapshot. It visits no connection (pad pages have their own timer: hub.coolPads).
 func (l *Loop) tick() {
 	l.setTimer(l.tickTimer, l.now+int64(housekeeping))
-	l.hub.tick()
 	l.hub.heartbeat()
 	l.publish()
 }

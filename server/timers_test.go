@@ -2,6 +2,7 @@
 package server
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -79,7 +80,9 @@ func TestNativePingAtHalfIdleThenClose(t *testing.T) {
 	advance(l, t0, 30*time.Second)
 	assert.True(t, h.pinged, "silent for half the idle timeout: pinged")
 	assert.NotEmpty(t, n.p.recv(), "the ping frame")
-	assert.Equal(t, 30*time.Second, until(l), "next: the close at t0+60s")
+	assert.Equal(t, padIdle, until(l), "next: the sealed ping's pad pages cool")
+	advance(l, t0, 30*time.Second+padIdle)
+	assert.Equal(t, 30*time.Second-padIdle, until(l), "next: the close at t0+60s")
 
 	// The pong (any frame) at t0+40s defers the close without a timer operation.
 	l.now = t0 + int64(40*time.Second)
@@ -137,4 +140,49 @@ func TestAcceptResumesByTimer(t *testing.T) {
 	p = attachLineChat(t, l)
 	l.closeConn(p.c, ReasonPeerClosed, nil)
 	assert.False(t, l.native.paused)
+}
+
+// Pad pages cool on a timer that looks only at users whose pads were used:
+// with many accounts and none in use, there is no timer and nothing to walk.
+func TestPadPagesCoolOnlyForUsersInUse(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	l.stopTimer(l.tickTimer)
+	h := l.hub
+	for i := range 20 {
+		provision(t, l, fmt.Sprintf("u%02d", i), 64<<10)
+	}
+	a, b := h.acct.user("u00"), h.acct.user("u01")
+	require.NoError(t, a.open(h.acct))
+	require.NoError(t, b.open(h.acct))
+	assert.Zero(t, l.timers.Len(), "20 accounts, none in use: no timer")
+	assert.Empty(t, h.hot)
+
+	t0 := l.now
+	h.touch(a)
+	assert.Equal(t, padIdle, until(l), "armed for a's pages")
+	l.now = t0 + int64(time.Second)
+	h.touch(b)
+	l.now = t0 + int64(1500*time.Millisecond)
+	h.touch(a)
+	assert.Len(t, h.hot, 2, "a is listed once")
+
+	advance(l, t0, padIdle)
+	assert.True(t, a.hot && b.hot, "both were used within padIdle")
+	assert.Equal(t, time.Second, until(l), "next: b's pages, idle since t0+1s")
+	advance(l, t0, time.Second+padIdle)
+	assert.False(t, b.hot, "b released")
+	assert.True(t, a.hot)
+	assert.Equal(t, []*User{a}, h.hot, "only a is left to look at")
+
+	// Released elsewhere (files.padUsed) and used again before the timer: still listed once.
+	a.releasePages()
+	h.touch(a) // at t0+1s+padIdle
+	assert.Len(t, h.hot, 1)
+	advance(l, t0, 1500*time.Millisecond+padIdle)
+	assert.True(t, a.hot, "used again at t0+1s+padIdle")
+	assert.Equal(t, padIdle-500*time.Millisecond, until(l), "next: a's pages, padIdle after that use")
+	advance(l, t0, time.Second+2*padIdle)
+	assert.False(t, a.hot, "released at exactly padIdle")
+	assert.Empty(t, h.hot)
+	assert.Zero(t, l.timers.Len(), "nothing in use: the timer is disarmed")
 }

@@ -3,6 +3,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"net"
@@ -110,9 +111,9 @@ func (u *udpChat) ready(_ poller.Mask) {
 	for i := 0; i < udpBatch; i++ {
 		n, from, err := unix.Recvfrom(u.sock, u.l.rbuf, 0)
 		switch {
-		case err == unix.EINTR:
+		case errors.Is(err, unix.EINTR):
 			continue
-		case err == unix.EAGAIN:
+		case errors.Is(err, unix.EAGAIN):
 			return
 		case err != nil:
 			// An ICMP error for an earlier sendto, on some systems: not fatal.
@@ -283,10 +284,10 @@ func (u *udpChat) send(to unix.Sockaddr, b []byte) {
 	}
 	for {
 		err := unix.Sendto(u.sock, b, 0, to)
-		switch err {
-		case nil:
+		switch {
+		case err == nil:
 			return
-		case unix.EINTR:
+		case errors.Is(err, unix.EINTR):
 			continue
 		}
 		u.dropped++

@@ -2,6 +2,7 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -50,7 +51,7 @@ func (c *udpClient) say(u *udpChat, s string) {
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
 		n, from, err := unix.Recvfrom(u.sock, u.l.rbuf, 0)
-		if err == unix.EAGAIN {
+		if errors.Is(err, unix.EAGAIN) {
 			time.Sleep(time.Millisecond)
 			continue
 		}

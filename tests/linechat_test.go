@@ -162,7 +162,7 @@ func (lc *lineClient) closedByServer(within time.Duration) string {
 		if err == nil {
 			continue
 		}
-		if err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 			lc.t.Fatalf("want the server to close the connection, got %v after %q", err, out)
 		}
 		return string(out)

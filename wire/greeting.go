@@ -1,8 +1,6 @@
 // The clear-text greeting that opens a native session, and the clear refusal that can end it.
 package wire
 
-import "errors"
-
 // Greeting: "PCG" | version u8 | nonce [16]. Each side sends one as its first
 // bytes; every frame's tag is bound to both nonces.
 const GreetingSize = 3 + 1 + 16
@@ -59,10 +57,3 @@ func ParseRefusal(b []byte) (code byte, text string, ok bool) {
 	}
 	return b[2], string(b[RefusalMin : RefusalMin+int(b[3])]), true
 }
-
-var (
-	// ErrNotPadchat: the peer's first bytes are not a padchat greeting.
-	ErrNotPadchat = errors.New("wire: peer is not a padchat server")
-	// ErrVersion: the peer speaks another protocol version.
-	ErrVersion = errors.New("wire: unsupported protocol version")
-)

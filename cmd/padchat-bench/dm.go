@@ -166,46 +166,20 @@ func runDM(ctx context.Context, o *options, stderr io.Writer) (*Result, error) {
 		}
 	}
 	r.Lost = r.Expected - r.Delivered - r.Errors
-	if last > t0 {
-		r.Seconds = float64(last-t0) / 1e9
-		r.PerSec = float64(r.Delivered) / r.Seconds
-	}
-	r.P50us, r.P99us, r.MaxUs = us(h.quantile(0.50)), us(h.quantile(0.99)), us(time.Duration(h.max))
+	r.timing(t0, last, &h)
 	r.measure(before, after, selfCPU()-cpu0)
 	return r, ctx.Err()
 }
 
 // watchAcks waits until every message is answered or nothing moved for --stall.
 func watchAcks(ctx context.Context, o *options, r *Result, pid int, ss []*sender, stop *atomic.Bool, stderr io.Writer) string {
-	prog := newProgress(stderr, o.quiet)
-	defer prog.done()
-	deadline := time.Now().Add(o.timeout)
-	var lastD int64
-	lastMove, start := time.Now(), time.Now()
-	note := ""
-	for {
-		select {
-		case <-ctx.Done():
-			return "interrupted"
-		case <-time.After(10 * time.Millisecond):
-		}
+	return watchRun(ctx, o, pid, stop, stderr, func() (int64, bool) {
 		var d int64
 		for _, s := range ss {
 			d += s.acks.Load() + s.errors.Load()
 		}
-		if d >= r.Expected {
-			return note
-		}
-		now := time.Now()
-		if d != lastD {
-			lastD, lastMove = d, now
-		} else if now.Sub(lastMove) > o.stall {
-			return joinNote(note, fmt.Sprintf("stalled %v: %s", o.stall, threadStates(pid)))
-		}
-		if !stop.Load() && now.After(deadline) {
-			stop.Store(true)
-			note = fmt.Sprintf("timeout %v", o.timeout)
-		}
-		prog.update("dm %s: answered %d/%d, %.0f/s", o.label, d, r.Expected, float64(d)/now.Sub(start).Seconds())
-	}
+		return d, d >= r.Expected
+	}, func(d int64, perSec float64) string {
+		return fmt.Sprintf("dm %s: answered %d/%d, %.0f/s", o.label, d, r.Expected, perSec)
+	})
 }

@@ -314,11 +314,7 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	}
 	sent := f.sent.Load()
 	r.Lost = int64(o.subs)*sent - r.Delivered
-	if last > t0 {
-		r.Seconds = float64(last-t0) / 1e9
-		r.PerSec = float64(r.Delivered) / r.Seconds
-	}
-	r.P50us, r.P99us, r.MaxUs = us(h.quantile(0.50)), us(h.quantile(0.99)), us(time.Duration(h.max))
+	r.timing(t0, last, &h)
 	r.measure(before, after, selfCPU()-cpu0)
 	if sent < int64(o.pubs)*int64(o.msgs) {
 		r.Note = joinNote(r.Note, fmt.Sprintf("sent %d of %d", sent, int64(o.pubs)*int64(o.msgs)))
@@ -381,43 +377,19 @@ func warmUp(ctx context.Context, o *options, clk clock, subs []*subscriber, pubs
 // for --stall, or the context ended. It stops publishing at --timeout.
 func watch(ctx context.Context, o *options, r *Result, pid int, subs []*subscriber, f *flow, stop *atomic.Bool,
 	pubsDone chan struct{}, stderr io.Writer) string {
-	prog := newProgress(stderr, o.quiet)
-	defer prog.done()
-	deadline := time.Now().Add(o.timeout)
-	var lastD int64
-	lastMove := time.Now()
-	start := time.Now()
-	note := ""
-	for {
-		select {
-		case <-ctx.Done():
-			return "interrupted"
-		case <-time.After(10 * time.Millisecond):
-		}
+	return watchRun(ctx, o, pid, stop, stderr, func() (int64, bool) {
 		var d int64
 		for _, s := range subs {
 			d += s.recv.Load()
 		}
-		finished := false
 		select {
 		case <-pubsDone:
-			finished = true
+			return d, d >= int64(len(subs))*f.sent.Load()
 		default:
+			return d, false
 		}
-		if finished && d >= int64(len(subs))*f.sent.Load() {
-			return note
-		}
-		now := time.Now()
-		if d != lastD {
-			lastD, lastMove = d, now
-		} else if now.Sub(lastMove) > o.stall {
-			return joinNote(note, fmt.Sprintf("stalled %v: %s", o.stall, threadStates(pid)))
-		}
-		if !stop.Load() && now.After(deadline) {
-			stop.Store(true)
-			note = fmt.Sprintf("timeout %v", o.timeout)
-		}
-		prog.update("%s %s: sent %d/%d, delivered %d/%d, %.0f msg/s", o.scenario, o.label,
-			f.sent.Load(), int64(o.pubs)*int64(o.msgs), d, r.Expected, float64(d)/now.Sub(start).Seconds())
-	}
+	}, func(d int64, perSec float64) string {
+		return fmt.Sprintf("%s %s: sent %d/%d, delivered %d/%d, %.0f msg/s", o.scenario, o.label,
+			f.sent.Load(), int64(o.pubs)*int64(o.msgs), d, r.Expected, perSec)
+	})
 }

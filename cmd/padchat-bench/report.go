@@ -194,83 +194,23 @@ func writeReport(w io.Writer, rs []Result, ref string, notes []string, chart str
 		{"fanout", "Fan-out, windowed (publishers at most W messages ahead of the slowest subscriber)", func(r *Result) bool { return !isFlood(r) }},
 		{"latency", "Latency (paced fan-out)", func(*Result) bool { return true }},
 	} {
-		gs := groupWhere(rs, sc.name, ref, sc.keep)
-		if len(gs) == 0 {
-			continue
+		if gs := groupWhere(rs, sc.name, ref, sc.keep); len(gs) > 0 {
+			writeTable(w, sc.title, fanoutCols, gs, ref, fanoutCells)
 		}
-		fmt.Fprintf(w, "## %s\n\n", sc.title)
-		fmt.Fprintln(w, "| workload | target | delivered msg/s | × ref | lost | p50 µs | p99 µs | max µs | server CPU s | CPU ns/delivery | × ref | pad B/delivery | server RSS | client CPU s |")
-		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-		for _, g := range gs {
-			rf := refOf(g, ref)
-			for i, r := range g.rows {
-				key := ""
-				if i == 0 {
-					key = g.key
-				}
-				var rps, rcpu float64
-				if rf != nil {
-					rps, rcpu = rf.PerSec, rf.CPUNsPerMsg
-				}
-				// A flood's latency is how long messages queue, set by the run's length: not shown.
-				lat := fmt.Sprintf("%.0f | %.0f | %.0f", r.P50us, r.P99us, r.MaxUs)
-				if isFlood(&r) {
-					lat = "– | – | –"
-				}
-				pad := "–"
-				if r.PadPerMsg > 0 {
-					pad = fmt.Sprintf("%.1f", r.PadPerMsg)
-				}
-				fmt.Fprintf(w, "| %s | %s | %.0f | %s | %d | %s | %.2f | %.0f | %s | %s | %s | %.2f |\n",
-					key, labelOf(&r), r.PerSec, ratio(r.PerSec, rps), r.Lost, lat,
-					r.ServerCPUs, r.CPUNsPerMsg, ratio(r.CPUNsPerMsg, rcpu), pad, mib(r.RSSEnd), r.ClientCPUs)
-			}
-		}
-		fmt.Fprintln(w)
 	}
 	if gs := groupResults(rs, "idle", ref); len(gs) > 0 {
-		fmt.Fprintln(w, "## Idle connections")
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| workload | target | server RSS per conn | × ref | anon per conn | mapped files per conn | server CPU per connect µs | RSS before → after |")
-		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
-		for _, g := range gs {
-			rf := refOf(g, ref)
-			for i, r := range g.rows {
-				key := ""
-				if i == 0 {
-					key = g.key
-				}
-				var rr float64
-				if rf != nil {
-					rr = rf.RSSPerConn
-				}
-				fmt.Fprintf(w, "| %s | %s | %.0f B | %s | %.0f B | %.0f B | %.0f | %s → %s |\n", key, labelOf(&r),
-					r.RSSPerConn, ratio(r.RSSPerConn, rr), r.AnonPerConn, r.FilePerConn, r.CPUNsPerMsg/1e3, mib(r.RSSStart), mib(r.RSSEnd))
-			}
-		}
-		fmt.Fprintln(w)
+		writeTable(w, "Idle connections", []string{"server RSS per conn", "× ref", "anon per conn", "mapped files per conn",
+			"server CPU per connect µs", "RSS before → after"}, gs, ref, func(r, rf *Result) string {
+			return fmt.Sprintf("%.0f B | %s | %.0f B | %.0f B | %.0f | %s → %s", r.RSSPerConn, ratio(r.RSSPerConn, rf.RSSPerConn),
+				r.AnonPerConn, r.FilePerConn, r.CPUNsPerMsg/1e3, mib(r.RSSStart), mib(r.RSSEnd))
+		})
 	}
 	if gs := groupResults(rs, "dm", ref); len(gs) > 0 {
-		fmt.Fprintln(w, "## Durable direct messages to offline users")
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| workload | target | acked msg/s | × ref | lost | errors | ack p50 µs | ack p99 µs | server CPU s | CPU ns/ack | × ref |")
-		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-		for _, g := range gs {
-			rf := refOf(g, ref)
-			for i, r := range g.rows {
-				key := ""
-				if i == 0 {
-					key = g.key
-				}
-				var rps, rcpu float64
-				if rf != nil {
-					rps, rcpu = rf.PerSec, rf.CPUNsPerMsg
-				}
-				fmt.Fprintf(w, "| %s | %s | %.0f | %s | %d | %d | %.0f | %.0f | %.2f | %.0f | %s |\n", key, labelOf(&r),
-					r.PerSec, ratio(r.PerSec, rps), r.Lost, r.Errors, r.P50us, r.P99us, r.ServerCPUs, r.CPUNsPerMsg, ratio(r.CPUNsPerMsg, rcpu))
-			}
-		}
-		fmt.Fprintln(w)
+		writeTable(w, "Durable direct messages to offline users", []string{"acked msg/s", "× ref", "lost", "errors",
+			"ack p50 µs", "ack p99 µs", "server CPU s", "CPU ns/ack", "× ref"}, gs, ref, func(r, rf *Result) string {
+			return fmt.Sprintf("%.0f | %s | %d | %d | %.0f | %.0f | %.2f | %.0f | %s", r.PerSec, ratio(r.PerSec, rf.PerSec),
+				r.Lost, r.Errors, r.P50us, r.P99us, r.ServerCPUs, r.CPUNsPerMsg, ratio(r.CPUNsPerMsg, rf.CPUNsPerMsg))
+		})
 	}
 	writeCluster(w, rs, ref)
 	writeGoals(w, rs, ref)
@@ -283,6 +223,48 @@ func writeReport(w io.Writer, rs []Result, ref string, notes []string, chart str
 	if len(runNotes) > 0 {
 		fmt.Fprintf(w, "## Run notes\n\n%s\n", strings.Join(runNotes, "\n"))
 	}
+}
+
+var fanoutCols = []string{"delivered msg/s", "× ref", "lost", "p50 µs", "p99 µs", "max µs", "server CPU s",
+	"CPU ns/delivery", "× ref", "pad B/delivery", "server RSS", "client CPU s"}
+
+func fanoutCells(r, rf *Result) string {
+	// A flood's latency is how long messages queue, set by the run's length: not shown.
+	lat := fmt.Sprintf("%.0f | %.0f | %.0f", r.P50us, r.P99us, r.MaxUs)
+	if isFlood(r) {
+		lat = "– | – | –"
+	}
+	pad := "–"
+	if r.PadPerMsg > 0 {
+		pad = fmt.Sprintf("%.1f", r.PadPerMsg)
+	}
+	return fmt.Sprintf("%.0f | %s | %d | %s | %.2f | %.0f | %s | %s | %s | %.2f", r.PerSec, ratio(r.PerSec, rf.PerSec), r.Lost, lat,
+		r.ServerCPUs, r.CPUNsPerMsg, ratio(r.CPUNsPerMsg, rf.CPUNsPerMsg), pad, mib(r.RSSEnd), r.ClientCPUs)
+}
+
+// writeTable writes one section of the report: a heading, the columns (workload
+// and target, then figures aligned right) and a row per result, its workload
+// named on the group's first row. cells gets each result and the group's
+// reference result (a zero Result when the reference did not run the workload:
+// ratio shows "–").
+func writeTable(w io.Writer, title string, cols []string, gs []group, ref string, cells func(r, rf *Result) string) {
+	fmt.Fprintf(w, "## %s\n\n", title)
+	fmt.Fprintf(w, "| workload | target | %s |\n", strings.Join(cols, " | "))
+	fmt.Fprintf(w, "|---|---|%s\n", strings.Repeat("---:|", len(cols)))
+	for _, g := range gs {
+		rf := refOf(g, ref)
+		if rf == nil {
+			rf = &Result{}
+		}
+		for i, r := range g.rows {
+			key := ""
+			if i == 0 {
+				key = g.key
+			}
+			fmt.Fprintf(w, "| %s | %s | %s |\n", key, labelOf(&r), cells(&r, rf))
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 func labelOf(r *Result) string {
@@ -401,7 +383,12 @@ func medianOf(runs []Result) Result {
 	if len(runs) == 1 {
 		return r
 	}
-	med := func(get func(*Result) float64) float64 {
+	// measured names the figures that take the median, as pointers into x.
+	measured := func(x *Result) []*float64 {
+		return []*float64{&x.PerSec, &x.Seconds, &x.P50us, &x.P99us, &x.MaxUs, &x.ServerCPUs, &x.CPUNsPerMsg,
+			&x.PadPerMsg, &x.ClientCPUs, &x.NATSCPUs, &x.RSSPerConn, &x.AnonPerConn, &x.FilePerConn}
+	}
+	median := func(get func(*Result) float64) float64 {
 		v := make([]float64, len(runs))
 		for i := range runs {
 			v[i] = get(&runs[i])
@@ -412,20 +399,10 @@ func medianOf(runs []Result) Result {
 		}
 		return v[len(v)/2]
 	}
-	r.PerSec = med(func(x *Result) float64 { return x.PerSec })
-	r.Seconds = med(func(x *Result) float64 { return x.Seconds })
-	r.P50us = med(func(x *Result) float64 { return x.P50us })
-	r.P99us = med(func(x *Result) float64 { return x.P99us })
-	r.MaxUs = med(func(x *Result) float64 { return x.MaxUs })
-	r.ServerCPUs = med(func(x *Result) float64 { return x.ServerCPUs })
-	r.CPUNsPerMsg = med(func(x *Result) float64 { return x.CPUNsPerMsg })
-	r.PadPerMsg = med(func(x *Result) float64 { return x.PadPerMsg })
-	r.ClientCPUs = med(func(x *Result) float64 { return x.ClientCPUs })
-	r.NATSCPUs = med(func(x *Result) float64 { return x.NATSCPUs })
-	r.RSSPerConn = med(func(x *Result) float64 { return x.RSSPerConn })
-	r.AnonPerConn = med(func(x *Result) float64 { return x.AnonPerConn })
-	r.FilePerConn = med(func(x *Result) float64 { return x.FilePerConn })
-	r.RSSEnd = int64(med(func(x *Result) float64 { return float64(x.RSSEnd) }))
+	for k, dst := range measured(&r) {
+		*dst = median(func(x *Result) float64 { return *measured(x)[k] })
+	}
+	r.RSSEnd = int64(median(func(x *Result) float64 { return float64(x.RSSEnd) }))
 	for _, x := range runs {
 		r.Lost, r.Errors = max(r.Lost, x.Lost), max(r.Errors, x.Errors)
 	}

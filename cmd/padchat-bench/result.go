@@ -69,6 +69,16 @@ type Result struct {
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
+// timing fills the rate and the latency quantiles: the measured phase ran from
+// t0 to last, the clock time of the last measured receipt; h holds the latencies.
+func (r *Result) timing(t0, last int64, h *histogram) {
+	if last > t0 {
+		r.Seconds = float64(last-t0) / 1e9
+		r.PerSec = float64(r.Delivered) / r.Seconds
+	}
+	r.P50us, r.P99us, r.MaxUs = us(h.quantile(0.50)), us(h.quantile(0.99)), us(time.Duration(h.max))
+}
+
 // measure fills the server figures from two samples around the measured phase.
 func (r *Result) measure(a, b procSample, client time.Duration) {
 	r.ServerCPUs = (b.CPU - a.CPU).Seconds()

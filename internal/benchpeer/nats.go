@@ -13,7 +13,8 @@ type nats struct {
 	*textConn
 	name    string
 	nextSID int
-	inbox   bool // subscribed to this client's JetStream ack inbox
+	inbox   bool   // subscribed to this client's JetStream ack inbox
+	ackTo   string // the reply subject of DMs, in that inbox
 	buf     []byte
 }
 
@@ -43,23 +44,36 @@ func (c *nats) sync(cmd string) error {
 		return err
 	}
 	for {
-		l, err := c.line()
+		l, _, err := c.next()
 		if err != nil {
 			return err
 		}
-		switch {
-		case bytes.Equal(l, []byte("PONG")):
+		if bytes.Equal(l, []byte("PONG")) {
 			return nil
+		}
+	}
+}
+
+// next reads up to the server's next line that is not a PING (answered here);
+// -ERR is an error. For a MSG, l is its subject and body its payload; any other
+// line comes back as l with a nil body.
+func (c *nats) next() (l, body []byte, err error) {
+	for {
+		l, err := c.line()
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case bytes.HasPrefix(l, []byte("MSG ")):
+			return c.body(l)
 		case bytes.Equal(l, []byte("PING")):
 			if err := c.send("PONG\r\n"); err != nil {
-				return err
+				return nil, nil, err
 			}
 		case bytes.HasPrefix(l, []byte("-ERR")):
-			return fmt.Errorf("nats: %s", l)
-		case bytes.HasPrefix(l, []byte("MSG ")):
-			if _, _, err := c.body(l); err != nil {
-				return err
-			}
+			return nil, nil, fmt.Errorf("nats: %s", l)
+		default:
+			return l, nil, nil
 		}
 	}
 }
@@ -71,73 +85,60 @@ func (c *nats) Subscribe(room string) error {
 
 func (c *nats) Publish(room string, payload []byte) error {
 	c.wmu.Lock()
-	c.w.WriteString("PUB ")
-	c.w.WriteString(room)
-	c.w.WriteByte(' ')
-	c.w.WriteString(strconv.Itoa(len(payload)))
-	c.w.WriteString("\r\n")
-	c.w.Write(payload)
-	_, err := c.w.WriteString("\r\n")
-	c.wmu.Unlock()
-	return err
+	defer c.wmu.Unlock()
+	return c.pub("", room, "", payload)
 }
 
 // DM publishes to the JetStream subject dm.<to> with a reply inbox; the stream
 // (see CreateStream) answers on it once the message is stored.
 func (c *nats) DM(to string, payload []byte) error {
 	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if !c.inbox {
 		// Next runs in another goroutine by now: no PING round trip here. The
 		// server handles the SUB before the PUB that follows it.
 		c.inbox = true
 		c.w.WriteString("SUB _INBOX." + c.name + ".* 999999\r\n")
+		c.ackTo = "_INBOX." + c.name + ".a"
 	}
-	c.w.WriteString("PUB dm.")
-	c.w.WriteString(to)
-	c.w.WriteString(" _INBOX.")
-	c.w.WriteString(c.name)
-	c.w.WriteString(".a ")
+	return c.pub("dm.", to, c.ackTo, payload)
+}
+
+// pub queues "PUB prefix+subject [reply] size" and the payload; the caller holds wmu.
+func (c *nats) pub(prefix, subject, reply string, payload []byte) error {
+	c.w.WriteString("PUB ")
+	c.w.WriteString(prefix)
+	c.w.WriteString(subject)
+	if reply != "" {
+		c.w.WriteByte(' ')
+		c.w.WriteString(reply)
+	}
+	c.w.WriteByte(' ')
 	c.w.WriteString(strconv.Itoa(len(payload)))
 	c.w.WriteString("\r\n")
 	c.w.Write(payload)
 	_, err := c.w.WriteString("\r\n")
-	c.wmu.Unlock()
 	return err
 }
 
 // Next returns MSG deliveries; JetStream acks on the inbox are KindAck (or
 // KindError when they carry an error). PINGs are answered here.
 func (c *nats) Next(ev *Event) error {
-	for {
-		l, err := c.line()
-		if err != nil {
-			return err
+	subj, body, err := c.next()
+	switch {
+	case err != nil:
+		return err
+	case body == nil:
+		ev.Kind, ev.Payload = KindOther, nil
+	case bytes.HasPrefix(subj, []byte("_INBOX.")):
+		ev.Kind, ev.Payload = KindAck, body
+		if bytes.Contains(body, []byte(`"error"`)) {
+			ev.Kind = KindError
 		}
-		switch {
-		case bytes.HasPrefix(l, []byte("MSG ")):
-			subj, body, err := c.body(l)
-			if err != nil {
-				return err
-			}
-			ev.Kind, ev.Payload = KindMessage, body
-			if bytes.HasPrefix(subj, []byte("_INBOX.")) {
-				ev.Kind = KindAck
-				if bytes.Contains(body, []byte(`"error"`)) {
-					ev.Kind = KindError
-				}
-			}
-			return nil
-		case bytes.Equal(l, []byte("PING")):
-			if err := c.send("PONG\r\n"); err != nil {
-				return err
-			}
-		case bytes.HasPrefix(l, []byte("-ERR")):
-			return fmt.Errorf("nats: %s", l)
-		default:
-			ev.Kind, ev.Payload = KindOther, nil
-			return nil
-		}
+	default:
+		ev.Kind, ev.Payload = KindMessage, body
 	}
+	return nil
 }
 
 // body reads the payload of "MSG subject sid [reply] size" and returns the subject.

@@ -48,9 +48,6 @@ type Conn interface {
 // user, a NATS client name) and returns it authenticated and ready.
 type Dialer func(name string) (Conn, error)
 
-// ErrUnsupported: the target has no equivalent of the operation.
-var ErrUnsupported = errors.New("not supported by this target")
-
 // Targets lists the protocols New knows.
 var Targets = []string{"native", "irc", "redis", "nats", "line"}
 

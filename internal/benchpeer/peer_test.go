@@ -3,6 +3,7 @@ package benchpeer
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"strings"
@@ -23,7 +24,7 @@ func events(t *testing.T, next func(*Event) error) []Event {
 	for {
 		var ev Event
 		err := next(&ev)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return evs
 		}
 		require.NoError(t, err)
@@ -81,6 +82,16 @@ func TestPublishEncodings(t *testing.T) {
 			assert.Equal(t, tc.want, out.String())
 		})
 	}
+}
+
+// TestNATSDM: the first DM subscribes to the ack inbox, every DM names it as the reply subject.
+func TestNATSDM(t *testing.T) {
+	var out bytes.Buffer
+	c := &nats{textConn: scripted("", &out), name: "p0"}
+	require.NoError(t, c.DM("r0", []byte("hi")))
+	require.NoError(t, c.DM("r1", []byte("yo!")))
+	require.NoError(t, c.Flush())
+	assert.Equal(t, "SUB _INBOX.p0.* 999999\r\nPUB dm.r0 _INBOX.p0.a 2\r\nhi\r\nPUB dm.r1 _INBOX.p0.a 3\r\nyo!\r\n", out.String())
 }
 
 // TestRESPSubscribe runs the handshake against a scripted server on loopback.

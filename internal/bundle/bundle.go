@@ -12,7 +12,6 @@ package bundle
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,9 +42,6 @@ type Profile struct {
 	AutoAccept string `json:"auto_accept,omitempty"` // files up to this size are accepted without asking, e.g. "20MiB"
 	Downloads  string `json:"downloads,omitempty"`   // where received files go
 }
-
-// ErrBadProfile: profile.json is missing fields or of another version.
-var ErrBadProfile = errors.New("bundle: bad profile")
 
 // Load reads dir/profile.json and checks it.
 func Load(dir string) (Profile, error) {
