@@ -74,6 +74,9 @@ func (l *Loop) startCluster() error {
 	if err == nil {
 		err = l.startSharedRooms()
 	}
+	if err == nil {
+		err = l.startLocks()
+	}
 	if err != nil {
 		n.Close()
 		l.node = nil

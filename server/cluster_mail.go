@@ -156,6 +156,19 @@ func (m *streamMail) ended(s *native) {
 	}
 }
 
+// rejoinPad, in cluster mode, starts a session's sending pad past what other
+// nodes claimed since this node last used it: one KV read per login, waited
+// for on the loop like a reservation, instead of a lost race that would end
+// the session at its first frame.
+func (h *Hub) rejoinPad(u *User) {
+	if h.l.node == nil || u.sender == nil || u.session != nil {
+		return // a session still open here may hold frames sealed with it
+	}
+	if err := u.sender.Rejoin(); err != nil {
+		h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: shared pad mark not read; the first reservation may be lost")
+	}
+}
+
 // yieldPad, in cluster mode, hands the unused part of an ended session's
 // sending pad reservation back to the shared mark, so the user's next
 // session, on whichever node, wastes no pad.

@@ -184,7 +184,7 @@ func (n *native) authenticate(f []byte) {
 	}
 	// The peer holds the pad: now, and only now, it may hear why it is
 	// turned away, sealed.
-	if why := u.locked(); why != "" {
+	if why := h.locked(u); why != "" {
 		n.user, n.pad = u, u
 		n.finalBye(wire.ByeLocked, "user locked: "+why)
 		n.fail(ReasonAuthFailed, errors.New("user locked"))
@@ -202,6 +202,7 @@ func (n *native) authenticate(f []byte) {
 	if n.sess.Label != (otp.PadID{}) {
 		h.handles.consume(h.store, n.sess.Label)
 	}
+	h.rejoinPad(u)
 	n.pad = u
 	if old := u.session; old != nil {
 		old.bye(wire.ByeReplaced, "replaced by a newer session of this account")
@@ -236,6 +237,7 @@ func (n *native) openFailed(err error) {
 	if lerr := u.lock("pad reuse detected: this bundle was used from two places (a copy is in use elsewhere); ask the operator for a new bundle (padchatd user renew " + u.Name + ")"); lerr != nil {
 		n.h.l.log.Error().Err(lerr).Str("user", u.Name).Msg("cannot write lock file")
 	}
+	n.h.shareLock(u)
 	if u.session != nil && u.session != n {
 		u.session.bye(wire.ByeLocked, "account locked: this bundle was used from two places")
 		u.session.c.kill(ReasonForged)
