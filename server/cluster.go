@@ -21,7 +21,12 @@ const presenceTTL = 3 * time.Second
 type remoteNode struct {
 	seen  int64                      // loop time of the last heartbeat
 	users map[string]map[string]bool // user -> rooms joined
+	plain map[string]bool            // its rooms open to plain-text members
 }
+
+// plainMark, before a room name in a heartbeat, says the room is plain (a
+// room name never starts with it, wire.ValidName).
+const plainMark = '+'
 
 // posted is work other goroutines (nats.go's) hand the loop: queued under a
 // mutex, run on the loop goroutine at its next wake-up.
@@ -134,6 +139,9 @@ func (h *Hub) onRemoteRoom(from string, data []byte) {
 				rn.users[user] = map[string]bool{}
 			}
 			rn.users[user][room] = true
+			if m.Flags&wire.FlagPlain != 0 {
+				rn.plain[room] = true
+			}
 		case wire.OpParted:
 			delete(rn.users[user], room)
 		}
@@ -161,6 +169,9 @@ func (h *Hub) heartbeat() {
 		b = append(b, name...)
 		for _, r := range *m.joined() {
 			b = append(b, '\t')
+			if r.plain {
+				b = append(b, plainMark)
+			}
 			b = append(b, r.name...)
 		}
 		b = append(b, '\n')
@@ -180,11 +191,15 @@ func (h *Hub) onRemotePresence(from string, data []byte) {
 		delete(h.l.remote, from)
 		return
 	}
-	rn := &remoteNode{seen: h.l.now, users: map[string]map[string]bool{}}
+	rn := &remoteNode{seen: h.l.now, users: map[string]map[string]bool{}, plain: map[string]bool{}}
 	for line := range bytes.Lines(data) {
 		f := strings.Split(strings.TrimSuffix(string(line), "\n"), "\t")
 		rooms := map[string]bool{}
 		for _, r := range f[1:] {
+			if r != "" && r[0] == plainMark {
+				r = r[1:]
+				rn.plain[r] = true
+			}
 			rooms[r] = true
 		}
 		rn.users[f[0]] = rooms
