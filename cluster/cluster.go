@@ -68,7 +68,7 @@ type Node struct {
 	histJS          jetstream.JetStream
 	histLost        atomic.Uint64
 	watchers        []jetstream.KeyWatcher
-	locks           jetstream.KeyValue // locks.go
+	locks, recv     jetstream.KeyValue // locks.go, recvmarks.go
 }
 
 // Connect dials NATS, creating the pad bucket if it does not exist yet.
@@ -144,6 +144,9 @@ func (n *Node) open() error {
 	}
 	if err = n.openLocks(ctx); err != nil {
 		return n.replicasErr("lock bucket", err)
+	}
+	if err = n.openRecv(ctx); err != nil {
+		return n.replicasErr("receive mark bucket", err)
 	}
 	return nil
 }

@@ -51,32 +51,44 @@ func (n *Node) Unlock(pad string) {
 // unlocked since it was locked), so a starting node knows every lock before
 // its first login, then hands f (on the loop) each change.
 func (n *Node) WatchLocks(f func(pad, why string)) (map[string]string, error) {
+	now := map[string]string{}
+	err := n.watchAll(n.locks, func(e jetstream.KeyValueEntry) { now[e.Key()] = lockWhy(e) },
+		func(e jetstream.KeyValueEntry) {
+			pad, why := e.Key(), lockWhy(e)
+			n.opt.Post(func() { f(pad, why) })
+		})
+	return now, err
+}
+
+// watchAll reads kv's current entries into initial, on the caller's
+// goroutine, then hands every later change to change, on nats.go's.
+func (n *Node) watchAll(kv jetstream.KeyValue, initial, change func(jetstream.KeyValueEntry)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	w, err := n.locks.WatchAll(context.Background())
+	w, err := kv.WatchAll(context.Background())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	now := map[string]string{}
 	for {
 		select {
 		case e := <-w.Updates():
-			if e == nil { // the current values are all in
-				n.watchers = append(n.watchers, w)
-				go func() {
-					for e := range w.Updates() {
-						if e != nil {
-							pad, why := e.Key(), lockWhy(e)
-							n.opt.Post(func() { f(pad, why) })
-						}
-					}
-				}()
-				return now, nil
+			if e != nil {
+				initial(e)
+				continue
 			}
-			now[e.Key()] = lockWhy(e)
+			// The current values are all in.
+			n.watchers = append(n.watchers, w)
+			go func() {
+				for e := range w.Updates() {
+					if e != nil {
+						change(e)
+					}
+				}
+			}()
+			return nil
 		case <-ctx.Done():
 			_ = w.Stop()
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
 }

@@ -80,7 +80,7 @@ func (l *Loop) startCluster() error {
 		err = l.startSharedRooms()
 	}
 	if err == nil {
-		err = l.startLocks()
+		err = l.startCopyWatch()
 	}
 	if err != nil {
 		n.Close()
@@ -181,6 +181,9 @@ func (h *Hub) heartbeat() {
 		h.l.log.Warn().Err(err).Msg("cluster: heartbeat not sent")
 	}
 	h.forgetTrails()
+	for _, u := range h.acct.byName {
+		h.shareRecv(u)
+	}
 	if lost := n.HistoryLost(); lost > 0 {
 		h.l.log.Warn().Uint64("records", lost).Msg("cluster: room messages not stored in the shared history (JetStream slow or unreachable)")
 	}

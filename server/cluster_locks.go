@@ -1,5 +1,7 @@
-// Cluster mode's account locks: a bundle one node saw sending from two places
-// is refused by every node (the lock bucket, cluster/locks.go).
+// Cluster mode's defence against a copied bundle: how far each node accepted
+// a user's frames (cluster/recvmarks.go), so a copy replaying that pad on
+// another node is caught there, and the account lock that follows, refused
+// by every node (cluster/locks.go).
 package server
 
 import (
@@ -11,16 +13,49 @@ import (
 	"padchat/wire"
 )
 
-// startLocks reads the lock bucket before the first login can happen, then
-// follows it on the loop.
-func (l *Loop) startLocks() error {
-	locks, err := l.node.WatchLocks(func(pad, why string) { l.hub.onSharedLock(pad, why) })
-	if err != nil {
+// copyWatch is the loop's copy of the lock and receive mark buckets, keyed by
+// the user's send pad id.
+type copyWatch struct {
+	locks map[string]string // why; "" once unlocked
+	recv  map[string]int64  // the highest offset some node accepted
+	sent  map[string]int64  // the marks this node shared
+}
+
+// startCopyWatch reads both buckets before the first login can happen, then
+// follows them on the loop.
+func (l *Loop) startCopyWatch() error {
+	w := &copyWatch{sent: map[string]int64{}}
+	var err error
+	if w.locks, err = l.node.WatchLocks(func(pad, why string) { l.hub.onSharedLock(pad, why) }); err != nil {
 		return err
 	}
-	l.locks = locks
+	if w.recv, err = l.node.WatchRecv(func(pad string, mark int64) { w.recv[pad] = max(w.recv[pad], mark) }); err != nil {
+		return err
+	}
+	l.copies = w
 	l.post(func() { l.hub.reconcileLocks() }) // runs once the hub exists
 	return nil
+}
+
+// followRecv, before a session's first frame is opened, starts u's receiver
+// where the furthest node accepted its frames.
+func (h *Hub) followRecv(u *User) {
+	if h.l.node != nil {
+		u.receiver.Follow(h.l.copies.recv[u.sendID.String()])
+	}
+}
+
+// shareRecv tells the other nodes how far this one accepted u's frames
+// (each housekeeping tick, and as a session ends).
+func (h *Hub) shareRecv(u *User) {
+	if h.l.node == nil || u.receiver == nil {
+		return
+	}
+	w, pad, mark := h.l.copies, u.sendID.String(), u.receiver.Expected()
+	if mark > w.sent[pad] && mark > w.recv[pad] {
+		w.sent[pad] = mark
+		h.l.node.RaiseRecv(pad, mark)
+	}
 }
 
 // locked says why u is refused: its own lock file, or the cluster's lock on
@@ -30,7 +65,7 @@ func (h *Hub) locked(u *User) string {
 	if why := u.locked(); why != "" || h.l.node == nil {
 		return why
 	}
-	why := h.l.locks[u.sendID.String()]
+	why := h.l.copies.locks[u.sendID.String()]
 	if why != "" {
 		h.lockHere(u, why)
 	}
@@ -47,7 +82,7 @@ func (h *Hub) lockHere(u *User, why string) {
 func (h *Hub) shareLock(u *User) {
 	if h.l.node != nil {
 		pad := u.sendID.String()
-		h.l.locks[pad] = u.lockWhy
+		h.l.copies.locks[pad] = u.lockWhy
 		h.l.node.Lock(pad, u.lockWhy)
 	}
 }
@@ -60,14 +95,14 @@ func (h *Hub) clusterSynced(name, what string) {
 		return
 	}
 	pad := u.sendID.String()
-	h.l.locks[pad] = ""
+	h.l.copies.locks[pad] = ""
 	h.l.node.Unlock(pad)
 }
 
 // onSharedLock applies another node's lock or unlock: a lock ends the
 // bundle's session here at once.
 func (h *Hub) onSharedLock(pad, why string) {
-	h.l.locks[pad] = why
+	h.l.copies.locks[pad] = why
 	id, err := otp.ParsePadID(pad)
 	u := h.acct.lookup(id)
 	if err != nil || u == nil || (u.lockWhy != "") == (why != "") {
@@ -100,7 +135,7 @@ func (h *Hub) unlockHere(u *User) {
 // the bucket's locks are written here.
 func (h *Hub) reconcileLocks() {
 	for _, u := range h.acct.byName {
-		why, known := h.l.locks[u.sendID.String()]
+		why, known := h.l.copies.locks[u.sendID.String()]
 		switch {
 		case u.lockWhy != "" && known && why == "":
 			h.unlockHere(u)

@@ -169,12 +169,15 @@ func (h *Hub) rejoinPad(u *User) {
 	}
 }
 
-// yieldPad, in cluster mode, hands the unused part of an ended session's
+// clusterEnded, in cluster mode, hands the unused part of an ended session's
 // sending pad reservation back to the shared mark, so the user's next
-// session, on whichever node, wastes no pad.
-func (h *Hub) yieldPad(s *native) {
+// session, on whichever node, wastes no pad, and shares how far its frames went.
+func (h *Hub) clusterEnded(s *native) {
 	if h.l.node == nil {
 		return
+	}
+	if u := s.user; u != nil {
+		h.shareRecv(u)
 	}
 	if u := s.user; u != nil && u.sender != nil && u.session == s {
 		if err := u.sender.Yield(); err != nil {

@@ -161,6 +161,7 @@ func (n *native) authenticate(f []byte) {
 		n.refuse(fmt.Errorf("cannot open the user's pads: %w", err))
 		return
 	}
+	h.followRecv(u)
 	var err error
 	h.plain, err = u.receiver.Open(h.plain[:0], f, otp.ToServer, &n.sess)
 	var m wire.Msg
@@ -171,6 +172,9 @@ func (n *native) authenticate(f []byte) {
 	}
 	if err == nil && m.Op != wire.OpHello {
 		err = errors.New("first frame is not hello")
+	}
+	if err == nil || errors.Is(err, otp.ErrPadReused) {
+		h.rejoinPad(u) // the peer holds the pad: whatever it hears is sealed
 	}
 	if errors.Is(err, otp.ErrPadReused) {
 		n.user, n.pad = u, u
@@ -202,7 +206,6 @@ func (n *native) authenticate(f []byte) {
 	if n.sess.Label != (otp.PadID{}) {
 		h.handles.consume(h.store, n.sess.Label)
 	}
-	h.rejoinPad(u)
 	n.pad = u
 	if old := u.session; old != nil {
 		old.bye(wire.ByeReplaced, "replaced by a newer session of this account")

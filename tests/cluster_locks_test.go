@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"padchat/cluster"
 	"padchat/internal/pcclient"
 	"padchat/server"
 	"padchat/wire"
@@ -61,4 +63,39 @@ func TestClusterLockOnOneNodeHoldsOnAll(t *testing.T) {
 	again, err := pcclient.Dial(c.nodes[1].addr, dir)
 	require.NoError(t, err, "and on the node that unlocked")
 	again.Close()
+}
+
+// A copy of alice's bundle used on node 2 after the real one was used on
+// node 1 replays pad node 1 accepted: node 2 knows how far that was from the
+// receive mark bucket, catches the reuse, and the lock reaches node 1.
+func TestClusterCopiedBundleCaughtOnAnotherNode(t *testing.T) {
+	c := startClusterWith(t, 2, 1<<20, []string{"--pad-reserve", "16KiB", "--pad-reserve-max", "16KiB"}, "alice")
+	dir := server.BundleDir(c.master, "alice")
+	stale := filepath.Join(t.TempDir(), "copy")
+	require.NoError(t, exec.Command("cp", "-r", dir, stale).Run())
+
+	a := c.dial(0, "alice")
+	for range 3 {
+		request(t, a, wire.Msg{Op: wire.OpPing})
+	}
+	a.Close()
+	kv, err := c.jetStream().KeyValue(context.Background(), cluster.RecvBucket)
+	require.NoError(t, err)
+	waitFor(t, 10*time.Second, func() bool {
+		e, err := kv.Get(context.Background(), sendPadID(t, dir).String())
+		return err == nil && len(e.Value()) > 0 && string(e.Value()) != "0"
+	}, "node 1 shares how far it accepted alice's frames")
+
+	_, err = pcclient.Dial(c.nodes[1].addr, stale)
+	require.ErrorIs(t, err, pcclient.ErrRefused, "node 2 never saw these frames, but the bucket says node 1 did")
+	assert.Contains(t, err.Error(), "user locked: pad reuse detected")
+	c.nodes[1].waitLog("PAD REUSE DETECTED")
+
+	waitFor(t, 10*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(c.nodes[0].data, "users", "alice", "LOCKED"))
+		return err == nil
+	}, "node 1 takes node 2's lock")
+	_, err = pcclient.Dial(c.nodes[0].addr, dir)
+	require.ErrorIs(t, err, pcclient.ErrRefused, "the real bundle too, until the operator acts")
+	assert.Contains(t, err.Error(), "user locked")
 }
