@@ -108,18 +108,19 @@ func (l *Loop) stopCluster() {
 	}
 }
 
-// toNodes sends a room event said on this node to the other nodes.
-func (h *Hub) toNodes(room string, msg *wire.Msg) {
+// toNodes sends a room event said on this node to the other nodes: enc, the
+// encoding its local members got (in the arena; the publish and the history
+// record copy it).
+func (h *Hub) toNodes(room string, op wire.Op, enc []byte) {
 	n := h.l.node
 	if n == nil {
 		return
 	}
-	h.l.shareBuf = wire.Append(h.l.shareBuf[:0], msg)
-	if err := n.PublishRoom(room, h.l.shareBuf); err != nil {
+	if err := n.PublishRoom(room, enc); err != nil {
 		h.l.log.Warn().Err(err).Str("room", room).Msg("cluster: room event not shared")
 	}
-	if msg.Op == wire.OpMessage {
-		h.shareMessage(room, h.l.shareBuf, true)
+	if op == wire.OpMessage {
+		h.shareMessage(room, enc, true)
 	}
 }
 
