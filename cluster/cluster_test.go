@@ -110,6 +110,23 @@ func BenchmarkPadClaimAdvance(b *testing.B) {
 	}
 }
 
+// BenchmarkPadClaimLoad: one read of a pad's shared mark, what the loop waits
+// for when a cluster-mode session's first frame verified (Sender.Rejoin).
+func BenchmarkPadClaimLoad(b *testing.B) {
+	e := natstest.Start(b, "")
+	n, err := cluster.Connect(cluster.Options{URL: e.URL, Node: "bench", CA: e.CA, Cert: e.Cert, Key: e.Key})
+	require.NoError(b, err)
+	defer n.Close()
+	c := n.PadClaim(otp.PadID{1})
+	_, err = c.Advance(4096, 0)
+	require.NoError(b, err)
+	for b.Loop() {
+		if _, _, err = c.Load(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // --nats-replicas: a single NATS server keeps one copy and says so for more;
 // a three-server cluster keeps three of every stream and bucket, and refuses
 // four; out of JetStream's range is refused before dialing.
