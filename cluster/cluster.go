@@ -68,6 +68,7 @@ type Node struct {
 	histJS          jetstream.JetStream
 	histLost        atomic.Uint64
 	watchers        []jetstream.KeyWatcher
+	locks, recv     jetstream.KeyValue // locks.go, recvmarks.go
 }
 
 // Connect dials NATS, creating the pad bucket if it does not exist yet.
@@ -140,6 +141,12 @@ func (n *Node) open() error {
 	}
 	if err = n.openHistory(ctx); err != nil {
 		return n.replicasErr("history", err)
+	}
+	if err = n.openLocks(ctx); err != nil {
+		return n.replicasErr("lock bucket", err)
+	}
+	if err = n.openRecv(ctx); err != nil {
+		return n.replicasErr("receive mark bucket", err)
 	}
 	return nil
 }

@@ -94,11 +94,7 @@ func TestPadClaimRaceNoOverlap(t *testing.T) {
 // trip over TLS to an embedded NATS), what the loop waits for when a pad
 // crosses its reserve mark in cluster mode.
 func BenchmarkPadClaimAdvance(b *testing.B) {
-	e := natstest.Start(b, "")
-	n, err := cluster.Connect(cluster.Options{URL: e.URL, Node: "bench", CA: e.CA, Cert: e.Cert, Key: e.Key})
-	require.NoError(b, err)
-	defer n.Close()
-	c := n.PadClaim(otp.PadID{1})
+	c := benchClaim(b)
 	_, rev, err := c.Load()
 	require.NoError(b, err)
 	mark := int64(0)
@@ -108,6 +104,28 @@ func BenchmarkPadClaimAdvance(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkPadClaimLoad: one read of a pad's shared mark, what the loop waits
+// for when a cluster-mode session's first frame verified (Sender.Rejoin).
+func BenchmarkPadClaimLoad(b *testing.B) {
+	c := benchClaim(b)
+	_, err := c.Advance(4096, 0)
+	require.NoError(b, err)
+	for b.Loop() {
+		if _, _, err = c.Load(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchClaim is a pad's shared mark on an embedded NATS over TLS.
+func benchClaim(b *testing.B) otp.Claimer {
+	e := natstest.Start(b, "")
+	n, err := cluster.Connect(cluster.Options{URL: e.URL, Node: "bench", CA: e.CA, Cert: e.Cert, Key: e.Key})
+	require.NoError(b, err)
+	b.Cleanup(n.Close)
+	return n.PadClaim(otp.PadID{1})
 }
 
 // --nats-replicas: a single NATS server keeps one copy and says so for more;

@@ -73,3 +73,25 @@ func (s *Sender) Yield() error {
 	s.rev, s.reserved = rev, s.next
 	return nil
 }
+
+// Rejoin, as a session starts, moves an idle Sender past what other processes
+// claimed since its last reservation, so the session's first reservation is
+// won rather than lost (a user back on this node after a session on another).
+// Another process only ever claims from the shared mark on, which lies past
+// any range this one won and did not yield. Call it only while no session
+// holds frames sealed with this Sender: frames left pending by a lost race
+// (their session closed) are covered by the next won mark, and must be gone.
+func (s *Sender) Rejoin() error {
+	if s.claim == nil || s.closed {
+		return nil
+	}
+	cur, rev, err := s.claim.Load()
+	if err != nil || rev == s.rev {
+		return err
+	}
+	s.rev = rev
+	if cur > s.next {
+		s.next, s.reserved = cur, cur
+	}
+	return nil
+}

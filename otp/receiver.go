@@ -180,3 +180,13 @@ func (r *Receiver) Close() error {
 	}
 	return err
 }
+
+// Follow raises Expected to mark when another process holding a copy of this
+// pad accepted frames up to there (cluster mode), so that a copy of the
+// sender using that range again is caught here as pad reuse. Call it before a
+// session's first frame, not during a session.
+func (r *Receiver) Follow(mark int64) {
+	if !r.closed && mark > r.expected && mark <= r.pad.size {
+		r.expected = mark
+	}
+}

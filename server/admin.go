@@ -100,6 +100,7 @@ func (l *Loop) adminCommand(line string) string {
 			return "error " + err.Error()
 		}
 		l.log.Info().Str("user", arg).Str("change", what).Msg("account changed by the operator")
+		l.hub.clusterSynced(arg, what)
 		return "ok " + what
 	}
 	if cmd == "list" {

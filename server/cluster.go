@@ -21,7 +21,12 @@ const presenceTTL = 3 * time.Second
 type remoteNode struct {
 	seen  int64                      // loop time of the last heartbeat
 	users map[string]map[string]bool // user -> rooms joined
+	plain map[string]bool            // its rooms open to plain-text members
 }
+
+// plainMark, before a room name in a heartbeat, says the room is plain (a
+// room name never starts with it, wire.ValidName).
+const plainMark = '+'
 
 // posted is work other goroutines (nats.go's) hand the loop: queued under a
 // mutex, run on the loop goroutine at its next wake-up.
@@ -74,6 +79,9 @@ func (l *Loop) startCluster() error {
 	if err == nil {
 		err = l.startSharedRooms()
 	}
+	if err == nil {
+		err = l.startCopyWatch()
+	}
 	if err != nil {
 		n.Close()
 		l.node = nil
@@ -100,18 +108,19 @@ func (l *Loop) stopCluster() {
 	}
 }
 
-// toNodes sends a room event said on this node to the other nodes.
-func (h *Hub) toNodes(room string, msg *wire.Msg) {
+// toNodes sends a room event said on this node to the other nodes: enc, the
+// encoding its local members got (in the arena; the publish and the history
+// record copy it).
+func (h *Hub) toNodes(room string, op wire.Op, enc []byte) {
 	n := h.l.node
 	if n == nil {
 		return
 	}
-	h.l.shareBuf = wire.Append(h.l.shareBuf[:0], msg)
-	if err := n.PublishRoom(room, h.l.shareBuf); err != nil {
+	if err := n.PublishRoom(room, enc); err != nil {
 		h.l.log.Warn().Err(err).Str("room", room).Msg("cluster: room event not shared")
 	}
-	if msg.Op == wire.OpMessage {
-		h.shareMessage(room, h.l.shareBuf, true)
+	if op == wire.OpMessage {
+		h.shareMessage(room, enc, true)
 	}
 }
 
@@ -131,6 +140,9 @@ func (h *Hub) onRemoteRoom(from string, data []byte) {
 				rn.users[user] = map[string]bool{}
 			}
 			rn.users[user][room] = true
+			if m.Flags&wire.FlagPlain != 0 {
+				rn.plain[room] = true
+			}
 		case wire.OpParted:
 			delete(rn.users[user], room)
 		}
@@ -158,6 +170,9 @@ func (h *Hub) heartbeat() {
 		b = append(b, name...)
 		for _, r := range *m.joined() {
 			b = append(b, '\t')
+			if r.plain {
+				b = append(b, plainMark)
+			}
 			b = append(b, r.name...)
 		}
 		b = append(b, '\n')
@@ -167,6 +182,9 @@ func (h *Hub) heartbeat() {
 		h.l.log.Warn().Err(err).Msg("cluster: heartbeat not sent")
 	}
 	h.forgetTrails()
+	for _, u := range h.acct.byName {
+		h.shareRecv(u)
+	}
 	if lost := n.HistoryLost(); lost > 0 {
 		h.l.log.Warn().Uint64("records", lost).Msg("cluster: room messages not stored in the shared history (JetStream slow or unreachable)")
 	}
@@ -177,11 +195,15 @@ func (h *Hub) onRemotePresence(from string, data []byte) {
 		delete(h.l.remote, from)
 		return
 	}
-	rn := &remoteNode{seen: h.l.now, users: map[string]map[string]bool{}}
+	rn := &remoteNode{seen: h.l.now, users: map[string]map[string]bool{}, plain: map[string]bool{}}
 	for line := range bytes.Lines(data) {
 		f := strings.Split(strings.TrimSuffix(string(line), "\n"), "\t")
 		rooms := map[string]bool{}
 		for _, r := range f[1:] {
+			if r != "" && r[0] == plainMark {
+				r = r[1:]
+				rn.plain[r] = true
+			}
 			rooms[r] = true
 		}
 		rn.users[f[0]] = rooms

@@ -185,10 +185,10 @@ func (h *Hub) forgetTrails() {
 	}
 }
 
-// clusterRooms is /list over every node: each room with its members here
-// and elsewhere (one user on two nodes counted once), in listRooms' format.
-func (h *Hub) clusterRooms() string {
-	members := map[string]map[string]bool{}
+// clusterMembers is every room of every live node with its members (one
+// user on two nodes counted once), and which rooms a node says are plain.
+func (h *Hub) clusterMembers() (members map[string]map[string]bool, plain map[string]bool) {
+	members, plain = map[string]map[string]bool{}, map[string]bool{}
 	add := func(room, user string) {
 		if members[room] == nil {
 			members[room] = map[string]bool{}
@@ -197,6 +197,7 @@ func (h *Hub) clusterRooms() string {
 	}
 	for name, r := range h.rooms {
 		members[name] = map[string]bool{}
+		plain[name] = r.plain
 		for _, m := range r.members {
 			add(name, m.name())
 		}
@@ -210,7 +211,17 @@ func (h *Hub) clusterRooms() string {
 				add(room, u)
 			}
 		}
+		for room := range rn.plain {
+			plain[room] = true
+		}
 	}
+	return members, plain
+}
+
+// clusterRooms is /list over every node: each room with its members here
+// and elsewhere, in listRooms' format.
+func (h *Hub) clusterRooms() string {
+	members, plain := h.clusterMembers()
 	names := make([]string, 0, len(members))
 	for n := range members {
 		names = append(names, n)
@@ -219,10 +230,34 @@ func (h *Hub) clusterRooms() string {
 	var b strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&b, "%s\t%d", n, len(members[n]))
-		if r := h.rooms[n]; r != nil && r.plain || r == nil && n == h.cfg.PlainRoom {
+		if plain[n] || n == h.cfg.PlainRoom {
 			b.WriteString("\tplain")
 		}
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// clusterListRooms answers the rooms protocol's LIST_ROOMS on c with the
+// plain rooms of every node, as its listRooms does for one; false when not
+// clustered. A plain room kept open here while empty is listed only while
+// someone on some node is in it.
+func (h *Hub) clusterListRooms(c *Conn) bool {
+	if h.l.node == nil {
+		return false
+	}
+	members, plain := h.clusterMembers()
+	var names []string
+	for n, m := range members {
+		if plain[n] && (len(m) > 0 || h.rooms[n] != nil && !h.rooms[n].keep) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	b := append([]byte(nil), roomsRooms...)
+	for _, n := range names {
+		b = fmt.Appendf(b, roomsRoomLine, n, len(members[n]))
+	}
+	replyAlone(c, b)
+	return true
 }

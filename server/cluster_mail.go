@@ -156,12 +156,28 @@ func (m *streamMail) ended(s *native) {
 	}
 }
 
-// yieldPad, in cluster mode, hands the unused part of an ended session's
+// rejoinPad, in cluster mode, starts a session's sending pad past what other
+// nodes claimed since this node last used it: one KV read per login, waited
+// for on the loop like a reservation, instead of a lost race that would end
+// the session at its first frame.
+func (h *Hub) rejoinPad(u *User) {
+	if h.l.node == nil || u.sender == nil || u.session != nil {
+		return // a session still open here may hold frames sealed with it
+	}
+	if err := u.sender.Rejoin(); err != nil {
+		h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: shared pad mark not read; the first reservation may be lost")
+	}
+}
+
+// clusterEnded, in cluster mode, hands the unused part of an ended session's
 // sending pad reservation back to the shared mark, so the user's next
-// session, on whichever node, wastes no pad.
-func (h *Hub) yieldPad(s *native) {
+// session, on whichever node, wastes no pad, and shares how far its frames went.
+func (h *Hub) clusterEnded(s *native) {
 	if h.l.node == nil {
 		return
+	}
+	if u := s.user; u != nil {
+		h.shareRecv(u)
 	}
 	if u := s.user; u != nil && u.sender != nil && u.session == s {
 		if err := u.sender.Yield(); err != nil {

@@ -174,8 +174,7 @@ func (h *Hub) join(m member, name []byte) (*Room, error) {
 		return r, nil
 	}
 	joined := &wire.Msg{Op: wire.OpJoined, Room: r.nameB, User: []byte(m.name())}
-	h.notify(r, joined, m)
-	h.toNodes(r.name, joined)
+	h.toNodes(r.name, wire.OpJoined, h.notify(r, joined, m))
 	r.members = append(r.members, m)
 	*m.joined() = append(*m.joined(), r)
 	h.l.log.Info().Str("user", m.name()).Str("room", r.name).Int("members", len(r.members)).Msg("joined")
@@ -194,8 +193,7 @@ func (h *Hub) part(m member, name []byte, how string) error {
 	dropRoom(m.joined(), r)
 	h.seen(m, r)
 	parted := &wire.Msg{Op: wire.OpParted, Room: r.nameB, User: []byte(m.name()), Text: []byte(how)}
-	h.notify(r, parted, nil)
-	h.toNodes(r.name, parted)
+	h.toNodes(r.name, wire.OpParted, h.notify(r, parted, nil))
 	if len(r.members) == 0 && !r.keep {
 		delete(h.rooms, r.name)
 	}
@@ -239,13 +237,15 @@ func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) []byte {
 
 // relay sends a room message to every member of r except skip and, with
 // history on, keeps it in the room's history: encoded once for both, the
-// store keeping its own copy since the arena is reused.
-func (h *Hub) relay(r *Room, msg *wire.Msg, skip member) {
+// store keeping its own copy since the arena is reused. It returns the
+// encoding, as notify does.
+func (h *Hub) relay(r *Room, msg *wire.Msg, skip member) []byte {
 	enc := h.notify(r, msg, skip)
 	if h.cfg.HistorySize > 0 && h.l.node == nil { // clustered: history is shared by toNodes
 		r.hist++
 		h.store.appendHistory(r.name, bytes.Clone(enc), r.hist)
 	}
+	return enc
 }
 
 // stamp sets what the room adds to every event it sends.
@@ -350,8 +350,7 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 	msg := &h.msg
 	*msg = wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
 		User: h.name, Text: text}
-	h.relay(r, msg, m)
-	h.toNodes(r.name, msg)
+	h.toNodes(r.name, wire.OpMessage, h.relay(r, msg, m))
 	if h.cfg.LogMessages {
 		h.l.log.Info().Str("room", r.name).Msgf("<%s>: %s", m.name(), text)
 	}

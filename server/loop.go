@@ -80,6 +80,7 @@ type Loop struct {
 	node   *cluster.Node // cluster mode (cluster.go); nil when off
 	posted posted        // work handed over by other goroutines (cluster.go)
 	remote map[string]*remoteNode
+	copies *copyWatch // what the nodes share to catch a copied bundle (cluster_locks.go)
 	// shareBuf encodes what goes to the other nodes.
 	shareBuf []byte
 	shared   *sharedRooms // rooms' history and topics over the nodes (cluster_history.go)

@@ -120,7 +120,7 @@ func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 // sessionEnded lets s's mailbox and, in cluster mode, its sending pad go.
 func (h *Hub) sessionEnded(s *native) {
 	h.mail.ended(s)
-	h.yieldPad(s)
+	h.clusterEnded(s)
 }
 
 // commit ends the iteration's store batch; the waiters it wakes queue

@@ -161,6 +161,7 @@ func (n *native) authenticate(f []byte) {
 		n.refuse(fmt.Errorf("cannot open the user's pads: %w", err))
 		return
 	}
+	h.followRecv(u)
 	var err error
 	h.plain, err = u.receiver.Open(h.plain[:0], f, otp.ToServer, &n.sess)
 	var m wire.Msg
@@ -171,6 +172,9 @@ func (n *native) authenticate(f []byte) {
 	}
 	if err == nil && m.Op != wire.OpHello {
 		err = errors.New("first frame is not hello")
+	}
+	if err == nil || errors.Is(err, otp.ErrPadReused) {
+		h.rejoinPad(u) // the peer holds the pad: whatever it hears is sealed
 	}
 	if errors.Is(err, otp.ErrPadReused) {
 		n.user, n.pad = u, u
@@ -184,7 +188,7 @@ func (n *native) authenticate(f []byte) {
 	}
 	// The peer holds the pad: now, and only now, it may hear why it is
 	// turned away, sealed.
-	if why := u.locked(); why != "" {
+	if why := h.locked(u); why != "" {
 		n.user, n.pad = u, u
 		n.finalBye(wire.ByeLocked, "user locked: "+why)
 		n.fail(ReasonAuthFailed, errors.New("user locked"))
@@ -236,6 +240,7 @@ func (n *native) openFailed(err error) {
 	if lerr := u.lock("pad reuse detected: this bundle was used from two places (a copy is in use elsewhere); ask the operator for a new bundle (padchatd user renew " + u.Name + ")"); lerr != nil {
 		n.h.l.log.Error().Err(lerr).Str("user", u.Name).Msg("cannot write lock file")
 	}
+	n.h.shareLock(u)
 	if u.session != nil && u.session != n {
 		u.session.bye(wire.ByeLocked, "account locked: this bundle was used from two places")
 		u.session.c.kill(ReasonForged)

@@ -136,6 +136,9 @@ func (w *wassop) join(name []byte) {
 // plain room is kept open for the other dialects even when empty; it is listed
 // only while someone is in it, as a room a rooms client made would be.
 func (w *wassop) listRooms() {
+	if w.h.clusterListRooms(w.c) {
+		return
+	}
 	var names []string
 	for n, r := range w.h.rooms {
 		if r.plain && (len(r.members) > 0 || !r.keep) {

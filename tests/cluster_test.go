@@ -247,16 +247,19 @@ func TestClusterDMToOfflineUserDeliveredOnAnotherNode(t *testing.T) {
 // (make soak: 20), else 2.
 func clusterKills(t *testing.T) int { return envCount(t, "PADCHAT_CLUSTER_KILLS", 2) }
 
-// Nodes die by kill -9 under load (alice sending DMs to bob through one node,
-// bob reading and acknowledging on another), and NATS restarts once; each
-// time the users reconnect to other nodes. No DM acknowledged to alice may be
-// lost, none may reach one session of bob twice, and no pad range may be used
-// by two nodes: the clients record the pad range of every frame on the wire.
+// Nodes die by kill -9 under mixed load (alice sending DMs to bob through one
+// node, bob reading and acknowledging on another, carol saying in a room of
+// bob's on the third), and NATS restarts once; each time the users reconnect
+// to other nodes. No DM acknowledged to alice may be lost, none may reach one
+// session of bob twice, carol's room messages reach bob in her order, and no
+// pad range may be used by two nodes: the clients record the pad range of
+// every frame on the wire.
 func TestClusterNodeKillsLoseNoAckedDMAndReuseNoPad(t *testing.T) {
 	kills := clusterKills(t)
-	c := startClusterWith(t, 3, 16<<20, []string{"--pad-reserve", "64KiB", "--pad-reserve-max", "64KiB"}, "alice", "bob")
+	c := startClusterWith(t, 3, 16<<20, []string{"--pad-reserve", "64KiB", "--pad-reserve-max", "64KiB"}, "alice", "bob", "carol")
 	ledger := &padLedger{ranges: map[string][][2]int64{}}
-	dirA, dirB := server.BundleDir(c.master, "alice"), server.BundleDir(c.master, "bob")
+	dirA, dirB, dirC := server.BundleDir(c.master, "alice"), server.BundleDir(c.master, "bob"), server.BundleDir(c.master, "carol")
+	said := 0 // carol's live room messages bob had
 	acked := map[uint32]string{}
 	got := map[uint32]bool{}
 	stopWhenAll := false
@@ -265,11 +268,19 @@ func TestClusterNodeKillsLoseNoAckedDMAndReuseNoPad(t *testing.T) {
 	var stopBob atomic.Bool
 	readBob := func(bob *pcclient.Client) {
 		session := map[uint32]bool{}
+		var lastSaid uint32
 		for !stopBob.Load() {
 			var m wire.Msg
 			bob.SetReadDeadline(time.Now().Add(15 * time.Second))
 			if bob.Recv(&m) != nil {
 				return
+			}
+			if m.Op == wire.OpMessage && m.Flags&wire.FlagHistory == 0 {
+				if m.ID <= lastSaid {
+					t.Errorf("carol's room message %d after %d", m.ID, lastSaid)
+				}
+				lastSaid = m.ID
+				said++
 			}
 			if m.Op != wire.OpDirect {
 				continue
@@ -296,11 +307,30 @@ func TestClusterNodeKillsLoseNoAckedDMAndReuseNoPad(t *testing.T) {
 		require.NoError(t, err, "cycle %d\n%s", cycle, victim.logs)
 		bob, err := pcclient.DialWith(c.nodes[(cycle+1)%3].addr, dirB, ledger.hook("bob"))
 		require.NoError(t, err, "cycle %d", cycle)
+		join(t, bob, "mix")
+		carol, err := pcclient.DialWith(c.nodes[(cycle+2)%3].addr, dirC, ledger.hook("carol"))
+		require.NoError(t, err, "cycle %d", cycle)
+		join(t, carol, "mix")
 		bobDone := make(chan struct{})
 		go func() { readBob(bob); close(bobDone) }()
 		killed := killAtRandom(victim, 300)
+		var carolSays sync.WaitGroup
+		carolSays.Go(func() { // her OKs wait unread in the socket: a few KiB
+			for i := 0; ; i++ {
+				select {
+				case <-killed:
+					return
+				case <-time.After(2 * time.Millisecond):
+				}
+				if _, err := carol.Send(&wire.Msg{Op: wire.OpSay, Room: []byte("mix"), Text: fmt.Appendf(nil, "c%d-%d", cycle, i)}); err != nil {
+					return
+				}
+			}
+		})
 		dmsUntilKilled(t, alice, "bob", fmt.Sprintf("c%d", cycle), killed, 200*time.Microsecond, acked)
 		alice.Close()
+		carolSays.Wait()
+		carol.Close()
 		// Bob's reader owns his client until it returns (Send and Close must
 		// not race): stop it, cutting its wait short until it notices.
 		stopBob.Store(true)
@@ -332,8 +362,9 @@ func TestClusterNodeKillsLoseNoAckedDMAndReuseNoPad(t *testing.T) {
 	for _, rs := range ledger.ranges {
 		frames += len(rs)
 	}
-	t.Logf("%d node kills, 1 NATS restart: %d acknowledged DMs, %d lost, %d frames on the wire checked for pad reuse", kills, len(acked), lost, frames)
+	t.Logf("%d node kills, 1 NATS restart: %d acknowledged DMs, %d lost, %d of carol's room messages live at bob, %d frames on the wire checked for pad reuse", kills, len(acked), lost, said, frames)
 	assert.Zero(t, lost, "acknowledged DMs lost")
+	assert.NotZero(t, said, "carol's room messages reached bob across nodes")
 }
 
 // nats-replicas from the config file is checked against the NATS deployment:

@@ -1,0 +1,101 @@
+package tests
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"padchat/cluster"
+	"padchat/internal/pcclient"
+	"padchat/server"
+	"padchat/wire"
+)
+
+// A copied bundle caught on node 1 is refused by node 2 too: the lock is in
+// the cluster's lock bucket, node 2 closes the session it had at once, refuses
+// the next login with the lock's reason, and an unlock on node 2 lets the
+// bundle in again on node 1.
+func TestClusterLockOnOneNodeHoldsOnAll(t *testing.T) {
+	// Small reserve steps: each node's sessions claim their own range of
+	// alice's 1 MiB receive pad, and a lost race skips only a step.
+	c := startClusterWith(t, 2, 1<<20, []string{"--pad-reserve", "16KiB", "--pad-reserve-max", "16KiB"}, "alice")
+	dir := server.BundleDir(c.master, "alice")
+	stale := filepath.Join(t.TempDir(), "copy")
+	require.NoError(t, exec.Command("cp", "-r", dir, stale).Run())
+
+	a := c.dial(0, "alice") // node 1 sees her send pad move on
+	request(t, a, wire.Msg{Op: wire.OpPing})
+	a.Close()
+	on2 := c.dial(1, "alice")
+	request(t, on2, wire.Msg{Op: wire.OpPing})
+
+	_, err := pcclient.Dial(c.nodes[0].addr, stale)
+	require.Error(t, err, "node 1 has had these pad bytes: the copy is refused")
+	c.nodes[0].waitLog("PAD REUSE DETECTED")
+
+	bye := expect(t, on2, "node 2 ends the locked account's session", isOp(wire.OpBye))
+	assert.Equal(t, wire.ByeLocked, wire.ByeReason(bye.ID))
+	c.nodes[1].waitLog("account locked by another node")
+
+	_, err = pcclient.Dial(c.nodes[1].addr, dir)
+	require.ErrorIs(t, err, pcclient.ErrRefused, "node 2 refuses the locked bundle")
+	assert.Contains(t, err.Error(), "user locked: pad reuse detected: this bundle was used from two places")
+	assert.Contains(t, err.Error(), "bye 6", "a final Bye with ByeLocked")
+
+	out, err := runBin("padchatd", "user", "unlock", "alice", "--data", c.nodes[1].data)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "user alice unlocked")
+	lock1 := filepath.Join(c.nodes[0].data, "users", "alice", "LOCKED")
+	waitFor(t, 10*time.Second, func() bool {
+		_, err := os.Stat(lock1)
+		return os.IsNotExist(err)
+	}, "node 1 drops its lock file once node 2 unlocked\n%s", c.nodes[0].logs)
+	back, err := pcclient.Dial(c.nodes[0].addr, dir)
+	require.NoError(t, err, "unlocked on every node\n%s", c.nodes[0].logs)
+	request(t, back, wire.Msg{Op: wire.OpPing})
+	back.Close()
+	again, err := pcclient.Dial(c.nodes[1].addr, dir)
+	require.NoError(t, err, "and on the node that unlocked")
+	again.Close()
+}
+
+// A copy of alice's bundle used on node 2 after the real one was used on
+// node 1 replays pad node 1 accepted: node 2 knows how far that was from the
+// receive mark bucket, catches the reuse, and the lock reaches node 1.
+func TestClusterCopiedBundleCaughtOnAnotherNode(t *testing.T) {
+	c := startClusterWith(t, 2, 1<<20, []string{"--pad-reserve", "16KiB", "--pad-reserve-max", "16KiB"}, "alice")
+	dir := server.BundleDir(c.master, "alice")
+	stale := filepath.Join(t.TempDir(), "copy")
+	require.NoError(t, exec.Command("cp", "-r", dir, stale).Run())
+
+	a := c.dial(0, "alice")
+	for range 3 {
+		request(t, a, wire.Msg{Op: wire.OpPing})
+	}
+	a.Close()
+	kv, err := c.jetStream().KeyValue(context.Background(), cluster.RecvBucket)
+	require.NoError(t, err)
+	waitFor(t, 10*time.Second, func() bool {
+		e, err := kv.Get(context.Background(), sendPadID(t, dir).String())
+		return err == nil && len(e.Value()) > 0 && string(e.Value()) != "0"
+	}, "node 1 shares how far it accepted alice's frames")
+
+	_, err = pcclient.Dial(c.nodes[1].addr, stale)
+	require.ErrorIs(t, err, pcclient.ErrRefused, "node 2 never saw these frames, but the bucket says node 1 did")
+	assert.Contains(t, err.Error(), "user locked: pad reuse detected")
+	c.nodes[1].waitLog("PAD REUSE DETECTED")
+
+	waitFor(t, 10*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(c.nodes[0].data, "users", "alice", "LOCKED"))
+		return err == nil
+	}, "node 1 takes node 2's lock")
+	_, err = pcclient.Dial(c.nodes[0].addr, dir)
+	require.ErrorIs(t, err, pcclient.ErrRefused, "the real bundle too, until the operator acts")
+	assert.Contains(t, err.Error(), "user locked")
+}
