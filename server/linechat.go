@@ -11,7 +11,8 @@ import (
 
 func init() {
 	registerDialect(dialect{Protocol{Name: "linechat",
-		Help: "line-chat listener `address` (plain text, docs/DIALECTS.md), e.g. 127.0.0.1:9998"}, startLineChat})
+		Help: "line-chat listener `address` (plain text, docs/DIALECTS.md), e.g. 127.0.0.1:9998"},
+		startLines("linechat", newLineChat)})
 }
 
 // What a line-chat client reads besides other users' "<nick>: text" lines. The
@@ -31,15 +32,6 @@ const (
 	lineChatIdle      = "[SERVER] Idle timeout: closing.\n"
 	lineChatQuit      = ":q"
 )
-
-func startLineChat(l *Loop, addr string) error {
-	ln, err := l.listen(addr, func(c *Conn) handler { return newLineChat(l.hub, c) })
-	if err != nil {
-		return err
-	}
-	l.log.Info().Str("dialect", "linechat").Str("addr", ln.addr.String()).Msg("dialect listening")
-	return nil
-}
 
 // lineChat is one line-chat connection; once it has a nickname, a member of the
 // plain room.

@@ -10,6 +10,19 @@ import (
 	"padchat/wire"
 )
 
+// startLines is the start of a line protocol (dialects.go): a TCP listener
+// whose connections get newConn's handlers.
+func startLines(name string, newConn func(*Hub, *Conn) handler) func(*Loop, string) error {
+	return func(l *Loop, addr string) error {
+		ln, err := l.listen(addr, func(c *Conn) handler { return newConn(l.hub, c) })
+		if err != nil {
+			return err
+		}
+		l.log.Info().Str("dialect", name).Str("addr", ln.addr.String()).Msg("dialect listening")
+		return nil
+	}
+}
+
 // plainUser is the hub side of a plain-text client: its name and its rooms.
 // Each dialect embeds it and adds deliver, which formats events its own way.
 type plainUser struct {

@@ -11,7 +11,8 @@ import (
 )
 
 func init() {
-	registerDialect(dialect{Protocol{Name: "rooms", Help: "rooms (\"Wassop\") listener `address` (plain text)"}, startWassop})
+	registerDialect(dialect{Protocol{Name: "rooms", Help: "rooms (\"Wassop\") listener `address` (plain text)"},
+		startLines("rooms", newWassop)})
 }
 
 // Replies and notices, as the protocol's RFC and its client expect them. Every
@@ -42,15 +43,6 @@ const (
 
 // The emoji commands.
 var roomsEmoji = map[string]string{"LOVE": "❤️", "LIKE": "👍", "DISLIKE": "👎"}
-
-func startWassop(l *Loop, addr string) error {
-	ln, err := l.listen(addr, func(c *Conn) handler { return newWassop(l.hub, c) })
-	if err != nil {
-		return err
-	}
-	l.log.Info().Str("dialect", "rooms").Str("addr", ln.addr.String()).Msg("dialect listening")
-	return nil
-}
 
 // wassop is one rooms connection. After JOIN it is online; it is in at most
 // one room at a time, as the protocol says (ROOM moves it, EXIT takes it out).
