@@ -2,7 +2,9 @@
 package server
 
 import (
+	"bytes"
 	"errors"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -43,9 +45,11 @@ type Conn struct {
 	in       []byte // unconsumed input from earlier reads
 	out      []byte // queued output; out[outPos:len(out)-held] may be written now
 	outPos   int
-	held     int    // bytes at the end of out that may not leave yet (see flush)
-	s        sealer // h, when its output is sealed at flush; else nil
-	lastRead int64  // unix nanos of the last byte received
+	held     int      // bytes at the end of out that may not leave yet (see flush)
+	shared   [][]byte // output after out, not copied: bytes other conns share (queueShared)
+	sharedN  int      // bytes in shared
+	s        sealer   // h, when its output is sealed at flush; else nil
+	lastRead int64    // unix nanos of the last byte received
 	created  int64
 	dirty    bool // in l.dirty: has output to flush
 	writable bool // registered for Writable: the kernel buffer was full
@@ -57,7 +61,7 @@ type Conn struct {
 }
 
 // pending is the number of queued, unsent output bytes, held ones included.
-func (c *Conn) pending() int { return len(c.out) - c.outPos }
+func (c *Conn) pending() int { return len(c.out) - c.outPos + c.sharedN }
 
 // queue appends b, which needs no sealing, to the output and schedules a
 // flush. A sealer queues clear bytes (greeting, refusal) only while it holds
@@ -66,7 +70,38 @@ func (c *Conn) queue(b []byte) {
 	if c.dying {
 		return
 	}
-	c.out = append(c.outBuf(), b...)
+	if len(c.shared) > 0 { // after shared bytes: keep the order
+		c.shared = append(c.shared, bytes.Clone(b))
+		c.sharedN += len(b)
+	} else {
+		c.out = append(c.outBuf(), b...)
+	}
+	c.queued()
+}
+
+// queueShared queues b without copying it: one event's bytes, formatted once
+// for every member of a room (plain.go), are written from the same memory to
+// each. b must never change. Bytes that follow b where b's memory goes on
+// extend it, so a member's events of one iteration leave in one write. A
+// sealer's output is sealed in place, so it gets a copy.
+func (c *Conn) queueShared(b []byte) {
+	if c.dying || len(b) == 0 {
+		return
+	}
+	if c.s != nil {
+		c.queue(b)
+		return
+	}
+	c.sharedN += len(b)
+	if n := len(c.shared); n > 0 {
+		last := c.shared[n-1]
+		if cap(last) > len(last) && &last[:len(last)+1][len(last)] == &b[0] {
+			c.shared[n-1] = last[:len(last)+len(b)]
+			c.queued()
+			return
+		}
+	}
+	c.shared = append(c.shared, b)
 	c.queued()
 }
 
@@ -131,6 +166,9 @@ func (c *Conn) flush() {
 		c.outPos += n
 		c.l.stats.bytesOut += uint64(n)
 	}
+	if c.held == 0 && !c.flushShared() {
+		return
+	}
 	c.wantWritable(false)
 	if c.held > 0 {
 		return // sealed at the end of the iteration, then flushed again
@@ -138,6 +176,40 @@ func (c *Conn) flush() {
 	// An idle connection keeps no buffer: that is what lets 10,000 of them fit.
 	c.l.putBuf(c.out)
 	c.out, c.outPos = nil, 0
+}
+
+// flushShared writes the shared output, which follows out, and reports
+// whether all of it left.
+func (c *Conn) flushShared() bool {
+	done, ok := 0, true
+	for ok && done < len(c.shared) {
+		n, err := unix.Write(c.fd, c.shared[done])
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			c.wantWritable(true)
+			ok = false
+		case err != nil:
+			c.l.closeConn(c, ReasonWriteError, err)
+			return false // closeConn let go of shared
+		default:
+			c.sharedN -= n
+			c.l.stats.bytesOut += uint64(n)
+			if c.shared[done] = c.shared[done][n:]; len(c.shared[done]) == 0 {
+				done++
+			}
+		}
+	}
+	if c.closed {
+		return false // wantWritable failed: closeConn let go of shared
+	}
+	k := copy(c.shared, c.shared[done:])
+	clear(c.shared[k:])
+	c.shared = c.shared[:k]
+	if k == 0 && cap(c.shared) > 8 {
+		c.shared = nil // a burst's list is not kept by an idle connection
+	}
+	return ok
 }
 
 // outBuf returns c.out ready to append to, from the loop's pool when empty.

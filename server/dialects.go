@@ -11,7 +11,8 @@
 //     -h lines, config keys and check-config output from this registry: nothing
 //     else in the daemon names a protocol.
 //   - start(l, addr) binds addr. A TCP protocol calls l.listen with a factory
-//     returning a handler (conn.go) per connection; a datagram one registers its
+//     returning a handler (conn.go) per connection (a line protocol's start is
+//     startLines in plain.go); a datagram one registers its
 //     socket on the loop itself (udpchat.go). Both run only on the loop goroutine.
 //   - The handler's onData consumes what it can of the bytes read so far and
 //     returns how many it used (decoders are resumable: lineSplitter in plain.go
@@ -19,7 +20,9 @@
 //     leaves the hub. A reply is c.queue(b), or replyAlone(c, b) for clients that
 //     read one reply per recv().
 //   - A chat user embeds plainUser (plain.go) and adds deliver(m, enc) (room.go's
-//     member): it writes room events in the protocol's words. Names come from
+//     member): it writes room events in the protocol's words, a plainFormat
+//     given to h.deliverPlain (plain.go), which formats each event once for
+//     all members of the protocol and queues the same bytes. Names come from
 //     h.claimName, rooms from h.plainRoom or the shared plain room; h.say, h.join,
 //     h.part and h.leave do the rest. Text from others goes through appendClean.
 //   - Limits: cfg.MaxMessage per message, cfg.AuthTimeout to name oneself,

@@ -34,9 +34,9 @@ type Hub struct {
 	plain   []byte    // scratch for the plaintext of the frame being handled
 	msg     wire.Msg  // scratch for the event of a say
 	// event numbers the notify in progress (0: none), so a plain-text dialect
-	// formats it once for all its members (plain.go, shared).
+	// formats it once for all its members (plain.go, plainEvent).
 	event, events uint64
-	formatted     [sharedKinds]sharedEvent
+	formatted     plainShared
 	name          []byte  // scratch for the sender's name in msg
 	reserve       []*User // senders sealed past their durable mark this iteration
 	hot           []*User // users whose pad pages may be resident (touch, coolPads)

@@ -11,7 +11,8 @@ import (
 
 func init() {
 	registerDialect(dialect{Protocol{Name: "linechat",
-		Help: "line-chat listener `address` (plain text, docs/DIALECTS.md), e.g. 127.0.0.1:9998"}, startLineChat})
+		Help: "line-chat listener `address` (plain text, docs/DIALECTS.md), e.g. 127.0.0.1:9998"},
+		startLines("linechat", newLineChat)})
 }
 
 // What a line-chat client reads besides other users' "<nick>: text" lines. The
@@ -32,15 +33,6 @@ const (
 	lineChatQuit      = ":q"
 )
 
-func startLineChat(l *Loop, addr string) error {
-	ln, err := l.listen(addr, func(c *Conn) handler { return newLineChat(l.hub, c) })
-	if err != nil {
-		return err
-	}
-	l.log.Info().Str("dialect", "linechat").Str("addr", ln.addr.String()).Msg("dialect listening")
-	return nil
-}
-
 // lineChat is one line-chat connection; once it has a nickname, a member of the
 // plain room.
 type lineChat struct {
@@ -49,7 +41,6 @@ type lineChat struct {
 	c     *Conn
 	split lineSplitter
 	named bool
-	buf   []byte
 }
 
 func newLineChat(h *Hub, c *Conn) handler {
@@ -103,40 +94,11 @@ func (lc *lineChat) login(nick []byte) {
 	h.l.log.Info().Str("dialect", "linechat").Str("remote", lc.c.remote).Msg("[SERVER] Client: " + lc.nick + " connected!")
 }
 
-// deliver writes room events as the lines line-chat clients print.
-func (lc *lineChat) deliver(m *wire.Msg, _ []byte) {
-	c := lc.c
-	if c.dying || c.closed {
-		return
-	}
-	if b, ok := lc.h.shared(sharedLineChat); ok {
-		c.queue(b)
-		return
-	}
-	b := lc.buf[:0]
-	switch m.Op {
-	case wire.OpMessage:
-		if m.Flags&wire.FlagMe != 0 {
-			b = append(b, "* "...)
-			b = append(b, m.User...)
-			b = append(b, ' ')
-		} else {
-			b = append(b, m.User...)
-			b = append(b, ": "...)
-		}
-		b = appendClean(b, m.Text)
-		b = append(b, '\n')
-	case wire.OpJoined:
-		b = fmt.Appendf(b, lineChatJoined, m.User)
-	case wire.OpParted:
-		b = fmt.Appendf(b, lineChatParted, m.User)
-	default:
-		return
-	}
-	lc.h.share(sharedLineChat, b)
-	c.queue(b)
-	lc.buf = b[:0]
-}
+// lineChatFormat writes room events as the lines line-chat clients print.
+var lineChatFormat = plainFormat{kind: sharedLineChat, eol: "\n",
+	joined: lineChatJoined, left: lineChatParted, quit: lineChatParted}
+
+func (lc *lineChat) deliver(m *wire.Msg, _ []byte) { lc.h.deliverPlain(lc.c, &lineChatFormat, m) }
 
 func (lc *lineChat) printf(format string, args ...any) { lc.c.queue(fmt.Appendf(nil, format, args...)) }
 

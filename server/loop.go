@@ -322,7 +322,7 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 		l.stats.closed[r]++
 	}
 	l.releaseIP(c)
-	c.out, c.in = nil, nil
+	c.out, c.in, c.shared, c.sharedN = nil, nil, nil, 0
 	c.h.onClose(c)
 	if err != nil && !errors.Is(err, unix.ECONNRESET) && !errors.Is(err, unix.EPIPE) {
 		l.log.Debug().Err(err).Str("remote", c.remote).Msg("socket error")

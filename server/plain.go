@@ -4,10 +4,24 @@ package server
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"unicode/utf8"
 
 	"padchat/wire"
 )
+
+// startLines is the start of a line protocol (dialects.go): a TCP listener
+// whose connections get newConn's handlers.
+func startLines(name string, newConn func(*Hub, *Conn) handler) func(*Loop, string) error {
+	return func(l *Loop, addr string) error {
+		ln, err := l.listen(addr, func(c *Conn) handler { return newConn(l.hub, c) })
+		if err != nil {
+			return err
+		}
+		l.log.Info().Str("dialect", name).Str("addr", ln.addr.String()).Msg("dialect listening")
+		return nil
+	}
+}
 
 // plainUser is the hub side of a plain-text client: its name and its rooms.
 // Each dialect embeds it and adds deliver, which formats events its own way.
@@ -20,32 +34,109 @@ func (p *plainUser) name() string     { return p.nick }
 func (p *plainUser) plain() bool      { return true }
 func (p *plainUser) joined() *[]*Room { return &p.rooms }
 
-// One notify reaches many members of a plain-text dialect with the same
-// bytes: the first member's deliver formats them (fmt and UTF-8 cleaning),
-// the others queue a copy of those. Deliveries outside a notify (history
-// replay) are formatted each time.
+// plainFormat is how a dialect writes room events: a message as "user: text"
+// (or "* user text" for an action) then eol, the notices as formats of the
+// user's name. Deliveries go through the hub (plainEvent), which formats an
+// event once for every member of a kind.
+type plainFormat struct {
+	kind               int    // sharedLineChat…: members of one kind share the bytes
+	eol                string // after a message
+	joined, left, quit string // notices: a member joined, left the room, left the chat
+}
+
+// append appends m as f writes it; false for an event f does not show.
+func (f *plainFormat) append(b []byte, m *wire.Msg) ([]byte, bool) {
+	switch m.Op {
+	case wire.OpMessage:
+		if m.Flags&wire.FlagMe != 0 {
+			b = append(b, "* "...)
+			b = append(b, m.User...)
+			b = append(b, ' ')
+		} else {
+			b = append(b, m.User...)
+			b = append(b, ": "...)
+		}
+		b = appendClean(b, m.Text)
+		b = append(b, f.eol...)
+	case wire.OpJoined:
+		b = fmt.Appendf(b, f.joined, m.User)
+	case wire.OpParted:
+		if string(m.Text) == "left" {
+			b = fmt.Appendf(b, f.left, m.User)
+		} else {
+			b = fmt.Appendf(b, f.quit, m.User)
+		}
+	default:
+		return b, false
+	}
+	return b, true
+}
+
+// The kinds of plain-text members that read an event in the same bytes.
 const (
 	sharedLineChat = iota
 	sharedWassop
+	sharedUDP
 	sharedKinds
 )
 
+// plainShared holds, per kind, the bytes of the notify in progress. They are
+// formatted once (fmt and UTF-8 cleaning) into a chunk that is never written
+// again, so every member's Conn queues the same memory (queueShared) and a
+// member's events of one iteration lie back to back there. A chunk is let go
+// when full; the last Conn that holds part of it keeps it alive.
+type plainShared struct {
+	kinds   [sharedKinds]sharedEvent
+	scratch []byte // an event outside a notify (history replay), formatted each time
+}
+
 type sharedEvent struct {
-	event uint64
-	b     []byte
+	event uint64 // the notify b belongs to
+	b     []byte // in chunk
+	chunk []byte
 }
 
-// shared returns the bytes a dialect of kind formatted for the notify in progress.
-func (h *Hub) shared(kind int) ([]byte, bool) {
-	s := &h.formatted[kind]
-	return s.b, h.event != 0 && s.event == h.event
+// sharedChunk is the size of the memory shared events are formatted into.
+const sharedChunk = 64 << 10
+
+// plainEvent returns m as f writes it; ok is false for an event f does not
+// show. Within a notify the bytes are shared by every member of f's kind and
+// never change (shared: queue them with queueShared); outside one they are
+// scratch, valid until the next call.
+func (h *Hub) plainEvent(f *plainFormat, m *wire.Msg) (b []byte, shared, ok bool) {
+	s := &h.formatted.kinds[f.kind]
+	if h.event != 0 && s.event == h.event {
+		return s.b, true, s.b != nil
+	}
+	b, ok = f.append(h.formatted.scratch[:0], m)
+	h.formatted.scratch = b[:0]
+	if h.event == 0 {
+		return b, false, ok
+	}
+	s.event, s.b = h.event, nil
+	if !ok {
+		return nil, true, false
+	}
+	if cap(s.chunk)-len(s.chunk) < len(b) {
+		s.chunk = make([]byte, 0, max(sharedChunk, len(b)))
+	}
+	at := len(s.chunk)
+	s.chunk = append(s.chunk, b...)
+	s.b = s.chunk[at:len(s.chunk)] // its capacity runs on into the chunk: see queueShared
+	return s.b, true, true
 }
 
-// share keeps b as kind's bytes for the notify in progress.
-func (h *Hub) share(kind int, b []byte) {
-	if h.event != 0 {
-		s := &h.formatted[kind]
-		s.event, s.b = h.event, append(s.b[:0], b...)
+// deliverPlain queues room event m on c as f writes it.
+func (h *Hub) deliverPlain(c *Conn, f *plainFormat, m *wire.Msg) {
+	if c.dying || c.closed {
+		return
+	}
+	switch b, shared, ok := h.plainEvent(f, m); {
+	case !ok:
+	case shared:
+		c.queueShared(b)
+	default:
+		c.queue(b)
 	}
 }
 

@@ -11,47 +11,38 @@ import (
 )
 
 func init() {
-	registerDialect(dialect{Protocol{Name: "rooms", Help: "rooms (\"Wassop\") listener `address` (plain text)"}, startWassop})
+	registerDialect(dialect{Protocol{Name: "rooms", Help: "rooms (\"Wassop\") listener `address` (plain text)"},
+		startLines("rooms", newWassop)})
 }
 
 // Replies and notices, as the protocol's RFC and its client expect them. Every
 // reply is one write ending in "\n"; the client compares reply.strip().
 const (
-	roomsOK          = "OK\n"
-	roomsTaken       = "ERROR: Username ya en uso\n"
-	roomsBadUser     = "ERROR: Nombre de usuario no válido (1-32 de A-Z a-z 0-9 _ . -)\n"
-	roomsAgain       = "ERROR: Ya te has unido como %s\n"
-	roomsNeedJoin    = "ERROR: Primero envía JOIN <usuario>\n"
-	roomsRooms       = "Salas disponibles:\n"
-	roomsRoomLine    = "%s (%d)\n"
-	roomsJoined      = "Te has unido a la sala %s.\n"
-	roomsBadRoom     = "ERROR: Nombre de sala no válido (1-32 de A-Z a-z 0-9 _ . -, sin espacios)\n"
-	roomsEncrypted   = "ERROR: La sala %s es cifrada y no admite clientes sin cifrar\n"
-	roomsLeft        = "Has salido de la sala %s.\n"
-	roomsNoRoom      = "ERROR: No estás en ninguna sala\n"
-	roomsNotThere    = "ERROR: No estás en la sala %s\n"
-	roomsTooLong     = "ERROR: Mensaje demasiado largo (máximo %d bytes)\n"
-	roomsUnknown     = "ERROR: Comando desconocido\n"
-	roomsLongLine    = "ERROR: Línea demasiado larga\n"
-	roomsBadText     = "ERROR: Texto no válido (se espera UTF-8 sin caracteres de control)\n"
-	roomsTimeout     = "ERROR: Tiempo de espera agotado\n"
-	roomsNoticeJoin  = "%s se ha unido a la sala.\n"
-	roomsNoticeLeft  = "%s ha salido de la sala.\n"
-	roomsNoticeQuit  = "%s ha salido del chat.\n"
-	roomsMessageLine = "%s: "
+	roomsOK         = "OK\n"
+	roomsTaken      = "ERROR: Username ya en uso\n"
+	roomsBadUser    = "ERROR: Nombre de usuario no válido (1-32 de A-Z a-z 0-9 _ . -)\n"
+	roomsAgain      = "ERROR: Ya te has unido como %s\n"
+	roomsNeedJoin   = "ERROR: Primero envía JOIN <usuario>\n"
+	roomsRooms      = "Salas disponibles:\n"
+	roomsRoomLine   = "%s (%d)\n"
+	roomsJoined     = "Te has unido a la sala %s.\n"
+	roomsBadRoom    = "ERROR: Nombre de sala no válido (1-32 de A-Z a-z 0-9 _ . -, sin espacios)\n"
+	roomsEncrypted  = "ERROR: La sala %s es cifrada y no admite clientes sin cifrar\n"
+	roomsLeft       = "Has salido de la sala %s.\n"
+	roomsNoRoom     = "ERROR: No estás en ninguna sala\n"
+	roomsNotThere   = "ERROR: No estás en la sala %s\n"
+	roomsTooLong    = "ERROR: Mensaje demasiado largo (máximo %d bytes)\n"
+	roomsUnknown    = "ERROR: Comando desconocido\n"
+	roomsLongLine   = "ERROR: Línea demasiado larga\n"
+	roomsBadText    = "ERROR: Texto no válido (se espera UTF-8 sin caracteres de control)\n"
+	roomsTimeout    = "ERROR: Tiempo de espera agotado\n"
+	roomsNoticeJoin = "%s se ha unido a la sala.\n"
+	roomsNoticeLeft = "%s ha salido de la sala.\n"
+	roomsNoticeQuit = "%s ha salido del chat.\n"
 )
 
 // The emoji commands.
 var roomsEmoji = map[string]string{"LOVE": "❤️", "LIKE": "👍", "DISLIKE": "👎"}
-
-func startWassop(l *Loop, addr string) error {
-	ln, err := l.listen(addr, func(c *Conn) handler { return newWassop(l.hub, c) })
-	if err != nil {
-		return err
-	}
-	l.log.Info().Str("dialect", "rooms").Str("addr", ln.addr.String()).Msg("dialect listening")
-	return nil
-}
 
 // wassop is one rooms connection. After JOIN it is online; it is in at most
 // one room at a time, as the protocol says (ROOM moves it, EXIT takes it out).
@@ -61,7 +52,6 @@ type wassop struct {
 	c     *Conn
 	split lineSplitter
 	room  *Room
-	buf   []byte
 }
 
 func newWassop(h *Hub, c *Conn) handler {
@@ -207,43 +197,11 @@ func (w *wassop) exit(name []byte) {
 	}
 }
 
-// deliver writes room events; only the current room's reach a rooms member.
-func (w *wassop) deliver(m *wire.Msg, _ []byte) {
-	c := w.c
-	if c.dying || c.closed {
-		return
-	}
-	if b, ok := w.h.shared(sharedWassop); ok {
-		c.queue(b)
-		return
-	}
-	b := w.buf[:0]
-	switch m.Op {
-	case wire.OpMessage:
-		if m.Flags&wire.FlagMe != 0 {
-			b = append(b, "* "...)
-			b = append(b, m.User...)
-			b = append(b, ' ')
-		} else {
-			b = fmt.Appendf(b, roomsMessageLine, m.User)
-		}
-		b = appendClean(b, m.Text)
-		b = append(b, '\n')
-	case wire.OpJoined:
-		b = fmt.Appendf(b, roomsNoticeJoin, m.User)
-	case wire.OpParted:
-		if string(m.Text) == "left" {
-			b = fmt.Appendf(b, roomsNoticeLeft, m.User)
-		} else {
-			b = fmt.Appendf(b, roomsNoticeQuit, m.User)
-		}
-	default:
-		return
-	}
-	w.h.share(sharedWassop, b)
-	c.queue(b)
-	w.buf = b[:0]
-}
+// roomsFormat writes room events; only the current room's reach a rooms member.
+var roomsFormat = plainFormat{kind: sharedWassop, eol: "\n",
+	joined: roomsNoticeJoin, left: roomsNoticeLeft, quit: roomsNoticeQuit}
+
+func (w *wassop) deliver(m *wire.Msg, _ []byte) { w.h.deliverPlain(w.c, &roomsFormat, m) }
 
 // reply answers a command in a write of its own (see replyAlone).
 func (w *wassop) reply(format string, args ...any) {

@@ -49,7 +49,6 @@ type udpChat struct {
 	sweeper  uint64 // the loop timer of sweep
 	nextScan int64  // when sweeper is armed for; 0: not armed (no peers)
 	cookies  *udpCookies
-	out      []byte
 	dropped  uint64 // datagrams not sent: socket buffer full (UDP drops, so do we)
 }
 
@@ -251,30 +250,13 @@ func (u *udpChat) idleChanged() {
 	}
 }
 
-// deliver sends one datagram per event.
+// udpChatFormat writes room events as datagrams, one each.
+var udpChatFormat = plainFormat{kind: sharedUDP, joined: udpChatJoined, left: udpChatParted, quit: udpChatParted}
+
 func (p *udpPeer) deliver(m *wire.Msg, _ []byte) {
-	u := p.u
-	b := u.out[:0]
-	switch m.Op {
-	case wire.OpMessage:
-		if m.Flags&wire.FlagMe != 0 {
-			b = append(b, "* "...)
-			b = append(b, m.User...)
-			b = append(b, ' ')
-		} else {
-			b = append(b, m.User...)
-			b = append(b, ": "...)
-		}
-		b = appendClean(b, m.Text)
-	case wire.OpJoined:
-		b = fmt.Appendf(b, udpChatJoined, m.User)
-	case wire.OpParted:
-		b = fmt.Appendf(b, udpChatParted, m.User)
-	default:
-		return
+	if b, _, ok := p.u.h.plainEvent(&udpChatFormat, m); ok {
+		p.u.send(p.sa, b)
 	}
-	u.send(p.sa, b)
-	u.out = b[:0]
 }
 
 // send is a non-blocking sendto; a full socket buffer loses the datagram.
