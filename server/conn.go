@@ -185,8 +185,8 @@ func (c *Conn) flushShared() bool {
 	for ok && done < len(c.shared) {
 		n, err := unix.Write(c.fd, c.shared[done])
 		switch {
-		case err == unix.EINTR:
-		case err == unix.EAGAIN:
+		case errors.Is(err, unix.EINTR):
+		case errors.Is(err, unix.EAGAIN):
 			c.wantWritable(true)
 			ok = false
 		case err != nil:
