@@ -26,8 +26,27 @@ type stateFile struct {
 	noLock  bool
 	// The files first opened: an unlocked state file re-opens by path, and a
 	// path whose file was removed and re-created (a removed and re-added user)
-	// belongs to another pad that these writes must never touch.
-	stateFI, padFI os.FileInfo
+	// belongs to another pad that these writes must never touch. Only the
+	// identity is kept, not an os.FileInfo: thousands of sessions hold these.
+	firstState, firstPad fileID
+}
+
+// fileID is what tells one file from another: device and inode.
+type fileID struct{ dev, ino uint64 }
+
+func identify(f *os.File) (fileID, error) {
+	var st unix.Stat_t
+	for {
+		err := unix.Fstat(int(f.Fd()), &st)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fileID{}, os.NewSyscallError("fstat", err)
+		}
+		// The conversions: Dev and Ino differ in type between the BSDs and Linux.
+		return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}, nil
+	}
 }
 
 // openStateFile locks and reads the state at path and checks it fits pad and role.
@@ -79,22 +98,22 @@ func (sf *stateFile) open() error {
 
 // sameFiles checks the open descriptors are the files first opened.
 func (sf *stateFile) sameFiles() error {
-	check := func(f *os.File, first *os.FileInfo) error {
+	check := func(f *os.File, first *fileID) error {
 		if f == nil {
 			return nil
 		}
-		fi, err := f.Stat()
+		id, err := identify(f)
 		if err != nil {
 			return err
 		}
-		if *first == nil {
-			*first = fi
-		} else if !os.SameFile(*first, fi) {
+		if *first == (fileID{}) {
+			*first = id
+		} else if *first != id {
 			return fmt.Errorf("%w: %s", ErrStateReplaced, f.Name())
 		}
 		return nil
 	}
-	return errors.Join(check(sf.f, &sf.stateFI), check(sf.burn, &sf.padFI))
+	return errors.Join(check(sf.f, &sf.firstState), check(sf.burn, &sf.firstPad))
 }
 
 // release closes the descriptors of an unlocked state file after a write.
