@@ -257,3 +257,28 @@ func (s *Sender) Close() error {
 	}
 	return err
 }
+
+// Park closes a Sender whose pad goes idle and will be opened again (OpenSender):
+// like Close it lowers the mark to next, so the reopened Sender resumes where
+// this one stopped and no reserve step is wasted, but it writes that record
+// without a sync. Lowering needs none: every frame sealed so far ends at or
+// below next, and a crash that loses the record leaves the durable higher mark,
+// which wastes pad and never reuses it. Frames still Pending get a durable
+// reservation first, as Close gives them. With Burn the burn still syncs.
+func (s *Sender) Park() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.st == nil {
+		return nil
+	}
+	err := s.st.lower(s.next, s.next)
+	if err == nil {
+		s.reserved = s.next
+	}
+	if cerr := s.st.close(); err == nil {
+		err = cerr
+	}
+	return err
+}

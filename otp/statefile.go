@@ -168,8 +168,9 @@ func (sf *stateFile) load(path string, pad *Pad, role Role) error {
 
 // write makes a new record durable. The in-memory record changes only once the
 // sync succeeded, so a failed write is retried into the same slot and the other
-// slot keeps the last durable record.
-func (sf *stateFile) write(mark, burned int64) error {
+// slot keeps the last durable record. A lazy write skips the sync: only for a
+// record whose loss to a crash is safe (see lower).
+func (sf *stateFile) write(mark, burned int64, lazy bool) error {
 	st := sf.st
 	st.seq++
 	st.mark, st.burned = mark, burned
@@ -178,9 +179,13 @@ func (sf *stateFile) write(mark, burned int64) error {
 	if _, err := sf.f.WriteAt(b[:], int64(st.seq%2)*slotSize); err != nil {
 		return err
 	}
-	crashpoint.Hit(crashpoint.ReserveSync)
-	if err := syncData(sf.f); err != nil {
-		return err
+	if lazy {
+		crashpoint.Hit(crashpoint.ParkWrite)
+	} else {
+		crashpoint.Hit(crashpoint.ReserveSync)
+		if err := syncData(sf.f); err != nil {
+			return err
+		}
 	}
 	sf.st = st
 	return nil
@@ -212,7 +217,18 @@ func (sf *stateFile) burnTo(upto int64) (int64, error) {
 
 // save burns up to used (at most mark) if asked to and records mark durably; it
 // skips the write when nothing changed.
-func (sf *stateFile) save(mark, used int64) error {
+func (sf *stateFile) save(mark, used int64) error { return sf.record(mark, used, false) }
+
+// lower records a Sender's mark at or below the durable one, or a Receiver's
+// expected offset, without a sync (burning, if asked to, still syncs). Safe
+// because the record it replaces is safe too: for a Sender a crash that loses
+// it leaves the higher mark, which only wastes pad, and the next reservation's
+// sync makes it durable along with its own record.
+func (sf *stateFile) lower(mark, used int64) error { return sf.record(mark, used, true) }
+
+func (sf *stateFile) record(mark, used int64, lazy bool) error {
+	// A Sender's mark only ever goes up durably; a Receiver's may lag (Save).
+	lazy = lazy && (sf.st.role == RoleRecv || mark <= sf.st.mark)
 	if mark == sf.st.mark && (!sf.doBurn || used <= sf.st.burned) {
 		return nil
 	}
@@ -229,7 +245,7 @@ func (sf *stateFile) save(mark, used int64) error {
 	if mark == sf.st.mark && burned == sf.st.burned {
 		return nil
 	}
-	return sf.write(mark, burned)
+	return sf.write(mark, burned, lazy)
 }
 
 func (sf *stateFile) close() error {
