@@ -448,13 +448,27 @@ func (h *Hub) reservePads() {
 	h.reserve, h.senders = h.reserve[:0], senders[:0]
 }
 
-// tick lets the pad pages of users idle for padIdle leave the process's
-// resident set: an idle connection should cost its socket and a few hundred
-// bytes, not the pages it last sealed with.
+// tick parks the pads of users idle for padIdle (at most parkPerTick a
+// tick, so a crowd going idle at once does not stall the loop), or lets their
+// pages leave the process's resident set where they cannot close yet: an idle
+// connection should cost its socket and a few hundred bytes, not its pad state.
 func (h *Hub) tick() {
+	idleSince, parked := h.l.now-int64(padIdle), 0
 	for _, u := range h.acct.byName {
-		if u.hot && h.l.now-u.active > int64(padIdle) {
+		switch {
+		case parked < parkPerTick && u.canPark(h.acct, idleSince):
+			parked++
+			if err := u.park(); err != nil {
+				h.l.log.Warn().Err(err).Str("user", u.Name).Msg("closing idle pads")
+			} else {
+				h.l.log.Debug().Str("user", u.Name).Msg("idle pads closed")
+			}
+		case u.hot && u.active <= idleSince:
 			u.releasePages()
 		}
 	}
 }
+
+// parkPerTick bounds the pads parked per housekeeping tick: each costs two
+// state writes (no syncs) and a few syscalls, some tens of µs.
+const parkPerTick = 1024

@@ -42,6 +42,8 @@ func (l *Loop) publish() {
 	for name, u := range l.hub.acct.byName {
 		if u.sender != nil {
 			s.PadLeft[name] = [2]int64{u.receiver.Remaining(), u.sender.Remaining()}
+		} else if u.parked {
+			s.PadLeft[name] = u.left
 		}
 	}
 	l.snap.Store(s)

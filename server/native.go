@@ -35,6 +35,7 @@ type native struct {
 	away     string // away message; empty: here (not stored)
 	refuseAt int64  // when the refusal goes out (0: not refused); see refuse
 	refused  error  // why, for the log
+	rxBase   int64  // the Receiver's session base while the user is parked (User.park); 0: none
 
 	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
 	pad       *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
@@ -121,6 +122,9 @@ func (n *native) onData(c *Conn, b []byte) int {
 func (n *native) frame(f []byte) {
 	if n.user == nil {
 		n.authenticate(f)
+		return
+	}
+	if !n.unpark(n.user) {
 		return
 	}
 	var err error
@@ -246,6 +250,21 @@ func (n *native) openFailed(err error) {
 	n.fail(ReasonForged, err)
 }
 
+// unpark opens u's pads again if they were parked while the session was
+// idle; a failure (files gone or replaced: the account was removed or renewed)
+// ends the session, as nothing can be sealed or opened for it any more.
+func (n *native) unpark(u *User) bool {
+	if !u.parked {
+		return true
+	}
+	if err := u.unpark(n.h.acct, n); err != nil {
+		n.fail(ReasonStoreError, fmt.Errorf("reopening idle pads: %w", err))
+		return false
+	}
+	n.rxBase = 0
+	return true
+}
+
 // refusal is the one answer a peer gets before its first frame verified,
 // whatever failed (no such pad, a bad tag, a removed user, pads the server
 // cannot open): a peer that has proved nothing learns nothing, not even
@@ -301,7 +320,7 @@ func (n *native) send(m *wire.Msg) {
 // limit. The bytes are held back by the gate until seal and the reservation.
 func (n *native) push(msg []byte) {
 	c, u := n.c, n.pad
-	if c.dying || c.closed || u == nil || n.broken {
+	if c.dying || c.closed || u == nil || n.broken || !n.unpark(u) {
 		return
 	}
 	out := c.outBuf()
