@@ -207,6 +207,7 @@ func (u *User) park() error {
 		if base, ok := u.receiver.SessionBase(); ok {
 			n.rxBase = base
 		}
+		n.spans = nil // empty (canPark), but it kept the room of its busiest iteration
 	}
 	err := errors.Join(u.sender.Park(), u.receiver.Park(), u.sendPad.Close(), u.recvPad.Close())
 	u.sender, u.receiver, u.sendPad, u.recvPad = nil, nil, nil, nil

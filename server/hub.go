@@ -4,9 +4,11 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unsafe"
 
 	"padchat/otp"
@@ -40,6 +42,8 @@ type Hub struct {
 	name          []byte  // scratch for the sender's name in msg
 	reserve       []*User // senders sealed past their durable mark this iteration
 	senders       []*otp.Sender
+	parked        int             // sessions parked since memory was last handed back (tick)
+	returnedAt    int64           // when it was
 	handles       *sessionHandles // one-time session labels (handles.go)
 	files         *files          // offered files (files.go)
 }
@@ -467,7 +471,22 @@ func (h *Hub) tick() {
 			u.releasePages()
 		}
 	}
+	// What parking freed stays in the process until a GC runs and the
+	// runtime returns it, which for a quiet daemon may be minutes away. Once
+	// a crowd went idle (a tick that parks nobody after ticks that parked
+	// many), one background GC hands it back now.
+	if h.parked += parked; parked == 0 && h.parked >= parkReturn && h.l.now-h.returnedAt >= int64(returnEvery) {
+		h.parked, h.returnedAt = 0, h.l.now
+		go debug.FreeOSMemory()
+	}
 }
+
+// parkReturn sessions parked, at most once per returnEvery, make the tick
+// hand the memory back to the system.
+const (
+	parkReturn  = 256
+	returnEvery = 30 * time.Second
+)
 
 // parkPerTick bounds the pads parked per housekeeping tick: each costs two
 // state writes (no syncs) and a few syscalls, some tens of µs.
