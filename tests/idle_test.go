@@ -17,6 +17,7 @@ import (
 	"padchat/internal/crashpoint"
 	"padchat/internal/pcclient"
 	"padchat/otp"
+	"padchat/server"
 	"padchat/wire"
 )
 
@@ -137,4 +138,30 @@ func TestIdleParkCrash(t *testing.T) {
 	defer c.Close()
 	join(t, c, "after")
 	ledger.check(t)
+}
+
+// Many idle sessions at once: all of them park, and every one is served
+// when it speaks again (make soak holds 19,000 with padchat-bench idle).
+func TestIdleCrowdParksAndIsServed(t *testing.T) {
+	const n = 200
+	d := startServer(t)
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("c%d", i)
+	}
+	require.NoError(t, server.AddUsers(d.data, names, 64<<10, d.addr, nil))
+	clients := make([]*pcclient.Client, n)
+	for i, name := range names {
+		c, err := pcclient.Dial(d.addr, server.BundleDir(d.data, name))
+		require.NoError(t, err, name)
+		t.Cleanup(func() { c.Close() })
+		clients[i] = c
+	}
+	waitFor(t, 20*time.Second, func() bool {
+		return strings.Count(d.logs.String(), `"message":"idle pads closed"`) >= n
+	}, "%d sessions parking", n)
+	for i, c := range clients {
+		r := request(t, c, wire.Msg{Op: wire.OpPing})
+		assert.Equal(t, wire.OpOK, r.Op, names[i])
+	}
 }
