@@ -23,6 +23,7 @@ type User struct {
 	dir      string
 	sendID   otp.PadID // client → server pad: how a first frame names its user
 	recvID   otp.PadID // server → client pad, once opened: a reopen must find the same
+	handle   otp.PadID // the outstanding session handle (handles.go), or zero
 	sendPad  *otp.Pad
 	recvPad  *otp.Pad
 	receiver *otp.Receiver

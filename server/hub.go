@@ -65,7 +65,7 @@ func newHub(l *Loop) (*Hub, error) {
 	h.mail = newMailbox(h)
 	err = h.store.purgeOrphans(func(key string) bool { return keys[key] })
 	if err == nil {
-		h.handles, err = newSessionHandles(h.store)
+		h.handles, err = newSessionHandles(h.store, h.acct)
 	}
 	if err == nil {
 		h.files, err = openFiles(h, l.cfg.DataDir)
@@ -83,7 +83,7 @@ func newHub(l *Loop) (*Hub, error) {
 // account with new pads). Mailboxes are keyed by account (User.key), so a
 // re-added name never finds the old mail even before this runs.
 func (h *Hub) evicted(u *User, r wire.ByeReason) {
-	h.handles.forget(h.store, u.sendID)
+	h.handles.forget(h.store, u)
 	if r != wire.ByeRenewed {
 		h.store.forgetMailbox(u.key())
 		h.clusterForget(u.key())

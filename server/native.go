@@ -204,7 +204,7 @@ func (n *native) authenticate(f []byte) {
 		return
 	}
 	if n.sess.Label != (otp.PadID{}) {
-		h.handles.consume(h.store, n.sess.Label)
+		h.handles.consume(h.store, n.sess.Label, u)
 	}
 	n.pad = u
 	if old := u.session; old != nil {
