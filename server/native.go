@@ -26,31 +26,30 @@ type native struct {
 	h        *Hub
 	c        *Conn
 	st       nativeState
+	pinged   bool
 	sess     otp.Session
 	user     *User // nil until the first frame authenticated
 	rooms    []*Room
 	inflight map[mailRef]uint64
-	mailNext uint64 // mailbox key of the last message pushed
-	pinged   bool
-	away     string // away message; empty: here (not stored)
-	refuseAt int64  // when the refusal goes out (0: not refused); see refuse
-	refused  error  // why, for the log
-	rxBase   int64  // the Receiver's session base while the user is parked (User.park); 0: none
+	mailNext uint64    // mailbox key of the last message pushed
+	away     string    // away message; empty: here (not stored)
+	refused  *refusing // set once refused: see refuse
+	rxBase   int64     // the Receiver's session base while the user is parked (User.park); 0: none
 
 	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
 	pad       *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
 	from      int   // offset in c.out of the first unsealed frame
 	openAt    int   // offset in c.out of the open frame, which takes more messages
+	end       int64 // pad offset the last sealed frame ends at
 	open      bool  // a frame is open
 	unsealed  bool  // c.out[from:] holds plaintext frames
 	broken    bool  // a seal failed: nothing held may ever leave
 	exhausted bool  // the pad reached byeReserve: only the goodbye leaves
-	end       int64 // pad offset the last sealed frame ends at
+	holding   bool  // in h.holders
 	// spans are the plaintext of the unsealed frames, in order, as places in
 	// the hub's arena: c.out holds only their room, filled by seal's XOR.
-	spans   []span
-	spanAt  int  // spans[:spanAt] are sealed
-	holding bool // in h.holders
+	spans  []span
+	spanAt int // spans[:spanAt] are sealed
 }
 
 // span is a run of bytes in the hub's arena (or solo).
@@ -80,11 +79,11 @@ func (n *native) joined() *[]*Room { return &n.rooms }
 
 // onData consumes the greeting, then whole frames; a partial frame waits.
 func (n *native) onData(c *Conn, b []byte) int {
-	if n.refuseAt != 0 {
+	if n.refused != nil {
 		return len(b) // refused: nothing more is read into the session
 	}
 	used := 0
-	for !c.dying && !c.closed && n.refuseAt == 0 {
+	for !c.dying && !c.closed && n.refused == nil {
 		rest := b[used:]
 		switch n.st {
 		case stGreeting:
@@ -281,10 +280,17 @@ var refusal = wire.AppendRefusal(nil, wire.RefuseBadFrame,
 // still depends on the cause (not yet found).
 const refusalDelay = time.Second
 
+// refusing is a refused peer's pending answer: when it goes out, and why
+// (for the log). Kept out of native itself, which every session carries.
+type refusing struct {
+	at    int64
+	cause error
+}
+
 // refuse answers an unauthenticated peer in clear, after refusalDelay, and closes.
 func (n *native) refuse(cause error) {
-	n.refuseAt, n.refused = n.c.lastRead+int64(refusalDelay), cause
-	n.h.l.setTimer(n.c.tag(), n.refuseAt)
+	n.refused = &refusing{at: n.c.lastRead + int64(refusalDelay), cause: cause}
+	n.h.l.setTimer(n.c.tag(), n.refused.at)
 }
 
 // finalBye seals a last Bye with a final reason to an authenticated peer.
@@ -477,12 +483,12 @@ func (n *native) bye(r wire.ByeReason, why string) {
 func (n *native) onDeadline(c *Conn, now int64) int64 {
 	auth, idle := c.created+int64(n.h.cfg.AuthTimeout), int64(n.h.cfg.IdleTimeout)
 	switch {
-	case n.refuseAt != 0:
-		if now < n.refuseAt {
-			return n.refuseAt
+	case n.refused != nil:
+		if now < n.refused.at {
+			return n.refused.at
 		}
 		c.queue(refusal)
-		n.fail(ReasonAuthFailed, n.refused)
+		n.fail(ReasonAuthFailed, n.refused.cause)
 		return 0
 	case n.user == nil && now >= auth:
 		n.fail(ReasonAuthTimeout, nil)
