@@ -167,24 +167,14 @@ func (r *Receiver) Save() error {
 }
 
 // Close saves and releases the lock. The Pad stays open.
-func (r *Receiver) Close() error {
-	if r.closed {
-		return nil
-	}
-	err := r.Save()
-	r.closed = true
-	if r.st != nil {
-		if cerr := r.st.close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
-}
+func (r *Receiver) Close() error { return r.shut(false) }
 
 // Park closes a Receiver whose pad goes idle, recording Expected without a
 // sync (Save is lazy anyway: see there). SessionBase first, to Resume the
 // session on the Receiver that opens the pad next.
-func (r *Receiver) Park() error {
+func (r *Receiver) Park() error { return r.shut(true) }
+
+func (r *Receiver) shut(lazy bool) error {
 	if r.closed {
 		return nil
 	}
@@ -192,7 +182,7 @@ func (r *Receiver) Park() error {
 	if r.st == nil {
 		return nil
 	}
-	err := r.st.lower(r.expected, r.expected)
+	err := r.st.record(r.expected, r.expected, lazy)
 	if cerr := r.st.close(); err == nil {
 		err = cerr
 	}

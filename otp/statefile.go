@@ -219,13 +219,11 @@ func (sf *stateFile) burnTo(upto int64) (int64, error) {
 // skips the write when nothing changed.
 func (sf *stateFile) save(mark, used int64) error { return sf.record(mark, used, false) }
 
-// lower records a Sender's mark at or below the durable one, or a Receiver's
-// expected offset, without a sync (burning, if asked to, still syncs). Safe
-// because the record it replaces is safe too: for a Sender a crash that loses
-// it leaves the higher mark, which only wastes pad, and the next reservation's
-// sync makes it durable along with its own record.
-func (sf *stateFile) lower(mark, used int64) error { return sf.record(mark, used, true) }
-
+// record is save, or with lazy, a write without a sync (burning, if asked
+// to, still syncs) of a Sender's mark at or below the durable one, or of a
+// Receiver's expected offset. Safe because the record it replaces is safe too:
+// for a Sender a crash that loses it leaves the higher mark, which only wastes
+// pad, and the next reservation's sync makes it durable with its own record.
 func (sf *stateFile) record(mark, used int64, lazy bool) error {
 	// A Sender's mark only ever goes up durably; a Receiver's may lag (Save).
 	lazy = lazy && (sf.st.role == RoleRecv || mark <= sf.st.mark)
