@@ -56,7 +56,7 @@ IDLE_CONNS    ?= 19000
 soak: build
 	PADCHAT_CRASH_RUNS=$(CRASH_RUNS) $(GO) test -race -count=1 -timeout 60m -run 'TestCrashPoint' -v ./tests/
 	PADCHAT_CLUSTER_KILLS=$(CLUSTER_KILLS) $(GO) test -race -count=1 -timeout 30m -run 'TestClusterNodeKills' -v ./tests/
-	$(BIN)/padchat-bench idle --target native --padchatd $(BIN)/padchatd --conns $(IDLE_CONNS) --strict --quiet
+	$(BIN)/padchat-bench idle --target native --padchatd $(BIN)/padchatd --conns $(IDLE_CONNS) --settle 30s --strict --quiet
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
