@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -111,10 +112,14 @@ func OpenPad(path string) (*Pad, error) {
 	if !fi.Mode().IsRegular() || size <= FirstOffset+KeySize || size > math.MaxInt {
 		return nil, fmt.Errorf("%w: %s: %d bytes", ErrBadPad, path, size)
 	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	// MmapPtr, not Mmap: unix.Mmap records every mapping in a package-wide
+	// table (a map entry per pad, two per online user) that a server holding
+	// thousands of sessions pays for in heap.
+	ptr, err := unix.MmapPtr(int(f.Fd()), 0, nil, uintptr(size), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil, os.NewSyscallError("mmap", err)
 	}
+	data := unsafe.Slice((*byte)(ptr), int(size))
 	// Frames walk a pad front to back; the hint only tunes read-ahead, so its
 	// failure does not matter.
 	_ = unix.Madvise(data, unix.MADV_SEQUENTIAL)
@@ -133,7 +138,7 @@ func (p *Pad) Close() error {
 	}
 	data := p.data
 	p.data = nil
-	if err := unix.Munmap(data); err != nil {
+	if err := unix.MunmapPtr(unsafe.Pointer(unsafe.SliceData(data)), uintptr(len(data))); err != nil {
 		return os.NewSyscallError("munmap", err)
 	}
 	return nil

@@ -167,16 +167,24 @@ func (r *Receiver) Save() error {
 }
 
 // Close saves and releases the lock. The Pad stays open.
-func (r *Receiver) Close() error {
+func (r *Receiver) Close() error { return r.shut(false) }
+
+// Park closes a Receiver whose pad goes idle, recording Expected without a
+// sync (Save is lazy anyway: see there). SessionBase first, to Resume the
+// session on the Receiver that opens the pad next.
+func (r *Receiver) Park() error { return r.shut(true) }
+
+func (r *Receiver) shut(lazy bool) error {
 	if r.closed {
 		return nil
 	}
-	err := r.Save()
 	r.closed = true
-	if r.st != nil {
-		if cerr := r.st.close(); err == nil {
-			err = cerr
-		}
+	if r.st == nil {
+		return nil
+	}
+	err := r.st.record(r.expected, r.expected, lazy)
+	if cerr := r.st.close(); err == nil {
+		err = cerr
 	}
 	return err
 }
@@ -189,4 +197,16 @@ func (r *Receiver) Follow(mark int64) {
 	if !r.closed && mark > r.expected && mark <= r.pad.size {
 		r.expected = mark
 	}
+}
+
+// SessionBase is Expected as it was before the current session's first frame,
+// and whether a session has begun.
+func (r *Receiver) SessionBase() (base int64, ok bool) { return r.base, r.inSess }
+
+// Resume continues, on a freshly opened Receiver, session sess that an earlier
+// Receiver of the same pad (parked since) accepted frames of from base on. The
+// session keeps its checks across the reopen: a gap within it is still ErrGap,
+// and a replay of one of its own frames still ErrReplay, not pad reuse.
+func (r *Receiver) Resume(sess *Session, base int64) {
+	r.sess, r.inSess, r.base = *sess, true, min(base, r.expected)
 }

@@ -240,7 +240,19 @@ func (s *Sender) Durable() int64 { return s.reserved }
 // releases the lock. Nothing sealed lies at or past next, so lowering the mark to
 // it is as safe as keeping it; every frame sealed so far may leave afterwards.
 // The Pad stays open.
-func (s *Sender) Close() error {
+func (s *Sender) Close() error { return s.shut(false) }
+
+// Park closes a Sender whose pad goes idle and will be opened again (OpenSender):
+// like Close it lowers the mark to next, so the reopened Sender resumes where
+// this one stopped and no reserve step is wasted, but it writes that record
+// without a sync. Lowering needs none: every frame sealed so far ends at or
+// below next, and a crash that loses the record leaves the durable higher mark,
+// which wastes pad and never reuses it. Frames still Pending get a durable
+// reservation first, as Close gives them. With Burn the burn still syncs.
+func (s *Sender) Park() error { return s.shut(true) }
+
+// shut records next as the mark (lazily: see Park) and closes.
+func (s *Sender) shut(lazy bool) error {
 	if s.closed {
 		return nil
 	}
@@ -248,7 +260,7 @@ func (s *Sender) Close() error {
 	if s.st == nil {
 		return nil
 	}
-	err := s.st.save(s.next, s.next)
+	err := s.st.record(s.next, s.next, lazy)
 	if err == nil {
 		s.reserved = s.next
 	}

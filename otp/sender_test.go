@@ -221,3 +221,25 @@ func TestNoLockHoldsNoDescriptorAndStaysDurable(t *testing.T) {
 	require.NoError(t, s.Close())
 	_ = frame
 }
+
+// A NoLock state file re-opens by path at every write: one removed and made
+// again (its account removed and re-added) is another pad's and is never written.
+func TestNoLockRefusesReplacedState(t *testing.T) {
+	pad := newPad(t, 1<<20)
+	statePath := pad.Path() + ".state"
+	require.NoError(t, InitState(statePath, pad.ID(), RoleSend))
+	s, err := OpenSender(pad, statePath, SenderOptions{NoLock: true, ReserveStep: 4096})
+	require.NoError(t, err)
+	sess := newSession()
+	_, err = s.Seal(nil, make([]byte, 100), ToServer, sess)
+	require.NoError(t, err)
+	// Made beside the old one and renamed over it, so it cannot get its inode.
+	require.NoError(t, InitState(statePath+".new", pad.ID(), RoleSend))
+	require.NoError(t, os.Rename(statePath+".new", statePath))
+	_, err = s.Seal(nil, make([]byte, 5000), ToServer, sess)
+	require.NoError(t, err)
+	require.ErrorIs(t, s.Reserve(), ErrStateReplaced)
+	info, err := ReadState(statePath)
+	require.NoError(t, err)
+	assert.Equal(t, int64(FirstOffset), info.Mark, "the new file was not written")
+}

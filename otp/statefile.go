@@ -26,8 +26,27 @@ type stateFile struct {
 	noLock  bool
 	// The files first opened: an unlocked state file re-opens by path, and a
 	// path whose file was removed and re-created (a removed and re-added user)
-	// belongs to another pad that these writes must never touch.
-	stateFI, padFI os.FileInfo
+	// belongs to another pad that these writes must never touch. Only the
+	// identity is kept, not an os.FileInfo: thousands of sessions hold these.
+	firstState, firstPad fileID
+}
+
+// fileID is what tells one file from another: device and inode.
+type fileID struct{ dev, ino uint64 }
+
+func identify(f *os.File) (fileID, error) {
+	var st unix.Stat_t
+	for {
+		err := unix.Fstat(int(f.Fd()), &st)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fileID{}, os.NewSyscallError("fstat", err)
+		}
+		// The conversions: Dev and Ino differ in type between the BSDs and Linux.
+		return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}, nil
+	}
 }
 
 // openStateFile locks and reads the state at path and checks it fits pad and role.
@@ -79,22 +98,22 @@ func (sf *stateFile) open() error {
 
 // sameFiles checks the open descriptors are the files first opened.
 func (sf *stateFile) sameFiles() error {
-	check := func(f *os.File, first *os.FileInfo) error {
+	check := func(f *os.File, first *fileID) error {
 		if f == nil {
 			return nil
 		}
-		fi, err := f.Stat()
+		id, err := identify(f)
 		if err != nil {
 			return err
 		}
-		if *first == nil {
-			*first = fi
-		} else if !os.SameFile(*first, fi) {
+		if *first == (fileID{}) {
+			*first = id
+		} else if *first != id {
 			return fmt.Errorf("%w: %s", ErrStateReplaced, f.Name())
 		}
 		return nil
 	}
-	return errors.Join(check(sf.f, &sf.stateFI), check(sf.burn, &sf.padFI))
+	return errors.Join(check(sf.f, &sf.firstState), check(sf.burn, &sf.firstPad))
 }
 
 // release closes the descriptors of an unlocked state file after a write.
@@ -149,8 +168,9 @@ func (sf *stateFile) load(path string, pad *Pad, role Role) error {
 
 // write makes a new record durable. The in-memory record changes only once the
 // sync succeeded, so a failed write is retried into the same slot and the other
-// slot keeps the last durable record.
-func (sf *stateFile) write(mark, burned int64) error {
+// slot keeps the last durable record. A lazy write skips the sync: only for a
+// record whose loss to a crash is safe (see lower).
+func (sf *stateFile) write(mark, burned int64, lazy bool) error {
 	st := sf.st
 	st.seq++
 	st.mark, st.burned = mark, burned
@@ -159,9 +179,13 @@ func (sf *stateFile) write(mark, burned int64) error {
 	if _, err := sf.f.WriteAt(b[:], int64(st.seq%2)*slotSize); err != nil {
 		return err
 	}
-	crashpoint.Hit(crashpoint.ReserveSync)
-	if err := syncData(sf.f); err != nil {
-		return err
+	if lazy {
+		crashpoint.Hit(crashpoint.ParkWrite)
+	} else {
+		crashpoint.Hit(crashpoint.ReserveSync)
+		if err := syncData(sf.f); err != nil {
+			return err
+		}
 	}
 	sf.st = st
 	return nil
@@ -193,7 +217,16 @@ func (sf *stateFile) burnTo(upto int64) (int64, error) {
 
 // save burns up to used (at most mark) if asked to and records mark durably; it
 // skips the write when nothing changed.
-func (sf *stateFile) save(mark, used int64) error {
+func (sf *stateFile) save(mark, used int64) error { return sf.record(mark, used, false) }
+
+// record is save, or with lazy, a write without a sync (burning, if asked
+// to, still syncs) of a Sender's mark at or below the durable one, or of a
+// Receiver's expected offset. Safe because the record it replaces is safe too:
+// for a Sender a crash that loses it leaves the higher mark, which only wastes
+// pad, and the next reservation's sync makes it durable with its own record.
+func (sf *stateFile) record(mark, used int64, lazy bool) error {
+	// A Sender's mark only ever goes up durably; a Receiver's may lag (Save).
+	lazy = lazy && (sf.st.role == RoleRecv || mark <= sf.st.mark)
 	if mark == sf.st.mark && (!sf.doBurn || used <= sf.st.burned) {
 		return nil
 	}
@@ -210,7 +243,7 @@ func (sf *stateFile) save(mark, used int64) error {
 	if mark == sf.st.mark && burned == sf.st.burned {
 		return nil
 	}
-	return sf.write(mark, burned)
+	return sf.write(mark, burned, lazy)
 }
 
 func (sf *stateFile) close() error {

@@ -8,16 +8,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// entry is one registered descriptor. batch and slot let the kqueue backend
-// merge an fd's read and write events of one Wait into one Event.
+// entry is one registered descriptor. kqMerge is what the kqueue backend needs
+// to merge an fd's read and write events of one Wait into one Event; elsewhere
+// it is empty (first, so it costs no padding), and an entry is 16 bytes.
 type entry struct {
-	want Mask
+	//lint:ignore U1000 empty but for the kqueue backend (registry_bsd.go)
+	kqMerge
 	tag  uint64
+	want Mask
 	used bool
-	//lint:ignore U1000 used by the kqueue backend (poller_bsd.go), not built on Linux
-	batch uint64
-	//lint:ignore U1000 used by the kqueue backend (poller_bsd.go), not built on Linux
-	slot int
 }
 
 // registry is a slice, not a map: fd numbers are small and dense, and a Wait

@@ -16,9 +16,11 @@ type Timers struct {
 	fire []*timer // Expire's batch, kept so a steady loop allocates nothing
 }
 
+// timer is 32 bytes, one per connection: at is unix nanoseconds, not a
+// time.Time (24 bytes), which the loop's deadlines are anyway.
 type timer struct {
 	id    uint64
-	at    time.Time
+	at    int64
 	seq   uint64
 	index int // position in the heap, or due while Expire is firing it
 }
@@ -27,8 +29,9 @@ type timer struct {
 const due = -1
 
 // Set arms timer id for at, moving it if it is already armed.
-func (t *Timers) Set(id uint64, at time.Time) {
+func (t *Timers) Set(id uint64, deadline time.Time) {
 	t.seq++
+	at := deadline.UnixNano()
 	if tm, ok := t.byID[id]; ok {
 		tm.at, tm.seq = at, t.seq
 		if tm.index == due {
@@ -65,7 +68,7 @@ func (t *Timers) Until(now time.Time) time.Duration {
 	if len(t.h) == 0 {
 		return -1
 	}
-	return max(t.h[0].at.Sub(now), 0)
+	return max(time.Duration(t.h[0].at-now.UnixNano()), 0)
 }
 
 // Expire disarms and calls fn for each timer due at now, earliest first. fn may
@@ -75,7 +78,7 @@ func (t *Timers) Until(now time.Time) time.Duration {
 // its slot: a deadline pushed back each time it fires costs no allocation.
 func (t *Timers) Expire(now time.Time, fn func(id uint64)) {
 	fire := t.fire[:0]
-	for len(t.h) > 0 && !t.h[0].at.After(now) {
+	for at := now.UnixNano(); len(t.h) > 0 && t.h[0].at <= at; {
 		tm := heap.Pop(&t.h).(*timer)
 		tm.index = due
 		fire = append(fire, tm)
@@ -99,8 +102,8 @@ type timerHeap []*timer
 func (h timerHeap) Len() int { return len(h) }
 
 func (h timerHeap) Less(i, j int) bool {
-	if !h[i].at.Equal(h[j].at) {
-		return h[i].at.Before(h[j].at)
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
 	}
 	return h[i].seq < h[j].seq
 }

@@ -22,18 +22,22 @@ type User struct {
 	id       string // account id (account.id): keys the mailbox; "" for an account made before ids
 	dir      string
 	sendID   otp.PadID // client → server pad: how a first frame names its user
+	recvID   otp.PadID // server → client pad, once opened: a reopen must find the same
+	handle   otp.PadID // the outstanding session handle (handles.go), or zero
 	sendPad  *otp.Pad
 	recvPad  *otp.Pad
 	receiver *otp.Receiver
 	sender   *otp.Sender
 	session  *native
-	reserve  bool   // queued in hub.reserve: sealed past the durable mark
-	hot      bool   // pad pages touched since the last release
-	cooling  bool   // in hub.hot, where coolPads looks for it
-	active   int64  // when a pad was last used (unix nanos)
-	warned   bool   // low-pad warning logged
-	gone     bool   // evicted: its pads close with its last session
-	lockWhy  string // why the account is locked (the LOCKED file), or ""
+	reserve  bool     // queued in hub.reserve: sealed past the durable mark
+	hot      bool     // pad pages touched since the last release
+	cooling  bool     // in hub.hot, where coolPads looks for it
+	active   int64    // when a pad was last used (unix nanos)
+	warned   bool     // low-pad warning logged
+	parked   bool     // pads closed while idle (park); opened again on the next use
+	left     [2]int64 // parked: pad left [send, recv] when parked, for /metrics
+	gone     bool     // evicted: its pads close with its last session
+	lockWhy  string   // why the account is locked (the LOCKED file), or ""
 }
 
 // key names what the store keeps for this account (its mailbox): the
@@ -134,7 +138,9 @@ func (a *Accounts) add(u *User) {
 	a.byPad[u.sendID] = u
 }
 
-// open maps the user's pads and takes their state (and its lock) on first use.
+// open maps the user's pads and takes their state (and its lock) on first use,
+// and again after park. The pads must be the ones the account had: files
+// replaced since (a renew the daemon has not heard of yet) are refused.
 func (u *User) open(a *Accounts) error {
 	if u.sender != nil {
 		return nil
@@ -146,6 +152,11 @@ func (u *User) open(a *Accounts) error {
 	if u.recvPad, err = otp.OpenPad(filepath.Join(u.dir, bundle.RecvPad)); err != nil {
 		u.sendPad.Close()
 		return err
+	}
+	if u.sendPad.ID() != u.sendID || (u.recvID != otp.PadID{} && u.recvPad.ID() != u.recvID) {
+		u.sendPad.Close()
+		u.recvPad.Close()
+		return fmt.Errorf("%w: %s", otp.ErrStateReplaced, u.dir)
 	}
 	statePath := func(p *otp.Pad) string { return p.Path() + bundle.StateSuffix }
 	u.receiver, err = otp.OpenReceiver(u.sendPad, statePath(u.sendPad), otp.ReceiverOptions{MaxFrame: a.maxFr, Burn: a.opts.Burn, Contiguous: true, NoLock: true})
@@ -166,20 +177,27 @@ func (u *User) open(a *Accounts) error {
 		return err
 	}
 	a.opened[u] = struct{}{}
+	u.recvID, u.parked = u.recvPad.ID(), false
 	return nil
 }
 
 // padLeft is the metrics' pad gauges: user → [send, recv] bytes left, for
 // the accounts whose pads are open.
-func (a *Accounts) padLeft() map[string][2]int64 {
-	left := make(map[string][2]int64, len(a.opened))
+func (a *Accounts) padLeft() []PadLeft {
+	left := make([]PadLeft, 0, len(a.opened))
 	for u := range a.opened {
-		if u.sender == nil {
+		var l [2]int64
+		switch {
+		case u.sender != nil:
+			l = [2]int64{u.receiver.Remaining(), u.sender.Remaining()}
+		case u.parked: // closed while idle: as it was then
+			l = u.left
+		default:
 			delete(a.opened, u)
 			continue
 		}
 		if a.byName[u.Name] == u { // not a removed account's last session
-			left[u.Name] = [2]int64{u.receiver.Remaining(), u.sender.Remaining()}
+			left = append(left, PadLeft{u.Name, l})
 		}
 	}
 	return left
@@ -203,6 +221,49 @@ func (u *User) releasePages() {
 	u.hot = false
 	u.sendPad.Release()
 	u.recvPad.Release()
+}
+
+// park closes the pads of a user idle for padIdle whose session holds nothing
+// sealed or to seal, so an idle session costs no pad state: no mapping, no
+// Sender or Receiver, no state file records. The Sender's mark goes back down
+// to where its next frame starts (otp.Sender.Park), so the reopen (unpark, on
+// the session's next frame or delivery) wastes no pad.
+func (u *User) park() error {
+	u.left = [2]int64{u.receiver.Remaining(), u.sender.Remaining()}
+	if n := u.session; n != nil {
+		if base, ok := u.receiver.SessionBase(); ok {
+			n.rxBase = base
+		}
+		n.spans = nil // empty (canPark), but it kept the room of its busiest iteration
+	}
+	err := errors.Join(u.sender.Park(), u.receiver.Park(), u.sendPad.Close(), u.recvPad.Close())
+	u.sender, u.receiver, u.sendPad, u.recvPad = nil, nil, nil, nil
+	u.parked, u.hot = true, false
+	return err
+}
+
+// unpark opens a parked user's pads again for its session n, which carries
+// on with the Receiver's checks where the parked one stopped.
+func (u *User) unpark(a *Accounts, n *native) error {
+	if err := u.open(a); err != nil {
+		return err
+	}
+	if n.rxBase != 0 {
+		u.receiver.Resume(&n.sess, n.rxBase)
+	}
+	return nil
+}
+
+// canPark says whether u's pads may close now: open, idle since before
+// idleSince, nothing sealed past the durable mark or queued to reserve, and
+// its session holding no output (the gate asks the Sender about held bytes).
+// Not in cluster mode: a reopen there asks the shared mark over the network.
+func (u *User) canPark(a *Accounts, idleSince int64) bool {
+	if u.sender == nil || u.active > idleSince || u.reserve || u.sender.Pending() || a.claim != nil {
+		return false
+	}
+	n := u.session
+	return n == nil || (!n.unsealed && !n.holding && n.c.held == 0 && !n.c.dying && !n.c.closed)
 }
 
 // lockFile marks a user the daemon refuses (pad reuse was detected);

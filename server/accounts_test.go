@@ -72,10 +72,21 @@ func TestPadLeftOnlyForOpenAccounts(t *testing.T) {
 	require.NoError(t, bob.open(a))
 	left := a.padLeft()
 	assert.Len(t, left, 2)
-	assert.Equal(t, [2]int64{alice.receiver.Remaining(), alice.sender.Remaining()}, left["alice"])
+	byName := func() map[string][2]int64 {
+		m := map[string][2]int64{}
+		for _, p := range a.padLeft() {
+			m[p.User] = p.Left
+		}
+		return m
+	}
+	want := [2]int64{alice.receiver.Remaining(), alice.sender.Remaining()}
+	assert.Equal(t, want, byName()["alice"])
+	require.NoError(t, alice.park()) // idle: its pads close, its gauge stays
+	assert.Equal(t, want, byName()["alice"])
+	require.NoError(t, alice.open(a))
 
 	bob.close()
-	assert.Equal(t, []string{"alice"}, slices.Collect(maps.Keys(a.padLeft())))
+	assert.Equal(t, []string{"alice"}, slices.Collect(maps.Keys(byName())))
 	assert.Len(t, a.opened, 1, "bob left the set")
 
 	a.evict(alice, wire.ByeRemoved, "gone") // no session: its pads close at once

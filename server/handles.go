@@ -17,19 +17,21 @@ import (
 // session authenticates, and an account has at most one outstanding.
 type sessionHandles struct {
 	account map[otp.PadID]otp.PadID // handle → the account's send pad id
-	latest  map[otp.PadID]otp.PadID // send pad id → its outstanding handle
+	// An account's outstanding handle is User.handle: a field, not a second
+	// map, since every online account has one.
 }
 
-func newSessionHandles(s *Store) (*sessionHandles, error) {
+func newSessionHandles(s *Store, acct *Accounts) (*sessionHandles, error) {
 	m, err := s.loadHandles()
 	if err != nil {
 		return nil, err
 	}
-	sh := &sessionHandles{account: m, latest: map[otp.PadID]otp.PadID{}}
 	for h, pad := range m {
-		sh.latest[pad] = h // more than one only after a crash mid-batch; the next issue drops one
+		if u := acct.lookup(pad); u != nil {
+			u.handle = h // more than one only after a crash mid-batch; the next issue drops one
+		}
 	}
-	return sh, nil
+	return &sessionHandles{account: m}, nil
 }
 
 // lookup says whose handle id is; ok is false when it is none (a pad id, or nothing).
@@ -38,29 +40,28 @@ func (sh *sessionHandles) lookup(id otp.PadID) (pad otp.PadID, ok bool) {
 	return pad, ok
 }
 
-// consume retires a handle whose session authenticated: one use only.
-func (sh *sessionHandles) consume(s *Store, handle otp.PadID) {
-	pad := sh.account[handle]
+// consume retires handle, whose session authenticated as u: one use only.
+func (sh *sessionHandles) consume(s *Store, handle otp.PadID, u *User) {
 	delete(sh.account, handle)
-	if sh.latest[pad] == handle {
-		delete(sh.latest, pad)
+	if u.handle == handle {
+		u.handle = otp.PadID{}
 	}
 	s.dropHandle(handle)
 }
 
 // forget drops the outstanding handle of an account that is gone.
-func (sh *sessionHandles) forget(s *Store, pad otp.PadID) {
-	if h, ok := sh.latest[pad]; ok {
+func (sh *sessionHandles) forget(s *Store, u *User) {
+	if h := u.handle; h != (otp.PadID{}) {
 		delete(sh.account, h)
-		delete(sh.latest, pad)
+		u.handle = otp.PadID{}
 		s.dropHandle(h)
 	}
 }
 
-// issue makes a fresh handle for the account with send pad id pad, replacing
-// its outstanding one, and writes both changes with this iteration's batch.
-func (sh *sessionHandles) issue(s *Store, pad otp.PadID) otp.PadID {
-	if old, ok := sh.latest[pad]; ok {
+// issue makes a fresh handle for account u, replacing its outstanding one,
+// and writes both changes with this iteration's batch.
+func (sh *sessionHandles) issue(s *Store, u *User) otp.PadID {
+	if old := u.handle; old != (otp.PadID{}) {
 		delete(sh.account, old)
 		s.dropHandle(old)
 	}
@@ -68,8 +69,8 @@ func (sh *sessionHandles) issue(s *Store, pad otp.PadID) otp.PadID {
 	for h == (otp.PadID{}) || sh.account[h] != (otp.PadID{}) {
 		rand.Read(h[:])
 	}
-	sh.account[h], sh.latest[pad] = pad, h
-	s.putHandle(h, pad)
+	sh.account[h], u.handle = u.sendID, h
+	s.putHandle(h, u.sendID)
 	return h
 }
 
@@ -77,7 +78,7 @@ func (sh *sessionHandles) issue(s *Store, pad otp.PadID) otp.PadID {
 // handle the server could forget in a crash would strand the client on it.
 func (n *native) sendHandle() {
 	h, u := n.h, n.user
-	handle := h.handles.issue(h.store, u.sendID)
+	handle := h.handles.issue(h.store, u)
 	h.store.after(func(err error) {
 		if err != nil || n.user != u || n.c.dying || n.c.closed {
 			return

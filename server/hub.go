@@ -4,9 +4,11 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 	"unsafe"
 
 	"padchat/otp"
@@ -42,6 +44,8 @@ type Hub struct {
 	hot           []*User // users whose pad pages may be resident (touch, coolPads)
 	coolTimer     uint64  // fires coolPads when the first of them can have gone idle
 	senders       []*otp.Sender
+	parked        int             // sessions parked since memory was last handed back (tick)
+	returnedAt    int64           // when it was
 	handles       *sessionHandles // one-time session labels (handles.go)
 	files         *files          // offered files (files.go)
 }
@@ -67,7 +71,7 @@ func newHub(l *Loop) (*Hub, error) {
 	h.mail = newMailbox(h)
 	err = h.store.purgeOrphans(func(key string) bool { return keys[key] })
 	if err == nil {
-		h.handles, err = newSessionHandles(h.store)
+		h.handles, err = newSessionHandles(h.store, h.acct)
 	}
 	if err == nil {
 		h.files, err = openFiles(h, l.cfg.DataDir)
@@ -85,7 +89,7 @@ func newHub(l *Loop) (*Hub, error) {
 // account with new pads). Mailboxes are keyed by account (User.key), so a
 // re-added name never finds the old mail even before this runs.
 func (h *Hub) evicted(u *User, r wire.ByeReason) {
-	h.handles.forget(h.store, u.sendID)
+	h.handles.forget(h.store, u)
 	if r != wire.ByeRenewed {
 		h.store.forgetMailbox(u.key())
 		h.clusterForget(u.key())
@@ -453,11 +457,13 @@ func (h *Hub) reservePads() {
 	h.reserve, h.senders = h.reserve[:0], senders[:0]
 }
 
-// Pad pages of users idle for padIdle leave the process's resident set: an
-// idle connection should cost its socket and a few hundred bytes, not the
-// pages it last sealed with. Only users whose pads were used since their last
-// release are looked at (h.hot), when the cool timer says the first of them
-// can have gone idle; with none, no timer is armed at all.
+// Pad state of users idle for padIdle leaves the process: an idle
+// connection should cost its socket and a few hundred bytes, not its pad
+// state. Where nothing is held for the session the pads close (park, reopened
+// on its next frame or delivery); where they cannot close yet, their pages
+// are released. Only users whose pads were used since (h.hot) are looked at,
+// when the cool timer says the first of them can have gone idle; with none,
+// no timer is armed at all.
 
 // touch records a use of u's pads (every frame in or out: keep it small).
 func (h *Hub) touch(u *User) {
@@ -480,22 +486,36 @@ func (h *Hub) heat(u *User) {
 	}
 }
 
-// coolPads releases the pages of the listed users idle for padIdle, drops
-// the released ones (here or by files.padUsed) from the list, and arms the
-// timer for the next one that can go idle.
+// coolPads parks or releases the listed users idle for padIdle (at most
+// parkPerTick parks a call, so a crowd going idle at once does not stall the
+// loop), keeps listed those still open that may park later, and arms the
+// timer for the next one due.
 func (h *Hub) coolPads() {
-	next := int64(0)
+	now := h.l.now
+	idleSince, next, parked := now-int64(padIdle), int64(0), 0
 	kept := h.hot[:0]
 	for _, u := range h.hot {
-		if u.hot && h.l.now-u.active >= int64(padIdle) {
-			u.releasePages()
+		at := u.active + int64(padIdle)
+		if u.active <= idleSince {
+			switch {
+			case parked < parkPerTick && u.canPark(h.acct, idleSince):
+				parked++
+				if err := u.park(); err != nil {
+					h.l.log.Warn().Err(err).Str("user", u.Name).Msg("closing idle pads")
+				}
+			case u.hot:
+				u.releasePages()
+			}
+			// Open but held (output, a reservation) or over this call's
+			// parks: look again a little later.
+			at = now + int64(time.Second)
 		}
-		if !u.hot {
-			u.cooling = false
+		if !u.hot && (u.sender == nil || h.acct.claim != nil) {
+			u.cooling = false // closed, or released where it never parks (cluster)
 			continue
 		}
 		kept = append(kept, u)
-		if at := u.active + int64(padIdle); next == 0 || at < next {
+		if next == 0 || at < next {
 			next = at
 		}
 	}
@@ -504,4 +524,23 @@ func (h *Hub) coolPads() {
 	if next != 0 {
 		h.l.setTimer(h.coolTimer, next)
 	}
+	// What parking freed stays in the process until a GC runs and the
+	// runtime returns it, which for a quiet daemon may be minutes away. Once
+	// a crowd went idle (a call that parked all it found, after many), one
+	// background GC hands it back now.
+	if h.parked += parked; parked < parkPerTick && h.parked >= parkReturn && now-h.returnedAt >= int64(returnEvery) {
+		h.parked, h.returnedAt = 0, now
+		go debug.FreeOSMemory()
+	}
 }
+
+// parkReturn sessions parked, at most once per returnEvery, make coolPads
+// hand the memory back to the system.
+const (
+	parkReturn  = 256
+	returnEvery = 30 * time.Second
+)
+
+// parkPerTick bounds the pads parked per coolPads call: each costs two
+// state writes (no syncs) and a few syscalls, some tens of µs.
+const parkPerTick = 1024

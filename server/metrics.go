@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
 	"sort"
 	"time"
 )
@@ -30,7 +31,7 @@ type Snapshot struct {
 	Rooms    int
 	Online   int
 	C        counters
-	PadLeft  map[string][2]int64 // user → [send, recv] bytes left, users seen this run
+	PadLeft  []PadLeft // users whose pads were opened this run, in no order
 	Draining bool
 }
 
@@ -40,6 +41,13 @@ func (l *Loop) publish() {
 	st := l.hub.store
 	s.C.lastCommit, s.C.commits, s.C.commitNs = st.lastSync, st.commits, st.commitNs
 	l.snap.Store(s)
+}
+
+// PadLeft is one user's pad bytes left, [send, recv]. A slice of these, not
+// a map: the snapshot is rebuilt every second with an entry per online user.
+type PadLeft struct {
+	User string
+	Left [2]int64
 }
 
 // Metrics returns the latest snapshot (at most one housekeeping tick old).
@@ -71,16 +79,12 @@ func WriteMetrics(w io.Writer, s *Snapshot) {
 			fmt.Fprintf(w, "padchat_closed_total{reason=%q} %d\n", Reason(r).String(), n)
 		}
 	}
-	names := make([]string, 0, len(s.PadLeft))
-	for n := range s.PadLeft {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	pads := slices.Clone(s.PadLeft) // the snapshot is shared: sort a copy
+	sort.Slice(pads, func(i, j int) bool { return pads[i].User < pads[j].User })
 	fmt.Fprintf(w, "# HELP padchat_pad_bytes_left Pad bytes left per user and direction.\n# TYPE padchat_pad_bytes_left gauge\n")
-	for _, n := range names {
-		v := s.PadLeft[n]
-		fmt.Fprintf(w, "padchat_pad_bytes_left{user=%q,direction=\"send\"} %d\n", n, v[0])
-		fmt.Fprintf(w, "padchat_pad_bytes_left{user=%q,direction=\"recv\"} %d\n", n, v[1])
+	for _, p := range pads {
+		fmt.Fprintf(w, "padchat_pad_bytes_left{user=%q,direction=\"send\"} %d\n", p.User, p.Left[0])
+		fmt.Fprintf(w, "padchat_pad_bytes_left{user=%q,direction=\"recv\"} %d\n", p.User, p.Left[1])
 	}
 }
 

@@ -26,30 +26,30 @@ type native struct {
 	h        *Hub
 	c        *Conn
 	st       nativeState
+	pinged   bool
 	sess     otp.Session
 	user     *User // nil until the first frame authenticated
 	rooms    []*Room
 	inflight map[mailRef]uint64
-	mailNext uint64 // mailbox key of the last message pushed
-	pinged   bool
-	away     string // away message; empty: here (not stored)
-	refuseAt int64  // when the refusal goes out (0: not refused); see refuse
-	refused  error  // why, for the log
+	mailNext uint64    // mailbox key of the last message pushed
+	away     string    // away message; empty: here (not stored)
+	refused  *refusing // set once refused: see refuse
+	rxBase   int64     // the Receiver's session base while the user is parked (User.park); 0: none
 
 	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
 	pad       *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
 	from      int   // offset in c.out of the first unsealed frame
 	openAt    int   // offset in c.out of the open frame, which takes more messages
+	end       int64 // pad offset the last sealed frame ends at
 	open      bool  // a frame is open
 	unsealed  bool  // c.out[from:] holds plaintext frames
 	broken    bool  // a seal failed: nothing held may ever leave
 	exhausted bool  // the pad reached byeReserve: only the goodbye leaves
-	end       int64 // pad offset the last sealed frame ends at
+	holding   bool  // in h.holders
 	// spans are the plaintext of the unsealed frames, in order, as places in
 	// the hub's arena: c.out holds only their room, filled by seal's XOR.
-	spans   []span
-	spanAt  int  // spans[:spanAt] are sealed
-	holding bool // in h.holders
+	spans  []span
+	spanAt int // spans[:spanAt] are sealed
 }
 
 // span is a run of bytes in the hub's arena (or solo).
@@ -79,11 +79,11 @@ func (n *native) joined() *[]*Room { return &n.rooms }
 
 // onData consumes the greeting, then whole frames; a partial frame waits.
 func (n *native) onData(c *Conn, b []byte) int {
-	if n.refuseAt != 0 {
+	if n.refused != nil {
 		return len(b) // refused: nothing more is read into the session
 	}
 	used := 0
-	for !c.dying && !c.closed && n.refuseAt == 0 {
+	for !c.dying && !c.closed && n.refused == nil {
 		rest := b[used:]
 		switch n.st {
 		case stGreeting:
@@ -121,6 +121,9 @@ func (n *native) onData(c *Conn, b []byte) int {
 func (n *native) frame(f []byte) {
 	if n.user == nil {
 		n.authenticate(f)
+		return
+	}
+	if !n.unpark(n.user) {
 		return
 	}
 	var err error
@@ -204,7 +207,7 @@ func (n *native) authenticate(f []byte) {
 		return
 	}
 	if n.sess.Label != (otp.PadID{}) {
-		h.handles.consume(h.store, n.sess.Label)
+		h.handles.consume(h.store, n.sess.Label, u)
 	}
 	n.pad = u
 	if old := u.session; old != nil {
@@ -251,6 +254,21 @@ func (n *native) openFailed(err error) {
 	n.fail(ReasonForged, err)
 }
 
+// unpark opens u's pads again if they were parked while the session was
+// idle; a failure (files gone or replaced: the account was removed or renewed)
+// ends the session, as nothing can be sealed or opened for it any more.
+func (n *native) unpark(u *User) bool {
+	if !u.parked {
+		return true
+	}
+	if err := u.unpark(n.h.acct, n); err != nil {
+		n.fail(ReasonStoreError, fmt.Errorf("reopening idle pads: %w", err))
+		return false
+	}
+	n.rxBase = 0
+	return true
+}
+
 // refusal is the one answer a peer gets before its first frame verified,
 // whatever failed (no such pad, a bad tag, a removed user, pads the server
 // cannot open): a peer that has proved nothing learns nothing, not even
@@ -267,10 +285,17 @@ var refusal = wire.AppendRefusal(nil, wire.RefuseBadFrame,
 // still depends on the cause (not yet found).
 const refusalDelay = time.Second
 
+// refusing is a refused peer's pending answer: when it goes out, and why
+// (for the log). Kept out of native itself, which every session carries.
+type refusing struct {
+	at    int64
+	cause error
+}
+
 // refuse answers an unauthenticated peer in clear, after refusalDelay, and closes.
 func (n *native) refuse(cause error) {
-	n.refuseAt, n.refused = n.c.lastRead+int64(refusalDelay), cause
-	n.h.l.setTimer(n.c.tag(), n.refuseAt)
+	n.refused = &refusing{at: n.c.lastRead + int64(refusalDelay), cause: cause}
+	n.h.l.setTimer(n.c.tag(), n.refused.at)
 }
 
 // finalBye seals a last Bye with a final reason to an authenticated peer.
@@ -306,7 +331,7 @@ func (n *native) send(m *wire.Msg) {
 // limit. The bytes are held back by the gate until seal and the reservation.
 func (n *native) push(msg []byte) {
 	c, u := n.c, n.pad
-	if c.dying || c.closed || u == nil || n.broken {
+	if c.dying || c.closed || u == nil || n.broken || !n.unpark(u) {
 		return
 	}
 	out := c.outBuf()
@@ -463,12 +488,12 @@ func (n *native) bye(r wire.ByeReason, why string) {
 func (n *native) onDeadline(c *Conn, now int64) int64 {
 	auth, idle := c.created+int64(n.h.cfg.AuthTimeout), int64(n.h.cfg.IdleTimeout)
 	switch {
-	case n.refuseAt != 0:
-		if now < n.refuseAt {
-			return n.refuseAt
+	case n.refused != nil:
+		if now < n.refused.at {
+			return n.refused.at
 		}
 		c.queue(refusal)
-		n.fail(ReasonAuthFailed, n.refused)
+		n.fail(ReasonAuthFailed, n.refused.cause)
 		return 0
 	case n.user == nil && now >= auth:
 		n.fail(ReasonAuthTimeout, nil)

@@ -5,7 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"padchat/internal/benchpeer"
 )
 
 func runIdle(ctx context.Context, o *options, stderr io.Writer) (*Result, error) {
@@ -51,5 +56,43 @@ func runIdle(ctx context.Context, o *options, stderr io.Writer) (*Result, error)
 	r.AnonPerConn = float64(after.RSSAnon-before.RSSAnon) / n
 	// Mapped files and shared memory: padchatd's pads (page cache, reclaimable).
 	r.FilePerConn = float64((after.RSS-after.RSSAnon)-(before.RSS-before.RSSAnon)) / n
+	r.ServerFDs = countFDs(e.pid)
+	// Held is not served: after the idle period every connection must still
+	// get an answer (padchatd opens its pads again). Each joins a room of its
+	// own, so no join notice goes to anyone else.
+	served := wakeAll(conns, idleNames, o.dialers)
+	r.Delivered, r.Lost = int64(served), int64(len(conns)-served)
 	return r, nil
+}
+
+// wakeAll has every connection join a room named after its user and counts
+// those the server confirmed, workers at a time.
+func wakeAll(conns []benchpeer.Conn, names []string, workers int) int {
+	var served atomic.Int64
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, workers) {
+		wg.Go(func() {
+			for i := range next {
+				if conns[i].Subscribe("w-"+names[i]) == nil {
+					served.Add(1)
+				}
+			}
+		})
+	}
+	for i := range conns {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return int(served.Load())
+}
+
+// countFDs is how many descriptors process pid holds open (0 if unknown).
+func countFDs(pid int) int {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return 0
+	}
+	return len(ents)
 }

@@ -50,6 +50,7 @@ type Result struct {
 	RSSPerConn  float64 `json:"rss_per_conn,omitempty"`
 	AnonPerConn float64 `json:"anon_per_conn,omitempty"`
 	FilePerConn float64 `json:"file_per_conn,omitempty"`
+	ServerFDs   int     `json:"server_fds,omitempty"` // descriptors the server held with every connection open
 
 	// Files: pad spent per file byte by the sender's send pad and the
 	// receiver's receive pad; the daemon's largest RSS growth during the transfer.
@@ -98,8 +99,8 @@ func (r *Result) Line() string {
 	fmt.Fprintf(&b, "%s %s:", r.Scenario, r.Label)
 	switch r.Scenario {
 	case "idle":
-		fmt.Fprintf(&b, " %d conns, RSS %+.0f B/conn (anon %+.0f, mapped %+.0f), server CPU %.2fs (%.0f µs/conn), RSS %s→%s",
-			r.Delivered, r.RSSPerConn, r.AnonPerConn, r.FilePerConn, r.ServerCPUs, r.CPUNsPerMsg/1e3, mib(r.RSSStart), mib(r.RSSEnd))
+		fmt.Fprintf(&b, " %d conns, RSS %+.0f B/conn (anon %+.0f, mapped %+.0f), server CPU %.2fs (%.0f µs/conn), RSS %s→%s, server fds %d; %d answered after idling",
+			r.Conns, r.RSSPerConn, r.AnonPerConn, r.FilePerConn, r.ServerCPUs, r.CPUNsPerMsg/1e3, mib(r.RSSStart), mib(r.RSSEnd), r.ServerFDs, r.Delivered)
 	case "files":
 		fmt.Fprintf(&b, " %s in %.2fs = %.0f MB/s, pad per file byte %.4f send %.4f receive, daemon peak growth RSS %s (anon %s), server CPU %.2fs, RSS %s→%s",
 			mib(r.Delivered), r.Seconds, r.PerSec/1e6, r.FileSendPad, r.FileRecvPad, mib(r.PeakRSSGrowth), mib(r.PeakAnonGrowth), r.ServerCPUs, mib(r.RSSStart), mib(r.RSSEnd))

@@ -165,7 +165,7 @@ func parseScenario(name string, args []string, stderr io.Writer) (*options, erro
 	flood := fs.Bool("flood", false, "fan-out: same as --window 0")
 	fs.IntVar(&o.conns, "conns", 1000, "idle: connections to hold")
 	fs.IntVar(&o.recipients, "recipients", 10, "dm: offline recipients")
-	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait this long before sampling RSS (padchatd releases idle pads' pages after 2 s)")
+	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait this long before sampling RSS (padchatd parks a session idle for 2 s, at most 1,024 a second)")
 	fileSize, fileRate := "", 0.0
 	if name == "files" {
 		fileSize = "200MiB"

@@ -22,12 +22,14 @@ const Env = "PADCHATD_CRASHPOINT"
 const (
 	Sealed       = "sealed"        // frames sealed in memory, their pad not yet reserved
 	ReserveSync  = "reserve-sync"  // a pad state record written, not yet fsynced
+	ParkWrite    = "park-write"    // an idle pad's lowered mark written, never fsynced
 	CommitBefore = "commit-before" // a store batch about to commit
 	CommitAfter  = "commit-after"  // a store batch committed, its replies not yet written
 	Flush        = "flush"         // between the writes of one end-of-iteration flush
 )
 
-// All lists every point, for tests that run each one.
+// All lists every point, for tests that run each one under load. ParkWrite is
+// not among them: a busy daemon never passes it (tests/idle_test.go does).
 var All = []string{Sealed, ReserveSync, CommitBefore, CommitAfter, Flush}
 
 var (
