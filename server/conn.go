@@ -2,6 +2,8 @@
 package server
 
 import (
+	"slices"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -137,6 +139,17 @@ func (c *Conn) flush() {
 	// An idle connection keeps no buffer: that is what lets 10,000 of them fit.
 	c.l.putBuf(c.out)
 	c.out, c.outPos = nil, 0
+}
+
+// room extends out, c.out, by n bytes of room (contents unspecified: the
+// sealer overwrites them). A flood queues hundreds of KiB per member per
+// iteration: the buffer at least doubles when it grows, so its bytes are
+// copied about once, not at Go's ~1.25× steps for large slices.
+func (c *Conn) room(out []byte, n int) []byte {
+	if k := len(out) + n; k > cap(out) {
+		out = slices.Grow(out, max(n, cap(out)))
+	}
+	return out[:len(out)+n]
 }
 
 // outBuf returns c.out ready to append to, from the loop's pool when empty.

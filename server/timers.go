@@ -63,11 +63,12 @@ func (l *Loop) idleChanged() {
 	}
 }
 
-// tick is housekeeping, once a second: pad pages of idle users, the cluster
-// heartbeat and the metrics snapshot. It visits no connection.
+// tick is housekeeping, once a second: pad pages of idle users, the output
+// buffer pool, the cluster heartbeat and the metrics snapshot. It visits no connection.
 func (l *Loop) tick() {
 	l.setTimer(l.tickTimer, l.now+int64(housekeeping))
 	l.hub.tick()
+	l.trimBufs()
 	l.hub.heartbeat()
 	l.publish()
 }
