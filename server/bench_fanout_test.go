@@ -202,7 +202,8 @@ func (fb *fanoutBench) close() {
 // one seal per member (protocol v2: one frame per member per iteration).
 //
 //   - queue: batches of 64, sealed and reserved, then emptied (not written).
-//   - flush/batch=N: N Says per loop iteration, then the loop's beforeSleep:
+//   - flush/batch=N: N Says per loop iteration (2048: about what one
+//     iteration of a flood reads from its publishers), then the loop's beforeSleep:
 //     pad reservation check and one write per member conn (to /dev/null), with
 //     the real output-buffer policy.
 //   - history: as queue, plus the room history record queued for the store (the
@@ -220,6 +221,7 @@ func BenchmarkFanout100(b *testing.B) {
 		{"flush/batch=1", 1, true, false},
 		{"flush/batch=64", 64, true, false},
 		{"flush/batch=512", 512, true, false},
+		{"flush/batch=2048", 2048, true, false},
 		{"history", 64, false, true},
 	} {
 		fb := newFanoutBench(b, tc.history)

@@ -212,6 +212,24 @@ func (c *Conn) flushShared() bool {
 	return ok
 }
 
+// room extends out, c.out, by n bytes of room (contents unspecified: the
+// sealer overwrites them). A flood queues hundreds of KiB per member per
+// iteration: the buffer at least doubles when it grows, so its bytes are
+// copied about once, not at Go's ~1.25× steps for large slices; the new one
+// comes from make, which does not clear memory fresh from the OS (growing by
+// append clears the room it adds, after the kernel already did). The old one
+// is left to the GC: pooled, the steps of every member's growth would fill the
+// pool before the full-size buffers come back to it at flush.
+func (c *Conn) room(out []byte, n int) []byte {
+	k := len(out) + n
+	if k <= cap(out) {
+		return out[:k]
+	}
+	b := make([]byte, k, max(k, 2*cap(out)))
+	copy(b, out)
+	return b
+}
+
 // outBuf returns c.out ready to append to, from the loop's pool when empty.
 func (c *Conn) outBuf() []byte {
 	if c.out == nil {

@@ -67,6 +67,7 @@ type Loop struct {
 	reload    atomic.Pointer[Limits]
 	bufs      [][]byte    // output buffers of connections that went idle
 	bufBytes  int         // their total capacity
+	bufDrawn  bool        // a buffer was taken from bufs since the last tick
 	web       *webService // the --http listener (http.go); nil when off
 
 	// timers holds every deadline (timers.go): a Conn's under its tag, the
@@ -215,15 +216,35 @@ func (l *Loop) beforeSleep() {
 }
 
 // flushAll seals and reserves what is held back, closes what must close, and
-// writes every connection with pending output, one write each. Closing a
+// writes every connection with pending output, one write each. A connection
+// whose frames already lie under its pad's durable mark (the reserve-ahead
+// step usually covers an iteration) is written right after its seal, while
+// its bytes are still in cache; the others wait for the reserve hook. Either
+// way the bytes pass the gate (Conn.flush), which decides. Closing a
 // connection can queue more (its rooms hear it leave): that is sealed and
 // written in another round, up to flushRounds, else in the next iteration.
 func (l *Loop) flushAll() {
 	for round := 0; round < flushRounds && (len(l.dirty) > 0 || len(l.dying) > 0); round++ {
-		l.sealAll()
-		l.reap()
 		batch := l.dirty
 		l.dirty = l.spare[:0]
+		sealed := false
+		for _, c := range batch {
+			// A slow consumer's backlog is dropped, not sealed: that would
+			// spend its pad on bytes nobody reads.
+			if c.held == 0 || c.closed || c.reason == ReasonSlowConsumer {
+				continue
+			}
+			c.s.seal(c)
+			sealed = true
+			if !c.dying && !c.closed && c.s.durable(c) {
+				c.flush()
+			}
+		}
+		if sealed {
+			crashpoint.Hit(crashpoint.Sealed)
+		}
+		l.reserve()
+		l.reap()
 		for i, c := range batch {
 			batch[i] = nil
 			c.dirty = false
@@ -370,11 +391,14 @@ func (l *Loop) shutdown() {
 
 // Output buffers of connections that went idle are kept for the next busy
 // one, so a fan-out does not grow a fresh buffer for every member in every
-// iteration. Small ones are dropped, and the pool is bounded in bytes.
+// iteration: a flood queues a few hundred KiB per member per iteration, and a
+// fresh buffer costs its page faults and its zeroing again. Small ones are
+// dropped, and the pool is bounded in bytes; a pool nobody drew from for a
+// housekeeping tick is let go (trimBufs), so a burst leaves no memory behind.
 const (
 	outBufSize   = 4 << 10
-	outBufMax    = 256 << 10
-	outPoolBytes = 16 << 20
+	outBufMax    = 1 << 20
+	outPoolBytes = 64 << 20
 )
 
 func (l *Loop) getBuf() []byte {
@@ -383,6 +407,7 @@ func (l *Loop) getBuf() []byte {
 		l.bufs[n-1] = nil
 		l.bufs = l.bufs[:n-1]
 		l.bufBytes -= cap(b)
+		l.bufDrawn = true
 		return b
 	}
 	return make([]byte, 0, outBufSize)
@@ -393,4 +418,14 @@ func (l *Loop) putBuf(b []byte) {
 		l.bufs = append(l.bufs, b[:0])
 		l.bufBytes += c
 	}
+}
+
+// trimBufs lets the pool go when no connection drew from it since the last
+// housekeeping tick.
+func (l *Loop) trimBufs() {
+	if !l.bufDrawn {
+		clear(l.bufs)
+		l.bufs, l.bufBytes = l.bufs[:0], 0
+	}
+	l.bufDrawn = false
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"padchat/otp"
@@ -348,7 +347,7 @@ func (n *native) push(msg []byte) {
 	}
 	// Room for the message, not a copy of it: seal writes the ciphertext
 	// there straight from the arena, where a room event lies once for all.
-	c.out = slices.Grow(out, len(msg))[:len(out)+len(msg)]
+	c.out = c.room(out, len(msg))
 	c.held += len(msg)
 	n.addSpan(n.h.arenaSpan(msg))
 	n.h.l.stats.msgsOut++
