@@ -43,6 +43,8 @@ type Hub struct {
 	reserve       []*User // senders sealed past their durable mark this iteration
 	hot           []*User // users whose pad pages may be resident (touch, coolPads)
 	coolTimer     uint64  // fires coolPads when the first of them can have gone idle
+	commitTimer   uint64  // wakes the loop when a batch of writes that may wait is due (commit)
+	commitAt      int64   // when it is armed for
 	senders       []*otp.Sender
 	parked        int             // sessions parked since memory was last handed back (tick)
 	returnedAt    int64           // when it was
@@ -53,6 +55,7 @@ type Hub struct {
 func newHub(l *Loop) (*Hub, error) {
 	h := &Hub{l: l, cfg: &l.cfg, online: map[string]member{}, rooms: map[string]*Room{}}
 	h.coolTimer = l.newTimer(h.coolPads)
+	h.commitTimer = l.newTimer(func() {}) // the wake-up is the point: beforeSleep commits
 	var err error
 	if h.acct, err = openAccounts(l.cfg.DataDir, &l.cfg); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)

@@ -364,7 +364,7 @@ func (l *Loop) shutdown() {
 	}
 	l.watchers = map[int]watcher{}
 	l.hub.goodbye()
-	l.hub.commit()
+	l.hub.store.commit() // all of it, due or not
 	l.sealAll()
 	deadline := time.Now().Add(2 * time.Second)
 	for _, c := range l.conns {

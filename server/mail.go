@@ -124,8 +124,18 @@ func (h *Hub) sessionEnded(s *native) {
 }
 
 // commit ends the iteration's store batch; the waiters it wakes queue
-// replies. It reports whether there was anything to commit.
-func (h *Hub) commit() bool { return h.store.commit() }
+// replies. It reports whether there was anything to commit. A batch of
+// writes that may wait (Store.doLazy) waits, on a timer, until it is due.
+func (h *Hub) commit() bool {
+	if due := h.store.due(h.l.now); due != 0 && h.l.now < due {
+		if h.commitAt != due {
+			h.commitAt = due
+			h.l.setTimer(h.commitTimer, due)
+		}
+		return false
+	}
+	return h.store.commit()
+}
 
 // replayHistory sends m up to n of the room's last messages after seq after,
 // marked as history.

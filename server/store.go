@@ -73,6 +73,12 @@ type Store struct {
 	// op, one op per mailbox (mailPut).
 	idsDirty map[string]bool
 	runs     map[mailBox]*[][]byte
+	// durable: ops holds a write that may not wait (do); lazy: one that may
+	// (doLazy: history, cursors), waiting since lazyAt (unix nanos, set by
+	// the first due after it).
+	durable  bool
+	lazy     bool
+	lazyAt   int64
 	lastSync time.Duration // duration of the last commit
 	commits  uint64
 	commitNs uint64
@@ -174,6 +180,49 @@ func (s *Store) usable() error { return s.broken }
 func (s *Store) do(op func(tx *bolt.Tx) error) {
 	s.ops = append(s.ops, op)
 	clear(s.runs)
+	s.durable = true
+}
+
+// Room history and read cursors promise nothing: the message already went
+// out live. A batch holding only those waits up to lazyDelay (or lazyMax
+// writes) for its commit, instead of costing the loop an fsync every
+// iteration; a crash loses at most that much history, as Redis's
+// appendfsync everysec loses a second of writes. Anything durable queued
+// meanwhile takes them along, and a read of history or cursors commits them
+// first (settle).
+const (
+	lazyDelay = time.Second
+	lazyMax   = 4096
+)
+
+// doLazy queues a write that may wait for a later commit (see lazyDelay).
+func (s *Store) doLazy(op func(tx *bolt.Tx) error) {
+	s.ops = append(s.ops, op)
+	clear(s.runs)
+	s.lazy = true
+}
+
+// due is when the batch must commit if it holds only writes that may wait,
+// else 0: commit now (or there is nothing to commit). now is the loop's
+// clock; the wait runs from the first due that saw the batch.
+func (s *Store) due(now int64) int64 {
+	if !s.lazy {
+		return 0
+	}
+	if s.lazyAt == 0 {
+		s.lazyAt = now
+	}
+	if s.durable || len(s.waiters) > 0 || len(s.idsDirty) > 0 || s.log.pending() || len(s.ops) >= lazyMax {
+		return 0
+	}
+	return s.lazyAt + int64(lazyDelay)
+}
+
+// settle commits writes still waiting, before a read that must see them.
+func (s *Store) settle() {
+	if s.lazy {
+		s.commit()
+	}
 }
 
 // after runs fn once this iteration's transaction has committed (or failed).
@@ -189,7 +238,7 @@ func (s *Store) commit() bool {
 		s.log.setDMID(from, s.dmIDs[from])
 	}
 	ops, waiters := s.ops, s.waiters
-	s.ops, s.waiters = nil, nil
+	s.ops, s.waiters, s.durable, s.lazy, s.lazyAt = nil, nil, false, false, 0
 	clear(s.runs)
 	clear(s.idsDirty)
 	err := s.broken
@@ -256,6 +305,7 @@ func (s *Store) nextDMID(from string) uint32 {
 // historySeq is the seq of the room's last stored message (0: none yet);
 // the hub numbers the room's next messages from it.
 func (s *Store) historySeq(room string) uint64 {
+	s.settle()
 	var seq uint64
 	s.db.View(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bktHistory).Bucket([]byte(room)); b != nil {
@@ -273,7 +323,7 @@ func (s *Store) appendHistory(room string, rec []byte, seq uint64) {
 	if s.histN <= 0 || s.broken != nil {
 		return
 	}
-	s.do(func(tx *bolt.Tx) error {
+	s.doLazy(func(tx *bolt.Tx) error {
 		b, err := tx.Bucket(bktHistory).CreateBucketIfNotExists([]byte(room))
 		if err != nil {
 			return err
@@ -300,6 +350,7 @@ func (s *Store) appendHistory(room string, rec []byte, seq uint64) {
 // history returns up to n of the room's last messages after seq after,
 // oldest first, as encoded wire messages.
 func (s *Store) history(room string, n int, after uint64) [][]byte {
+	s.settle()
 	var out [][]byte
 	s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bktHistory).Bucket([]byte(room))
@@ -323,6 +374,7 @@ func cursorKey(account, room string) []byte { return []byte(account + "\x00" + r
 // cursor is the seq of the last message of room the account has had, live
 // or replayed (0: none).
 func (s *Store) cursor(account, room string) uint64 {
+	s.settle()
 	var seq uint64
 	s.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bktCursors).Get(cursorKey(account, room)); len(v) == 8 {
@@ -336,7 +388,7 @@ func (s *Store) cursor(account, room string) uint64 {
 // putCursor records, with the batch, that the account has had room's
 // messages up to seq.
 func (s *Store) putCursor(account, room string, seq uint64) {
-	s.do(func(tx *bolt.Tx) error {
+	s.doLazy(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktCursors).Put(cursorKey(account, room), u64(seq))
 	})
 }
