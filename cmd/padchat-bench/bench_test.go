@@ -173,11 +173,18 @@ func TestScenariosNative(t *testing.T) {
 
 func TestMedianOfRepeats(t *testing.T) {
 	runs := []Result{
-		{PerSec: 100, CPUNsPerMsg: 900, P99us: 5, Lost: 0},
-		{PerSec: 300, CPUNsPerMsg: 500, P99us: 1, Lost: 7},
-		{PerSec: 200, CPUNsPerMsg: 700, P99us: 9, Lost: 0},
+		{PerSec: 100, CPUNsPerMsg: 900, P99us: 5, Lost: 0, NodeCPUNs: []float64{400, 500}},
+		{PerSec: 300, CPUNsPerMsg: 500, P99us: 1, Lost: 7, NodeCPUNs: []float64{200, 300}},
+		{PerSec: 200, CPUNsPerMsg: 700, P99us: 9, Lost: 0, NodeCPUNs: []float64{300, 400}},
 	}
 	m := medianOf(runs)
+	assert.Equal(t, []float64{300, 400}, m.NodeCPUNs, "each node's median")
+	var b strings.Builder
+	for i := range runs {
+		runs[i].Scenario, runs[i].Target, runs[i].Label, runs[i].Subs, runs[i].Nodes = "fanout", "native", "native", 200, 2
+	}
+	writeCluster(&b, []Result{medianOf(runs)}, "native")
+	assert.Contains(t, b.String(), "| 300 / 400 |", "the per-node column")
 	assert.Equal(t, 200.0, m.PerSec)
 	assert.Equal(t, 700.0, m.CPUNsPerMsg)
 	assert.Equal(t, 5.0, m.P99us)

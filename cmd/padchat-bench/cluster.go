@@ -86,6 +86,23 @@ func (e *env) sample() (procSample, error) {
 	return s, err
 }
 
+// nodeCPU is each padchatd node's CPU so far, in node order (nil without
+// --nodes, or when a node cannot be read).
+func (e *env) nodeCPU() []time.Duration {
+	if len(e.pids) == 0 {
+		return nil
+	}
+	cpu := make([]time.Duration, 0, 1+len(e.pids))
+	for _, pid := range append([]int{e.pid}, e.pids...) {
+		s, err := sampleProc(pid)
+		if err != nil {
+			return nil
+		}
+		cpu = append(cpu, s.CPU)
+	}
+	return cpu
+}
+
 // natsCPU is the NATS server's CPU so far (0 without --nodes).
 func (e *env) natsCPU() time.Duration {
 	if e.natsPid == 0 {

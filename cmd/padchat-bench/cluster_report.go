@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 )
 
 // writeCluster adds, when rs holds --nodes runs, one table per fan-out mode:
@@ -20,10 +21,10 @@ func writeCluster(w io.Writer, rs []Result, ref string) {
 	}
 	fmt.Fprintln(w, "## Fan-out over cluster nodes")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Subscribers and publishers spread round-robin over the nodes; padchatd CPU is every node's added up; the NATS server's is apart.")
+	fmt.Fprintln(w, "Subscribers and publishers spread round-robin over the nodes; padchatd CPU is every node's added up, then each node's (per delivery of the whole run); the NATS server's is apart.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| workload | nodes | delivered msg/s | × standalone | lost | padchatd CPU ns/delivery | NATS CPU ns/delivery | both | × standalone |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| workload | nodes | delivered msg/s | × standalone | lost | padchatd CPU ns/delivery | per node | NATS CPU ns/delivery | both | × standalone |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, mode := range []func(*Result) bool{isFlood, func(r *Result) bool { return !isFlood(r) }} {
 		for _, g := range groupWhere(rs, "fanout", ref, mode) {
 			sort.SliceStable(g.rows, func(i, j int) bool { return g.rows[i].Nodes < g.rows[j].Nodes })
@@ -50,8 +51,16 @@ func writeCluster(w io.Writer, rs []Result, ref string) {
 				if alone != nil {
 					rps, rcpu = alone.PerSec, alone.CPUNsPerMsg
 				}
-				fmt.Fprintf(w, "| %s | %s | %.0f | %s | %d | %.0f | %.0f | %.0f | %s |\n", key, nodes, r.PerSec, ratio(r.PerSec, rps),
-					r.Lost, r.CPUNsPerMsg, natsNs, r.CPUNsPerMsg+natsNs, ratio(r.CPUNsPerMsg+natsNs, rcpu))
+				perNode := "–"
+				if len(r.NodeCPUNs) > 0 {
+					parts := make([]string, len(r.NodeCPUNs))
+					for i, ns := range r.NodeCPUNs {
+						parts[i] = fmt.Sprintf("%.0f", ns)
+					}
+					perNode = strings.Join(parts, " / ")
+				}
+				fmt.Fprintf(w, "| %s | %s | %.0f | %s | %d | %.0f | %s | %.0f | %.0f | %s |\n", key, nodes, r.PerSec, ratio(r.PerSec, rps),
+					r.Lost, r.CPUNsPerMsg, perNode, natsNs, r.CPUNsPerMsg+natsNs, ratio(r.CPUNsPerMsg+natsNs, rcpu))
 				key = ""
 			}
 		}

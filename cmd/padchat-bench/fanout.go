@@ -253,7 +253,7 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	nats0 := e.natsCPU()
+	nats0, nodes0 := e.natsCPU(), e.nodeCPU()
 	cpu0 := selfCPU()
 	stopPerf := perfRecord(o, e.pid, stderr)
 	f := &flow{window: int64(o.window), subs: subs}
@@ -282,6 +282,7 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 		return nil, err
 	}
 	r.NATSCPUs = (e.natsCPU() - nats0).Seconds()
+	nodes1 := e.nodeCPU()
 	stopPerf()
 	var delivered int64
 	for _, s := range subs {
@@ -316,6 +317,11 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	r.Lost = int64(o.subs)*sent - r.Delivered
 	r.timing(t0, last, &h)
 	r.measure(before, after, selfCPU()-cpu0)
+	if len(nodes0) > 0 && len(nodes1) == len(nodes0) && r.Delivered > 0 {
+		for i := range nodes0 {
+			r.NodeCPUNs = append(r.NodeCPUNs, float64((nodes1[i]-nodes0[i]).Nanoseconds())/float64(r.Delivered))
+		}
+	}
 	if sent < int64(o.pubs)*int64(o.msgs) {
 		r.Note = joinNote(r.Note, fmt.Sprintf("sent %d of %d", sent, int64(o.pubs)*int64(o.msgs)))
 	}

@@ -403,6 +403,15 @@ func medianOf(runs []Result) Result {
 		*dst = median(func(x *Result) float64 { return *measured(x)[k] })
 	}
 	r.RSSEnd = int64(median(func(x *Result) float64 { return float64(x.RSSEnd) }))
+	r.NodeCPUNs = nil
+	for i := range runs[0].NodeCPUNs {
+		r.NodeCPUNs = append(r.NodeCPUNs, median(func(x *Result) float64 {
+			if i < len(x.NodeCPUNs) {
+				return x.NodeCPUNs[i]
+			}
+			return 0
+		}))
+	}
 	for _, x := range runs {
 		r.Lost, r.Errors = max(r.Lost, x.Lost), max(r.Errors, x.Errors)
 	}

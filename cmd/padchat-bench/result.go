@@ -60,9 +60,10 @@ type Result struct {
 	PeakAnonGrowth int64   `json:"peak_anon_growth,omitempty"`
 
 	// Cluster fan-out (--nodes): the server figures above add up every
-	// node; the NATS server's CPU is apart.
-	Nodes    int     `json:"nodes,omitempty"`
-	NATSCPUs float64 `json:"nats_cpu_s,omitempty"`
+	// node; each node's CPU per delivery, and the NATS server's CPU, apart.
+	Nodes     int       `json:"nodes,omitempty"`
+	NATSCPUs  float64   `json:"nats_cpu_s,omitempty"`
+	NodeCPUNs []float64 `json:"node_cpu_ns_per_msg,omitempty"`
 
 	ProvisionS float64 `json:"provision_s,omitempty"`
 	Note       string  `json:"note,omitempty"`
