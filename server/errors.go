@@ -45,6 +45,16 @@ var (
 	errDialWatch = errors.New("dial: cannot watch the socket")
 	// errPushTimeout: a message-service push did not connect and deliver within its one timeout.
 	errPushTimeout = errors.New("push timed out")
+
+	// Why a plain-text client cannot have the name it asked for (Hub.claimName).
+	errNameInvalid = errors.New("invalid name")
+	errNameTaken   = errors.New("name in use")
+	// errEncryptedRoom: a plain-text client asked for a room that carries encrypted traffic.
+	errEncryptedRoom = errors.New("room is encrypted")
+	// Why plain-text input is refused (checkText, line reading). Both close the
+	// connection: a client that sends them is not one of the course programs.
+	errLineTooLong = errors.New("line too long")
+	errBadText     = errors.New("not UTF-8 text")
 )
 
 // codeOf maps any error to the code sent in OpError.

@@ -3,7 +3,6 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"unicode/utf8"
 
@@ -140,12 +139,6 @@ func (h *Hub) deliverPlain(c *Conn, f *plainFormat, m *wire.Msg) {
 	}
 }
 
-// Why a plain-text client cannot have the name it asked for.
-var (
-	errNameInvalid = errors.New("invalid name")
-	errNameTaken   = errors.New("name in use")
-)
-
 // claimName puts m online as name. Plain and native users share one
 // namespace, and a provisioned native user's name is never given to a plain
 // client even while that user is offline: otherwise a plain client could
@@ -185,15 +178,6 @@ func (h *Hub) plainRoom(name []byte) (*Room, error) {
 	}
 	return r, nil
 }
-
-var errEncryptedRoom = errors.New("room is encrypted")
-
-// Why plain-text input is refused. Both close the connection: a client that
-// sends them is not one of the course programs.
-var (
-	errLineTooLong = errors.New("line too long")
-	errBadText     = errors.New("not UTF-8 text")
-)
 
 // checkText accepts UTF-8 without control characters other than tab: plain
 // clients print what they receive, so an escape sequence or a stray newline
