@@ -55,6 +55,11 @@ var (
 	// connection: a client that sends them is not one of the course programs.
 	errLineTooLong = errors.New("line too long")
 	errBadText     = errors.New("not UTF-8 text")
+
+	// A mail log record that does not decode (maillog_record.go): the end of
+	// what a crash left, or damage.
+	errLogShort   = errors.New("mail log: record cut short")
+	errLogCorrupt = errors.New("mail log: corrupt record")
 )
 
 // codeOf maps any error to the code sent in OpError.

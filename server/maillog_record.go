@@ -3,7 +3,6 @@ package server
 
 import (
 	"encoding/binary"
-	"errors"
 	"hash/crc32"
 )
 
@@ -31,10 +30,6 @@ const (
 	logBodyHead = 3 // kind + name length
 )
 
-var (
-	errLogShort   = errors.New("mail log: record cut short")
-	errLogCorrupt = errors.New("mail log: corrupt record")
-)
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
