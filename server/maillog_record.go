@@ -30,7 +30,6 @@ const (
 	logBodyHead = 3 // kind + name length
 )
 
-
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // logRecord is one decoded record; rec aliases the decoded buffer.
