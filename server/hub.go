@@ -505,6 +505,8 @@ func (h *Hub) coolPads() {
 				parked++
 				if err := u.park(); err != nil {
 					h.l.log.Warn().Err(err).Str("user", u.Name).Msg("closing idle pads")
+				} else {
+					h.l.log.Debug().Str("user", u.Name).Msg("idle pads closed")
 				}
 			case u.hot:
 				u.releasePages()
