@@ -179,6 +179,9 @@ func TestMedianOfRepeats(t *testing.T) {
 	}
 	m := medianOf(runs)
 	assert.Equal(t, []float64{300, 400}, m.NodeCPUNs, "each node's median")
+	var goals strings.Builder
+	writeGoals(&goals, []Result{{Scenario: "fanout", Target: "native", Label: "native", Subs: 200, Pubs: 4, Msgs: 10, Size: 100, CPUNsPerMsg: 300}}, "native")
+	assert.Contains(t, goals.String(), "below every peer: no peer in this run", "no peer is not a win")
 	var b strings.Builder
 	for i := range runs {
 		runs[i].Scenario, runs[i].Target, runs[i].Label, runs[i].Subs, runs[i].Nodes = "fanout", "native", "native", 200, 2

@@ -89,7 +89,7 @@ func (e *env) sample() (procSample, error) {
 // nodeCPU is each padchatd node's CPU so far, in node order (nil without
 // --nodes, or when a node cannot be read).
 func (e *env) nodeCPU() []time.Duration {
-	if len(e.pids) == 0 {
+	if e.natsPid == 0 {
 		return nil
 	}
 	cpu := make([]time.Duration, 0, 1+len(e.pids))

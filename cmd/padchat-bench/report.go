@@ -294,18 +294,27 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 		}
 		return nil
 	}
-	// below says whether rf spends less CPU per delivery than every peer, naming those it does not beat.
-	below := func(g group, rf *Result) (bool, string) {
+	// below says whether rf spends less CPU per delivery than every peer,
+	// naming those it does not beat; with no peer in the group, it says so.
+	below := func(g group, rf *Result) string {
 		var worse []string
+		peers := 0
 		for _, r := range g.rows {
-			if peer(&r) && rf.CPUNsPerMsg >= r.CPUNsPerMsg {
+			if !peer(&r) {
+				continue
+			}
+			peers++
+			if rf.CPUNsPerMsg >= r.CPUNsPerMsg {
 				worse = append(worse, fmt.Sprintf("%s %.0f ns", r.Label, r.CPUNsPerMsg))
 			}
 		}
-		if len(worse) == 0 {
-			return true, ""
+		switch {
+		case peers == 0:
+			return "no peer in this run"
+		case len(worse) == 0:
+			return mark(true)
 		}
-		return false, " (not below " + strings.Join(worse, ", ") + ")"
+		return mark(false) + " (not below " + strings.Join(worse, ", ") + ")"
 	}
 	plain := "line" + strings.TrimPrefix(ref, "native")
 	for _, g := range groupWhere(rs, "fanout", ref, isFlood) {
@@ -313,8 +322,7 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 		if rf == nil {
 			continue
 		}
-		ok, why := below(g, rf)
-		fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer: %s%s", g.key, ref, rf.CPUNsPerMsg, mark(ok), why)
+		fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer: %s", g.key, ref, rf.CPUNsPerMsg, below(g, rf))
 		if rf.Subs == 200 {
 			fmt.Fprintf(w, "; ≤ 200 ns: %s", mark(rf.CPUNsPerMsg <= 200))
 			if rd := find(g, "redis"); rd != nil {
@@ -331,8 +339,7 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 	}
 	for _, g := range groupWhere(rs, "fanout", ref, func(r *Result) bool { return !isFlood(r) }) {
 		if rf := refOf(g, ref); rf != nil {
-			ok, why := below(g, rf)
-			fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer: %s%s\n", g.key, ref, rf.CPUNsPerMsg, mark(ok), why)
+			fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer: %s\n", g.key, ref, rf.CPUNsPerMsg, below(g, rf))
 		}
 	}
 	for _, g := range groupResults(rs, "latency", ref) {
