@@ -219,9 +219,11 @@ func (s *Store) due(now int64) int64 {
 }
 
 // settle commits writes still waiting, before a read that must see them.
+// Their waiters still run at the iteration's commit (beforeSleep), not in the
+// middle of the request that reads.
 func (s *Store) settle() {
 	if s.lazy {
-		s.commit()
+		s.write(false)
 	}
 }
 
@@ -230,15 +232,24 @@ func (s *Store) after(fn func(err error)) { s.waiters = append(s.waiters, fn) }
 
 // commit writes the batch in one transaction (one fsync) and wakes its
 // waiters; false if there was nothing to do.
-func (s *Store) commit() bool {
+func (s *Store) commit() bool { return s.write(true) }
+
+// write commits the batch and, if wake, runs the waiters: those of a batch
+// written without wake run at the next commit, with its outcome (a failure
+// breaks the store, so they see that one too).
+func (s *Store) write(wake bool) bool {
 	if len(s.ops) == 0 && len(s.waiters) == 0 && len(s.idsDirty) == 0 && !s.log.pending() {
 		return false
 	}
 	for from := range s.idsDirty {
 		s.log.setDMID(from, s.dmIDs[from])
 	}
-	ops, waiters := s.ops, s.waiters
-	s.ops, s.waiters, s.durable, s.lazy, s.lazyAt = nil, nil, false, false, 0
+	ops := s.ops
+	s.ops, s.durable, s.lazy, s.lazyAt = nil, false, false, 0
+	var waiters []func(err error)
+	if wake {
+		waiters, s.waiters = s.waiters, nil
+	}
 	clear(s.runs)
 	clear(s.idsDirty)
 	err := s.broken

@@ -49,4 +49,15 @@ func TestHistoryWaitsForItsCommit(t *testing.T) {
 	assert.Len(t, s.history("dev", 10, 0), 3, "a read commits what waits first")
 	assert.Equal(t, 3, onDisk())
 	assert.Equal(t, uint64(1), s.cursor("acct", "dev"))
+
+	// A read in the middle of a request commits, but wakes no waiter there:
+	// they run at the iteration's commit, as always.
+	woke := false
+	s.do(func(tx *bolt.Tx) error { return nil })
+	s.after(func(err error) { woke = err == nil })
+	s.appendHistory("dev", msgText("four"), 4)
+	assert.Len(t, s.history("dev", 10, 0), 4)
+	assert.False(t, woke, "no waiter runs inside the read")
+	assert.True(t, h.commit())
+	assert.True(t, woke, "the iteration's commit wakes it")
 }
