@@ -45,11 +45,25 @@ func Start(t testing.TB, dir string) *Env {
 // StartCluster runs n servers routed into one NATS cluster with clustered
 // JetStream, each as Start's (TLS for clients, encryption at rest), and
 // waits until JetStream has elected its meta leader. The routes between the
-// servers are plain TCP on 127.0.0.1.
+// servers are plain TCP on 127.0.0.1. The route ports are picked ahead, so
+// another process may take one meanwhile: a cluster that does not come up
+// is stopped and started again on fresh ports, up to three times.
 func StartCluster(t testing.TB, n int) []*Env {
 	t.Helper()
 	pki := t.TempDir()
-	// Route ports picked ahead, so every server names all of them.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var envs []*Env
+		if envs, err = startCluster(t, pki, n); err == nil {
+			return envs
+		}
+		t.Logf("NATS cluster of %d, attempt %d: %v", n, attempt, err)
+	}
+	require.NoError(t, err)
+	return nil
+}
+
+func startCluster(t testing.TB, pki string, n int) ([]*Env, error) {
 	ports := make([]int, n)
 	var routes []*url.URL
 	for i := range ports {
@@ -60,6 +74,11 @@ func StartCluster(t testing.TB, n int) []*Env {
 		routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", ports[i])})
 	}
 	var envs []*Env
+	stop := func() {
+		for _, e := range envs {
+			e.Stop()
+		}
+	}
 	for i := range n {
 		e := prepare(t, pki, fmt.Sprintf("padchat-test-%d", i+1))
 		e.opts.StoreDir = filepath.Join(t.TempDir(), "js")
@@ -72,16 +91,23 @@ func StartCluster(t testing.TB, n int) []*Env {
 		envs = append(envs, e)
 	}
 	for _, e := range envs {
-		e.ready(t)
+		if !e.Srv.ReadyForConnections(30 * time.Second) {
+			stop()
+			return nil, fmt.Errorf("%s not ready for connections", e.opts.ServerName)
+		}
+		e.setURL()
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for _, e := range envs {
 		for !e.Srv.JetStreamIsClustered() || !e.Srv.JetStreamIsCurrent() || e.Srv.NumRoutes() < n-1 {
-			require.True(t, time.Now().Before(deadline), "NATS cluster of %d did not form", n)
+			if time.Now().After(deadline) {
+				stop()
+				return nil, fmt.Errorf("did not form in 30 s")
+			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	return envs
+	return envs, nil
 }
 
 // prepare makes the PKI under dir (once) and the options of a server called name.
@@ -122,9 +148,13 @@ func (e *Env) launch(t testing.TB) {
 }
 
 func (e *Env) ready(t testing.TB) {
-	s := e.Srv
-	require.True(t, s.ReadyForConnections(20*time.Second), "nats-server not ready")
-	addr := s.Addr().(*net.TCPAddr)
+	require.True(t, e.Srv.ReadyForConnections(20*time.Second), "nats-server not ready")
+	e.setURL()
+}
+
+// setURL records the URL clients dial, once the server listens.
+func (e *Env) setURL() {
+	addr := e.Srv.Addr().(*net.TCPAddr)
 	// Keep the port across restarts, so nodes reconnect to the same URL.
 	e.opts.Port = addr.Port
 	e.URL = fmt.Sprintf("tls://padchat:test-secret@127.0.0.1:%d", addr.Port)
