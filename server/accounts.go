@@ -176,6 +176,12 @@ func (u *User) open(a *Accounts) error {
 		u.receiver = nil
 		return err
 	}
+	if n := u.session; u.parked && n != nil && n.rxBase >= 0 {
+		// The live session keeps its gap and replay checks across the
+		// reopen, whoever opens the pads (its own frame or delivery, or
+		// another connection naming the pad).
+		u.receiver.Resume(&n.sess, n.rxBase)
+	}
 	a.opened[u] = struct{}{}
 	u.recvID, u.parked = u.recvPad.ID(), false
 	return nil
@@ -231,6 +237,7 @@ func (u *User) releasePages() {
 func (u *User) park() error {
 	u.left = [2]int64{u.receiver.Remaining(), u.sender.Remaining()}
 	if n := u.session; n != nil {
+		n.rxBase = -1
 		if base, ok := u.receiver.SessionBase(); ok {
 			n.rxBase = base
 		}
@@ -240,18 +247,6 @@ func (u *User) park() error {
 	u.sender, u.receiver, u.sendPad, u.recvPad = nil, nil, nil, nil
 	u.parked, u.hot = true, false
 	return err
-}
-
-// unpark opens a parked user's pads again for its session n, which carries
-// on with the Receiver's checks where the parked one stopped.
-func (u *User) unpark(a *Accounts, n *native) error {
-	if err := u.open(a); err != nil {
-		return err
-	}
-	if n.rxBase != 0 {
-		u.receiver.Resume(&n.sess, n.rxBase)
-	}
-	return nil
 }
 
 // canPark says whether u's pads may close now: open, idle since before

@@ -33,7 +33,7 @@ type native struct {
 	mailNext uint64    // mailbox key of the last message pushed
 	away     string    // away message; empty: here (not stored)
 	refused  *refusing // set once refused: see refuse
-	rxBase   int64     // the Receiver's session base while the user is parked (User.park); 0: none
+	rxBase   int64     // the Receiver's session base while the user is parked (User.park, open); -1: none
 
 	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
 	pad       *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
@@ -260,11 +260,10 @@ func (n *native) unpark(u *User) bool {
 	if !u.parked {
 		return true
 	}
-	if err := u.unpark(n.h.acct, n); err != nil {
+	if err := u.open(n.h.acct); err != nil {
 		n.fail(ReasonStoreError, fmt.Errorf("reopening idle pads: %w", err))
 		return false
 	}
-	n.rxBase = 0
 	return true
 }
 
