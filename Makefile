@@ -71,12 +71,12 @@ BASELINE_BENCH ?= $(BIN)/padchat-bench
 bench-compare: build
 	PADCHATD=$(PADCHATD) BASELINE=$(BASELINE) BASELINE_BENCH=$(BASELINE_BENCH) bench/compare.sh
 
-# A small padchatd-only run so the load generator keeps working (CI runs it).
 # Fan-out with the subscribers spread over 1, 2 and 3 cluster nodes (and one
 # standalone padchatd), medians of 3; writes bench/results/<date>-cluster.md.
 bench-cluster: build
 	GO=$(GO) PADCHATD=$(BIN)/padchatd BENCH=$(BIN)/padchat-bench bench/cluster.sh
 
+# A small padchatd-only run so the load generator keeps working (CI runs it).
 bench-smoke: build
 	$(BIN)/padchat-bench fanout --target native --padchatd $(BIN)/padchatd --subs 10 --pubs 2 --msgs 200 --strict --quiet
 	$(BIN)/padchat-bench dm --target native --padchatd $(BIN)/padchatd --pubs 2 --msgs 100 --strict --quiet
