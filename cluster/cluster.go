@@ -67,7 +67,7 @@ type Node struct {
 	cursors, topics jetstream.KeyValue
 	histJS          jetstream.JetStream
 	histLost        atomic.Uint64
-	watchers        []jetstream.KeyWatcher
+	watches         watches            // watch.go
 	locks, recv     jetstream.KeyValue // locks.go, recvmarks.go
 }
 
@@ -88,10 +88,13 @@ func Connect(opt Options) (*Node, error) {
 	if opt.Log == nil {
 		opt.Log = func(string, error) {}
 	}
+	n := &Node{opt: opt}
 	nopts := []nats.Option{
 		nats.Name("padchatd-" + opt.Node),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
+		// The buckets' watchers would be blind for 10 s or more (watch.go).
+		nats.ReconnectHandler(func(*nats.Conn) { go n.rewatch() }),
 	}
 	if opt.Creds != "" {
 		nopts = append(nopts, nats.UserCredentials(opt.Creds))
@@ -103,7 +106,6 @@ func Connect(opt Options) (*Node, error) {
 		}
 		nopts = append(nopts, nats.Secure(tc))
 	}
-	n := &Node{opt: opt}
 	var err error
 	if n.nc, err = nats.Connect(opt.URL, nopts...); err != nil {
 		return nil, fmt.Errorf("cluster: connect %s: %w", Redacted(opt.URL), err)
@@ -212,14 +214,16 @@ func Redacted(urls string) string {
 	return strings.Join(parts, ",")
 }
 
+// Connected: the node's NATS connection is up now. While it is not, a
+// request would wait for the reconnection or its timeout.
+func (n *Node) Connected() bool { return n.nc.IsConnected() }
+
 // Name is this node's name.
 func (n *Node) Name() string { return n.opt.Node }
 
 // Close drains the connection.
 func (n *Node) Close() {
-	for _, w := range n.watchers {
-		_ = w.Stop()
-	}
+	n.stopWatches()
 	if n.nc != nil {
 		_ = n.nc.Drain()
 	}

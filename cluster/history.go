@@ -246,25 +246,15 @@ func (n *Node) PutTopic(room string, rec []byte) {
 
 // WatchTopics hands f (on the loop) every room's topic, then each new one.
 func (n *Node) WatchTopics(f func(room string, rec []byte)) error {
-	w, err := n.topics.WatchAll(context.Background())
-	if err != nil {
-		return err
-	}
-	n.watchers = append(n.watchers, w)
-	go func() {
-		for e := range w.Updates() {
-			if e == nil || e.Operation() != jetstream.KeyValuePut {
-				continue // nil: the current values are all in
-			}
-			room, err := hex.DecodeString(e.Key())
-			if err != nil {
-				continue
-			}
-			rec := e.Value()
-			n.opt.Post(func() { f(string(room), rec) })
+	put := func(e jetstream.KeyValueEntry) {
+		room, err := hex.DecodeString(e.Key())
+		if err != nil || e.Operation() != jetstream.KeyValuePut {
+			return
 		}
-	}()
-	return nil
+		rec := e.Value()
+		n.opt.Post(func() { f(string(room), rec) })
+	}
+	return n.watchAll(n.topics, put, put)
 }
 
 // Forget deletes what the cluster keeps for a removed account: its mailbox

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -23,16 +24,25 @@ func (n *Node) openLocks(ctx context.Context) (err error) {
 	return err
 }
 
-// Lock locks pad's bundle on every node. Create is the compare-and-set: the
-// first reason stays, a second node seeing the same copy changes nothing.
-func (n *Node) Lock(pad, why string) {
+// Lock locks pad's bundle on every node, then hands done (on the loop) nil
+// once the bucket holds a lock for pad, or why it may not. Create is the
+// compare-and-set: the first reason stays, a second node seeing the same copy
+// changes nothing.
+// While NATS is unreachable it fails at once rather than leave a request in
+// nats.go's reconnect buffer that could land after a later unlock.
+func (n *Node) Lock(pad, why string, done func(error)) {
+	if !n.Connected() {
+		n.opt.Post(func() { done(nats.ErrDisconnected) })
+		return
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
 		_, err := n.locks.Create(ctx, pad, []byte(why))
-		if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-			n.opt.Post(func() { n.opt.Log("cluster: lock not shared (only this node refuses the bundle)", err) })
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			err = nil
 		}
+		n.opt.Post(func() { done(err) })
 	}()
 }
 
@@ -58,39 +68,6 @@ func (n *Node) WatchLocks(f func(pad, why string)) (map[string]string, error) {
 			n.opt.Post(func() { f(pad, why) })
 		})
 	return now, err
-}
-
-// watchAll reads kv's current entries into initial, on the caller's
-// goroutine, then hands every later change to change, on nats.go's.
-func (n *Node) watchAll(kv jetstream.KeyValue, initial, change func(jetstream.KeyValueEntry)) error {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	w, err := kv.WatchAll(context.Background())
-	if err != nil {
-		return err
-	}
-	for {
-		select {
-		case e := <-w.Updates():
-			if e != nil {
-				initial(e)
-				continue
-			}
-			// The current values are all in.
-			n.watchers = append(n.watchers, w)
-			go func() {
-				for e := range w.Updates() {
-					if e != nil {
-						change(e)
-					}
-				}
-			}()
-			return nil
-		case <-ctx.Done():
-			_ = w.Stop()
-			return ctx.Err()
-		}
-	}
 }
 
 func lockWhy(e jetstream.KeyValueEntry) string {

@@ -182,6 +182,7 @@ func (h *Hub) heartbeat() {
 		h.l.log.Warn().Err(err).Msg("cluster: heartbeat not sent")
 	}
 	h.forgetTrails()
+	h.retryLocks()
 	for _, u := range h.acct.byName {
 		h.shareRecv(u)
 	}

@@ -164,6 +164,11 @@ func (h *Hub) rejoinPad(u *User) {
 	if h.l.node == nil || u.sender == nil || u.session != nil {
 		return // a session still open here may hold frames sealed with it
 	}
+	if !h.l.node.Connected() {
+		// A read now would hold the loop until NATS is back or the read times out.
+		h.l.log.Warn().Str("user", u.Name).Msg("cluster: NATS unreachable, shared pad mark not read; the first reservation may be lost")
+		return
+	}
 	if err := u.sender.Rejoin(); err != nil {
 		h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: shared pad mark not read; the first reservation may be lost")
 	}

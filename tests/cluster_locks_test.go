@@ -99,3 +99,59 @@ func TestClusterCopiedBundleCaughtOnAnotherNode(t *testing.T) {
 	require.ErrorIs(t, err, pcclient.ErrRefused, "the real bundle too, until the operator acts")
 	assert.Contains(t, err.Error(), "user locked")
 }
+
+// Locks hold when NATS is away. A lock set on node 1 while NATS is down
+// reaches node 2 once NATS is back (node 1 retries until the bucket has it),
+// although the bucket holds an older unlock of that bundle; and a node
+// restarting with a lock file the bucket lacks keeps the lock and shares it.
+func TestClusterLockSetWhileNATSDownHolds(t *testing.T) {
+	c := startClusterWith(t, 2, 1<<20, []string{"--pad-reserve", "16KiB", "--pad-reserve-max", "16KiB"}, "alice")
+	dir := server.BundleDir(c.master, "alice")
+	var copies [2]string
+	for i := range copies {
+		copies[i] = filepath.Join(t.TempDir(), "copy")
+		require.NoError(t, exec.Command("cp", "-r", dir, copies[i]).Run())
+	}
+	lock1 := filepath.Join(c.nodes[0].data, "users", "alice", "LOCKED")
+	lock2 := filepath.Join(c.nodes[1].data, "users", "alice", "LOCKED")
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	unlock := func() {
+		out, err := runBin("padchatd", "user", "unlock", "alice", "--data", c.nodes[1].data)
+		require.NoError(t, err, out)
+		waitFor(t, 10*time.Second, func() bool { return !exists(lock1) && !exists(lock2) }, "every node follows the unlock")
+	}
+
+	a := c.dial(0, "alice")
+	request(t, a, wire.Msg{Op: wire.OpPing})
+	a.Close()
+	// A first lock and unlock, with NATS up: the bucket keeps the unlock.
+	_, err := pcclient.Dial(c.nodes[0].addr, copies[0])
+	require.Error(t, err, "node 1 has had these pad bytes: the copy is refused")
+	waitFor(t, 10*time.Second, func() bool { return exists(lock2) }, "node 2 takes the lock")
+	unlock()
+
+	c.nats.Stop()
+	_, err = pcclient.Dial(c.nodes[0].addr, copies[1])
+	require.Error(t, err, "the second copy is refused too")
+	require.True(t, exists(lock1))
+	// The first attempt to share the lock has given up (its request timed out).
+	c.nodes[0].waitLog("lock not shared")
+	c.nats.Restart(t)
+
+	waitFor(t, 10*time.Second, func() bool { return exists(lock2) },
+		"node 2 learns the lock node 1 set while NATS was down\n%s", c.nodes[0].logs)
+	_, err = pcclient.Dial(c.nodes[1].addr, dir)
+	require.ErrorIs(t, err, pcclient.ErrRefused, "node 2 refuses the locked bundle")
+	assert.Contains(t, err.Error(), "bye 6", "a final Bye with ByeLocked")
+	unlock()
+
+	// Node 1 dies just after locking alice again, before it could share the
+	// lock: its lock file is newer than the bucket's unlock.
+	c.nodes[0].kill9()
+	require.NoError(t, os.WriteFile(lock1, []byte("pad reuse detected: set while NATS was unreachable"), 0o600))
+	c.nodes[0].start()
+	_, err = pcclient.Dial(c.nodes[0].addr, dir)
+	require.ErrorIs(t, err, pcclient.ErrRefused, "the restarted node keeps its lock\n%s", c.nodes[0].logs)
+	assert.Contains(t, err.Error(), "set while NATS was unreachable")
+	waitFor(t, 10*time.Second, func() bool { return exists(lock2) }, "and shares it at start")
+}

@@ -1,0 +1,121 @@
+// Following KV buckets on the loop, and reading them again after NATS comes
+// back: the ordered consumer behind a jetstream.KeyWatcher notices a restarted
+// server only after two missed heartbeats (10 s or more), and a lock set
+// meanwhile must not wait that long.
+package cluster
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// watch is one bucket followed for the node's lifetime.
+type watch struct {
+	kv     jetstream.KeyValue
+	change func(jetstream.KeyValueEntry) // on nats.go's goroutines
+	w      jetstream.KeyWatcher          // under watches.mu
+}
+
+type watches struct {
+	mu   sync.Mutex
+	all  []*watch
+	done bool // Close ran
+}
+
+// rewatchFor bounds the tries to read the buckets again after a reconnection
+// (JetStream may still be starting on a restarted server).
+const rewatchFor = 10 * time.Second
+
+// watchAll reads kv's current entries into initial, on the caller's
+// goroutine, then hands every later change to change, on nats.go's; after a
+// reconnection it hands change the whole bucket again, then what follows.
+func (n *Node) watchAll(kv jetstream.KeyValue, initial, change func(jetstream.KeyValueEntry)) error {
+	wa := &watch{kv: kv, change: change}
+	if err := n.follow(wa, initial); err != nil {
+		return err
+	}
+	n.watches.mu.Lock()
+	n.watches.all = append(n.watches.all, wa)
+	n.watches.mu.Unlock()
+	return nil
+}
+
+// follow starts a watcher of wa's bucket in place of the one it had.
+func (n *Node) follow(wa *watch, initial func(jetstream.KeyValueEntry)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	w, err := wa.kv.WatchAll(context.Background())
+	if err != nil {
+		return err
+	}
+	for {
+		select {
+		case e := <-w.Updates():
+			if e != nil {
+				initial(e)
+				continue
+			}
+			// The current values are all in.
+			n.watches.mu.Lock()
+			old, done := wa.w, n.watches.done
+			wa.w = w
+			n.watches.mu.Unlock()
+			if old != nil {
+				_ = old.Stop()
+			}
+			if done {
+				_ = w.Stop()
+			}
+			go func() {
+				for e := range w.Updates() {
+					if e != nil {
+						wa.change(e)
+					}
+				}
+			}()
+			return nil
+		case <-ctx.Done():
+			_ = w.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// rewatch, after a reconnection, follows every bucket again from its
+// current entries (nats.go's reconnect handler).
+func (n *Node) rewatch() {
+	n.watches.mu.Lock()
+	all := slices.Clone(n.watches.all)
+	n.watches.mu.Unlock()
+	deadline := time.Now().Add(rewatchFor)
+	for _, wa := range all {
+		for {
+			err := n.follow(wa, wa.change)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				n.opt.Post(func() {
+					n.opt.Log("cluster: buckets not read again after reconnecting (their watchers recover by themselves)", err)
+				})
+				return
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+}
+
+func (n *Node) stopWatches() {
+	n.watches.mu.Lock()
+	defer n.watches.mu.Unlock()
+	n.watches.done = true
+	for _, wa := range n.watches.all {
+		if wa.w != nil {
+			_ = wa.w.Stop()
+		}
+	}
+}
