@@ -183,9 +183,7 @@ func (h *Hub) heartbeat() {
 	}
 	h.forgetTrails()
 	h.retryLocks()
-	for _, u := range h.acct.byName {
-		h.shareRecv(u)
-	}
+	h.shareRecvs()
 	if lost := n.HistoryLost(); lost > 0 {
 		h.l.log.Warn().Uint64("records", lost).Msg("cluster: room messages not stored in the shared history (JetStream slow or unreachable)")
 	}

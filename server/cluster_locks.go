@@ -19,7 +19,7 @@ import (
 type copyWatch struct {
 	locks map[string]string // why; "" once unlocked
 	recv  map[string]int64  // the highest offset some node accepted
-	sent  map[string]int64  // the marks this node shared
+	sent  map[*User]int64   // the marks this node shared, for accounts open here
 	// unshared: locks set here that the bucket is not known to hold yet
 	// (NATS unreachable), tried again each heartbeat until it does; sharing:
 	// those with a Lock under way, one at a time per pad.
@@ -37,7 +37,7 @@ const lockSharedFile = "LOCKED.shared"
 // startCopyWatch reads both buckets before the first login can happen, then
 // follows them on the loop.
 func (l *Loop) startCopyWatch() error {
-	w := &copyWatch{sent: map[string]int64{}, unshared: map[string]*User{}, sharing: map[string]bool{}, told: map[string]bool{}}
+	w := &copyWatch{sent: map[*User]int64{}, unshared: map[string]*User{}, sharing: map[string]bool{}, told: map[string]bool{}}
 	var err error
 	if w.locks, err = l.node.WatchLocks(func(pad, why string) { l.hub.onSharedLock(pad, why) }); err != nil {
 		return err
@@ -65,9 +65,24 @@ func (h *Hub) shareRecv(u *User) {
 		return
 	}
 	w, pad, mark := h.l.copies, u.sendID.String(), u.receiver.Expected()
-	if mark > w.sent[pad] && mark > w.recv[pad] {
-		w.sent[pad] = mark
+	if mark > w.sent[u] && mark > w.recv[pad] {
+		w.sent[u] = mark
 		h.l.node.RaiseRecv(pad, mark)
+	}
+}
+
+// shareRecvs is shareRecv for every account whose pads are open here (the
+// others accept no frames), and forgets what it shared for the rest: their
+// marks are in the bucket, and so in recv, by the time they open again.
+func (h *Hub) shareRecvs() {
+	w := h.l.copies
+	for u := range h.acct.opened {
+		h.shareRecv(u)
+	}
+	for u := range w.sent {
+		if _, open := h.acct.opened[u]; !open || u.receiver == nil || h.acct.byName[u.Name] != u {
+			delete(w.sent, u)
+		}
 	}
 }
 
