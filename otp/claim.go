@@ -13,10 +13,11 @@ type Claimer interface {
 	Advance(mark int64, rev uint64) (uint64, error)
 }
 
-// joinClaim starts the Sender at the shared mark when it lies past the local one.
+// joinClaim moves the Sender to the shared mark when it lies past the local
+// one and moved since the Sender last saw it (as it opens: since ever).
 func (s *Sender) joinClaim() error {
 	mark, rev, err := s.claim.Load()
-	if err != nil {
+	if err != nil || rev == s.rev {
 		return err
 	}
 	s.rev = rev
@@ -85,13 +86,5 @@ func (s *Sender) Rejoin() error {
 	if s.claim == nil || s.closed {
 		return nil
 	}
-	cur, rev, err := s.claim.Load()
-	if err != nil || rev == s.rev {
-		return err
-	}
-	s.rev = rev
-	if cur > s.next {
-		s.next, s.reserved = cur, cur
-	}
-	return nil
+	return s.joinClaim()
 }

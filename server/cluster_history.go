@@ -3,11 +3,9 @@
 package server
 
 import (
-	"fmt"
 	"hash/maphash"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"padchat/cluster"
@@ -218,46 +216,14 @@ func (h *Hub) clusterMembers() (members map[string]map[string]bool, plain map[st
 	return members, plain
 }
 
-// clusterRooms is /list over every node: each room with its members here
-// and elsewhere, in listRooms' format.
-func (h *Hub) clusterRooms() string {
+// clusterRoomCounts is roomCounts over every live node.
+func (h *Hub) clusterRoomCounts() []roomCount {
 	members, plain := h.clusterMembers()
-	names := make([]string, 0, len(members))
-	for n := range members {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		fmt.Fprintf(&b, "%s\t%d", n, len(members[n]))
-		if plain[n] || n == h.cfg.PlainRoom {
-			b.WriteString("\tplain")
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
-// clusterListRooms answers the rooms protocol's LIST_ROOMS on c with the
-// plain rooms of every node, as its listRooms does for one; false when not
-// clustered. A plain room kept open here while empty is listed only while
-// someone on some node is in it.
-func (h *Hub) clusterListRooms(c *Conn) bool {
-	if h.l.node == nil {
-		return false
-	}
-	members, plain := h.clusterMembers()
-	var names []string
+	rs := make([]roomCount, 0, len(members))
 	for n, m := range members {
-		if plain[n] && (len(m) > 0 || h.rooms[n] != nil && !h.rooms[n].keep) {
-			names = append(names, n)
-		}
+		r := h.rooms[n]
+		rs = append(rs, roomCount{name: n, members: len(m), plain: plain[n] || n == h.cfg.PlainRoom, keep: r != nil && r.keep})
 	}
-	sort.Strings(names)
-	b := append([]byte(nil), roomsRooms...)
-	for _, n := range names {
-		b = fmt.Appendf(b, roomsRoomLine, n, len(members[n]))
-	}
-	replyAlone(c, b)
-	return true
+	sort.Slice(rs, func(i, j int) bool { return rs[i].name < rs[j].name })
+	return rs
 }

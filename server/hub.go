@@ -364,20 +364,33 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 	return r.seq, nil
 }
 
+// roomCount is one room of a listing (/list, LIST_ROOMS).
+type roomCount struct {
+	name    string
+	members int  // on every node in cluster mode, a user on two counted once
+	plain   bool // open to plain-text members
+	keep    bool // kept open here while empty (the shared plain room)
+}
+
+// roomCounts is every room with its members, sorted by name: this node's,
+// or every live node's in cluster mode.
+func (h *Hub) roomCounts() []roomCount {
+	if h.l.node != nil {
+		return h.clusterRoomCounts()
+	}
+	rs := make([]roomCount, 0, len(h.rooms))
+	for n, r := range h.rooms {
+		rs = append(rs, roomCount{name: n, members: len(r.members), plain: r.plain, keep: r.keep})
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].name < rs[j].name })
+	return rs
+}
+
 // listRooms is "room\tmembers[\tplain]" per line, sorted by name.
 func (h *Hub) listRooms() string {
-	if h.l.node != nil {
-		return h.clusterRooms()
-	}
-	names := make([]string, 0, len(h.rooms))
-	for n := range h.rooms {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var b strings.Builder
-	for _, n := range names {
-		r := h.rooms[n]
-		fmt.Fprintf(&b, "%s\t%d", n, len(r.members))
+	for _, r := range h.roomCounts() {
+		fmt.Fprintf(&b, "%s\t%d", r.name, r.members)
 		if r.plain {
 			b.WriteString("\tplain")
 		}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
 
 	"padchat/wire"
 )
@@ -124,21 +123,14 @@ func (w *wassop) join(name []byte) {
 // listRooms shows the rooms a plain client may enter: plain ones. Encrypted
 // rooms are not listed; their names are their members' business. The shared
 // plain room is kept open for the other dialects even when empty; it is listed
-// only while someone is in it, as a room a rooms client made would be.
+// only while someone is in it, as a room a rooms client made would be. In
+// cluster mode the rooms and members are every node's.
 func (w *wassop) listRooms() {
-	if w.h.clusterListRooms(w.c) {
-		return
-	}
-	var names []string
-	for n, r := range w.h.rooms {
-		if r.plain && (len(r.members) > 0 || !r.keep) {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
 	b := append([]byte(nil), roomsRooms...)
-	for _, n := range names {
-		b = fmt.Appendf(b, roomsRoomLine, n, len(w.h.rooms[n].members))
+	for _, r := range w.h.roomCounts() {
+		if r.plain && (r.members > 0 || !r.keep) {
+			b = fmt.Appendf(b, roomsRoomLine, r.name, r.members)
+		}
 	}
 	replyAlone(w.c, b)
 }
