@@ -18,8 +18,15 @@ import (
 
 // spawnCluster starts NATS and o.nodes padchatd nodes, each with a copy of
 // the users provisioned in dir/data. It returns node 1 (whose pid and address
-// the run reports as the server's) and fills e with the others.
-func spawnCluster(ctx context.Context, o *options, dir string, p plan, e *env) (*spawned, error) {
+// the run reports as the server's) and fills e with the others. On an error
+// it has stopped node 1; the caller stops the rest (e.stopRest).
+func spawnCluster(ctx context.Context, o *options, dir string, p plan, e *env) (_ *spawned, err error) {
+	var first *spawned
+	defer func() {
+		if err != nil && first != nil {
+			first.stop()
+		}
+	}()
 	natsDir := filepath.Join(dir, "nats")
 	if err := os.Mkdir(natsDir, 0o700); err != nil {
 		return nil, err
@@ -30,7 +37,6 @@ func spawnCluster(ctx context.Context, o *options, dir string, p plan, e *env) (
 	}
 	e.natsPid = ns.cmd.Process.Pid
 	e.rest = append(e.rest, ns.stop)
-	var first *spawned
 	for i := range o.nodes {
 		name := "n" + strconv.Itoa(i+1)
 		nd := filepath.Join(dir, name)
@@ -69,38 +75,26 @@ func (e *env) stopRest() {
 }
 
 // sample is the server side of the run: every padchatd node's CPU and
-// memory added up (one process without --nodes).
-func (e *env) sample() (procSample, error) {
-	s, err := sampleProc(e.pid)
-	for _, pid := range e.pids {
-		if err != nil {
-			break
-		}
-		var n procSample
-		n, err = sampleProc(pid)
-		s.CPU += n.CPU
-		s.RSS += n.RSS
-		s.RSSAnon += n.RSSAnon
-		s.RSSFile += n.RSSFile
-	}
-	return s, err
-}
-
-// nodeCPU is each padchatd node's CPU so far, in node order (nil without
-// --nodes, or when a node cannot be read).
-func (e *env) nodeCPU() []time.Duration {
-	if e.natsPid == 0 {
-		return nil
-	}
-	cpu := make([]time.Duration, 0, 1+len(e.pids))
+// memory added up (one process without --nodes), and with --nodes each
+// node's CPU, in node order.
+func (e *env) sample() (procSample, []time.Duration, error) {
+	var sum procSample
+	var nodes []time.Duration
 	for _, pid := range append([]int{e.pid}, e.pids...) {
 		s, err := sampleProc(pid)
 		if err != nil {
-			return nil
+			return procSample{}, nil, err
 		}
-		cpu = append(cpu, s.CPU)
+		sum.CPU += s.CPU
+		sum.RSS += s.RSS
+		sum.RSSAnon += s.RSSAnon
+		sum.RSSFile += s.RSSFile
+		nodes = append(nodes, s.CPU)
 	}
-	return cpu
+	if e.natsPid == 0 {
+		nodes = nil
+	}
+	return sum, nodes, nil
 }
 
 // natsCPU is the NATS server's CPU so far (0 without --nodes).

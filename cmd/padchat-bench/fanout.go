@@ -249,11 +249,11 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 		Subs: o.subs, Pubs: o.pubs, Msgs: o.msgs, Size: o.size, Rate: o.rate, Window: o.window,
 		Expected: int64(o.subs) * int64(o.pubs) * int64(o.msgs), ProvisionS: e.provision.Seconds()}
 	r.Nodes = o.nodes
-	before, err := e.sample()
+	before, nodes0, err := e.sample()
 	if err != nil {
 		return nil, err
 	}
-	nats0, nodes0 := e.natsCPU(), e.nodeCPU()
+	nats0 := e.natsCPU()
 	cpu0 := selfCPU()
 	stopPerf := perfRecord(o, e.pid, stderr)
 	f := &flow{window: int64(o.window), subs: subs}
@@ -277,12 +277,11 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	}
 	stop.Store(true)
 	<-pubsDone
-	after, err := e.sample()
+	after, nodes1, err := e.sample()
 	if err != nil {
 		return nil, err
 	}
 	r.NATSCPUs = (e.natsCPU() - nats0).Seconds()
-	nodes1 := e.nodeCPU()
 	stopPerf()
 	var delivered int64
 	for _, s := range subs {
