@@ -7,8 +7,7 @@
 # spread round-robin over the nodes. padchat-bench starts a NATS server and the
 # nodes fresh for each run, on 127.0.0.1 without TLS, and stops them after.
 # Writes bench/results/<date>-cluster.{jsonl,md}. Knobs (environment):
-#   NODES="0 1 2 3" (0: standalone padchatd, no NATS)  SUBS=200  MODES="flood window"  REPEAT=3
-#   NATS_SERVER=var/cluster/nats-server (built from the module proxy when missing, as make run-cluster does)
+#   NODES="0 1 2 3" and NATS_SERVER: as bench/nodes.sh defines them  SUBS=200  MODES="flood window"  REPEAT=3
 #   BENCH=bin/padchat-bench  PADCHATD=bin/padchatd  DELIVERIES=1000000  OUT=bench/results/<date>-cluster
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +21,7 @@ REPEAT=${REPEAT:-3}
 PUBS=4
 WINDOW=256
 DELIVERIES=${DELIVERIES:-1000000}
-NATS_SERVER=${NATS_SERVER:-$(contrib/nats-server.sh var/cluster)}
+. bench/nodes.sh
 
 for b in "$BENCH" "$PADCHATD"; do
 	[ -x "$b" ] || { echo "cluster.sh: $b missing: run make build" >&2; exit 1; }
@@ -47,9 +46,8 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
 		window=(--window "$WINDOW")
 		[ "$mode" = flood ] && window=(--flood)
 		for n in $NODES; do
-			label=native
-			((n > 0)) && label=cluster-$n
-			"$BENCH" fanout --target native --label "$label" --nodes "$n" --nats-server "$NATS_SERVER" \
+			node_flags "$n"
+			"$BENCH" fanout --target native "${nodes_args[@]}" \
 				--padchatd "$PADCHATD" --conf bench --json "$json" --stall 15s --quiet \
 				--subs "$SUBS" --pubs "$PUBS" --msgs "$msgs" --size 100 "${window[@]}" ||
 				echo "cluster.sh: run failed: $n nodes, $mode" >&2
@@ -57,7 +55,7 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
 	done
 done
 "$BENCH" report --in "$json" --md "$out.md" \
-	--note "servers: padchatd ($(git rev-parse --short HEAD 2>/dev/null || echo ?)), $("$NATS_SERVER" --version) with JetStream (history and mail streams, default sync), no TLS on loopback" \
+	--note "servers: padchatd ($(git rev-parse --short HEAD 2>/dev/null || echo ?)), $(if [ -n "${NATS_SERVER:-}" ]; then "$NATS_SERVER" --version; else echo "no NATS"; fi) with JetStream (history and mail streams, default sync), no TLS on loopback" \
 	--note "fan-out: $SUBS subscribers, $PUBS publishers × $msgs messages of 100 B per run, spread round-robin over the nodes (native: one standalone padchatd without NATS); --history 100 (default): every room message also goes into the history stream" \
 	--note "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs shared with other work" \
 	--note "each figure is the median of $REPEAT runs (lost: the worst run); whole run: $((SECONDS - start)) s"

@@ -14,7 +14,7 @@
 #   OUT=bench/results/<date>: where the results go (without extension)
 #   PADCHATD_REV, BASELINE_REV: what to call the two builds in the report (default: their vcs stamp)
 #   NODES="1 2 3": also run each fan-out with the subscribers spread over that many padchatd
-#     cluster nodes (labels cluster-N; NATS 2.15.2 built into var/cluster/, see bench/cluster.sh)
+#     cluster nodes (labels cluster-N); NODES and NATS_SERVER as bench/nodes.sh defines them
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,8 +77,7 @@ if [ -n "$BASELINE" ]; then
 	done
 fi
 
-nats=""
-[ -n "${NODES:-}" ] && nats=$(contrib/nats-server.sh var/cluster)
+. bench/nodes.sh
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$SECONDS
 # bench SCENARIO TARGET FLAGS...: one run; TARGET-before is the baseline padchatd.
@@ -111,7 +110,8 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
 				bench fanout "$t" --subs "$s" --pubs "$PUBS" --msgs "$msgs" --size 100 "${window[@]}" "${perf[@]}"
 			done
 			for n in ${NODES:-}; do
-				bench fanout native --label "cluster-$n" --nodes "$n" --nats-server "$nats" --subs "$s" --pubs "$PUBS" --msgs "$msgs" --size 100 "${window[@]}"
+				node_flags "$n"
+				bench fanout native "${nodes_args[@]}" --subs "$s" --pubs "$PUBS" --msgs "$msgs" --size 100 "${window[@]}"
 			done
 		done
 	done
