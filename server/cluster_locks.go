@@ -30,8 +30,9 @@ type copyWatch struct {
 
 // lockSharedFile, beside a user's LOCKED file, holds that file's modification
 // time once the lock bucket is known to hold the lock: only such a lock is
-// lifted at start when the bucket says it was unlocked. A lock written since
-// (another mtime) is one the bucket may never have had, so it stays.
+// lifted when the bucket says it was unlocked. It is removed before its lock
+// is (here and by `padchatd user unlock`), and a lock written since has
+// another mtime besides: such a lock the bucket may never have had stays.
 const lockSharedFile = "LOCKED.shared"
 
 // startCopyWatch reads both buckets before the first login can happen, then
@@ -244,7 +245,7 @@ func (h *Hub) unlockHere(u *User) {
 	u.lockWhy = ""
 	delete(h.l.copies.unshared, u.sendID.String())
 	delete(h.l.copies.told, u.sendID.String())
-	for _, f := range []string{lockFile, lockSharedFile} {
+	for _, f := range []string{lockSharedFile, lockFile} { // the mark never outlives its lock
 		if err := os.Remove(filepath.Join(u.dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			h.l.log.Error().Err(err).Str("user", u.Name).Msg("cannot remove lock file")
 			return

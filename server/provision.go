@@ -252,6 +252,10 @@ func UnlockUser(dataDir, name string) (string, error) {
 	if u.lockWhy == "" {
 		return "", fmt.Errorf("user %s is not locked", name)
 	}
+	// The cluster's mark that the lock bucket held this lock goes first (cluster_locks.go).
+	if err := os.Remove(filepath.Join(dir, lockSharedFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
 	if err := os.Remove(filepath.Join(dir, lockFile)); err != nil {
 		return "", err
 	}
