@@ -61,13 +61,7 @@ func (n *Node) Unlock(pad string) {
 // unlocked since it was locked), so a starting node knows every lock before
 // its first login, then hands f (on the loop) each change.
 func (n *Node) WatchLocks(f func(pad, why string)) (map[string]string, error) {
-	now := map[string]string{}
-	err := n.watchAll(n.locks, func(e jetstream.KeyValueEntry) { now[e.Key()] = lockWhy(e) },
-		func(e jetstream.KeyValueEntry) {
-			pad, why := e.Key(), lockWhy(e)
-			n.opt.Post(func() { f(pad, why) })
-		})
-	return now, err
+	return watchValues(n, n.locks, lockWhy, f)
 }
 
 func lockWhy(e jetstream.KeyValueEntry) string {

@@ -56,13 +56,7 @@ func (n *Node) RaiseRecv(pad string, mark int64) {
 // WatchRecv returns every pad's shared receive mark now, then hands f (on the
 // loop) each rise.
 func (n *Node) WatchRecv(f func(pad string, mark int64)) (map[string]int64, error) {
-	now := map[string]int64{}
-	err := n.watchAll(n.recv, func(e jetstream.KeyValueEntry) { now[e.Key()] = recvMark(e) },
-		func(e jetstream.KeyValueEntry) {
-			pad, mark := e.Key(), recvMark(e)
-			n.opt.Post(func() { f(pad, mark) })
-		})
-	return now, err
+	return watchValues(n, n.recv, recvMark, f)
 }
 
 func recvMark(e jetstream.KeyValueEntry) int64 {

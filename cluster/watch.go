@@ -44,6 +44,18 @@ func (n *Node) watchAll(kv jetstream.KeyValue, initial, change func(jetstream.Ke
 	return nil
 }
 
+// watchValues is watchAll for a bucket the loop keeps a copy of: its entries
+// now (key -> value), then each change handed to f on the loop.
+func watchValues[V any](n *Node, kv jetstream.KeyValue, value func(jetstream.KeyValueEntry) V, f func(key string, v V)) (map[string]V, error) {
+	now := map[string]V{}
+	err := n.watchAll(kv, func(e jetstream.KeyValueEntry) { now[e.Key()] = value(e) },
+		func(e jetstream.KeyValueEntry) {
+			key, v := e.Key(), value(e)
+			n.opt.Post(func() { f(key, v) })
+		})
+	return now, err
+}
+
 // follow starts a watcher of wa's bucket in place of the one it had.
 func (n *Node) follow(wa *watch, initial func(jetstream.KeyValueEntry)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
