@@ -69,9 +69,10 @@ type Store struct {
 	histN   int
 	dmIDs   map[string]uint32
 	// histRuns: room history waiting for the commit, one run per room
-	// (store_history.go); histDirty the runs holding records, histKept
-	// how many records they hold.
+	// (store_history.go), histLast the last one used; histDirty the runs
+	// holding records, histKept how many records they hold.
 	histRuns  map[string]*histRun
+	histLast  *histRun
 	histDirty []*histRun
 	histKept  int
 	// idsDirty: senders whose DM id moved in this batch, written once each
@@ -191,8 +192,9 @@ func (s *Store) do(op func(tx *bolt.Tx) error) {
 
 // Room history and read cursors promise nothing: the message already went
 // out live. A batch holding only those waits up to lazyDelay (or lazyMax
-// writes) for its commit, instead of costing the loop an fsync every
-// iteration; a crash loses at most that much history, as Redis's
+// waiting records: cursor writes and the history runs' records) for its
+// commit, instead of costing the loop an fsync every iteration; a crash
+// loses at most that much history, as Redis's
 // appendfsync everysec loses a second of writes. Anything durable queued
 // meanwhile takes them along, and a read of history or cursors commits them
 // first (settle).

@@ -31,7 +31,10 @@ func (s *Store) appendHistory(room string, rec []byte, seq uint64) {
 	if s.histN <= 0 || s.broken != nil {
 		return
 	}
-	r := s.histRuns[room]
+	r := s.histLast // a room's messages tend to come in runs
+	if r == nil || r.room != room {
+		r = s.histRuns[room]
+	}
 	if r == nil {
 		if s.histRuns == nil {
 			s.histRuns = map[string]*histRun{}
@@ -39,6 +42,7 @@ func (s *Store) appendHistory(room string, rec []byte, seq uint64) {
 		r = &histRun{room: room}
 		s.histRuns[room] = r
 	}
+	s.histLast = r
 	if len(r.seqs) == 0 {
 		s.histDirty = append(s.histDirty, r)
 	}
@@ -123,5 +127,6 @@ func (s *Store) resetHistory() {
 	s.histKept = 0
 	if len(s.histRuns) > histRoomsKept {
 		clear(s.histRuns)
+		s.histLast = nil
 	}
 }

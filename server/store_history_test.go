@@ -110,3 +110,29 @@ func TestHistoryRunAllocatesNothingWhenWarm(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// Past histRoomsKept rooms the runs are let go after a commit; the rooms'
+// next messages start runs afresh and land after the stored ones.
+func TestHistoryRunsLetGoPastTheLimit(t *testing.T) {
+	s, err := openStore(t.TempDir(), 2)
+	require.NoError(t, err)
+	defer s.close()
+	room := func(i int) string { return fmt.Sprintf("r%d", i) }
+	for seq := uint64(1); seq <= 3; seq++ {
+		for i := range histRoomsKept + 10 {
+			s.appendHistory(room(i), msgText(fmt.Sprint(room(i), "-", seq)), seq)
+		}
+		s.appendHistory(room(0), msgText(fmt.Sprint("r0-", seq, "b")), seq) // the same seq twice: last one wins, as a put would
+		s.commit()
+		assert.LessOrEqual(t, len(s.histRuns), histRoomsKept)
+	}
+	for _, i := range []int{0, 1, histRoomsKept + 9} {
+		got, last := onDiskHistory(t, s, room(i))
+		assert.Equal(t, uint64(3), last)
+		want := map[uint64]string{2: room(i) + "-2", 3: room(i) + "-3"}
+		if i == 0 {
+			want = map[uint64]string{2: "r0-2b", 3: "r0-3b"}
+		}
+		assert.Equal(t, want, got, "room %s", room(i))
+	}
+}
