@@ -266,9 +266,20 @@ func (h *Hub) stamp(r *Room, msg *wire.Msg) {
 func (h *Hub) fanout(r *Room, msg *wire.Msg, enc []byte, skip member) {
 	h.events++
 	h.event = h.events
-	for _, x := range r.members {
-		if x != skip {
-			x.deliver(msg, enc)
+	// Against a native skip, each member is compared with a concrete
+	// pointer (its type word and data word); member against member would be
+	// a runtime.ifaceeq call per member, 3% of a 10-subscriber fan-out.
+	if s, ok := skip.(*native); ok {
+		for _, x := range r.members {
+			if x != s {
+				x.deliver(msg, enc)
+			}
+		}
+	} else {
+		for _, x := range r.members {
+			if x != skip {
+				x.deliver(msg, enc)
+			}
 		}
 	}
 	// A deliver can close a connection and so notify again: that inner
