@@ -73,6 +73,7 @@ type Store struct {
 	// holding records, histKept how many records they hold.
 	histRuns  map[string]*histRun
 	histLast  *histRun
+	histPuts  uint64 // history records written, all batches
 	histDirty []*histRun
 	histKept  int
 	// idsDirty: senders whose DM id moved in this batch, written once each

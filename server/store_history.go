@@ -98,6 +98,7 @@ func (s *Store) writeHistory(tx *bolt.Tx) error {
 				if err := b.Put(r.keys[8*i:8*i+8:8*i+8], r.buf[start:r.ends[i]:r.ends[i]]); err != nil {
 					return err
 				}
+				s.histPuts++
 			}
 			start = r.ends[i]
 		}

@@ -33,8 +33,8 @@ func onDiskHistory(t *testing.T, s *Store, room string) (map[uint64]string, uint
 
 // Batches of every size, over rooms taking turns, with the caller reusing
 // its buffer: each room keeps exactly its last histN messages, under their
-// own seqs, in order, once each. A batch lost, reordered, cut or written
-// twice fails here.
+// own seqs, in order, and each batch writes each of them once. A batch
+// lost, reordered, cut or written twice fails here.
 func TestHistoryBatchKeepsWhatPutsWould(t *testing.T) {
 	for _, histN := range []int{1, 3, 7} {
 		t.Run(fmt.Sprint("histN=", histN), func(t *testing.T) {
@@ -46,8 +46,10 @@ func TestHistoryBatchKeepsWhatPutsWould(t *testing.T) {
 			seqs := map[string]uint64{}
 			model := map[string]map[uint64]string{} // what a put and trim per message leaves
 			rec := make([]byte, 0, 64)
+			var puts uint64 // what the batches must write: each room's last histN of each
 			for batch := range 40 {
 				n := rng.IntN(4 * histN) // empty, small and larger than 2×histN
+				said := map[string]int{}
 				for range n {
 					room := rooms[rng.IntN(len(rooms))]
 					seqs[room]++
@@ -60,11 +62,16 @@ func TestHistoryBatchKeepsWhatPutsWould(t *testing.T) {
 						model[room] = map[uint64]string{}
 					}
 					model[room][seq] = text
+					said[room]++
 					if seq > uint64(histN) {
 						delete(model[room], seq-uint64(histN))
 					}
 				}
+				for _, k := range said {
+					puts += uint64(min(k, histN))
+				}
 				s.commit()
+				require.Equal(t, puts, s.histPuts, "records written once each, batch %d", batch)
 				for _, room := range rooms {
 					got, last := onDiskHistory(t, s, room)
 					want := model[room]
