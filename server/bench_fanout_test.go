@@ -167,6 +167,7 @@ func (fb *fanoutBench) drain() {
 	}
 	fb.l.dirty = fb.l.dirty[:0]
 	fb.l.hub.store.ops = fb.l.hub.store.ops[:0]
+	fb.l.hub.store.resetHistory()
 }
 
 // left is how many more messages the shared pad allows before a reset.

@@ -2,7 +2,6 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -244,13 +243,13 @@ func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) []byte {
 
 // relay sends a room message to every member of r except skip and, with
 // history on, keeps it in the room's history: encoded once for both, the
-// store keeping its own copy since the arena is reused. It returns the
+// store copying it since the arena is reused. It returns the
 // encoding, as notify does.
 func (h *Hub) relay(r *Room, msg *wire.Msg, skip member) []byte {
 	enc := h.notify(r, msg, skip)
 	if h.cfg.HistorySize > 0 && h.l.node == nil { // clustered: history is shared by toNodes
 		r.hist++
-		h.store.appendHistory(r.name, bytes.Clone(enc), r.hist)
+		h.store.appendHistory(r.name, enc, r.hist)
 	}
 	return enc
 }
@@ -267,9 +266,20 @@ func (h *Hub) stamp(r *Room, msg *wire.Msg) {
 func (h *Hub) fanout(r *Room, msg *wire.Msg, enc []byte, skip member) {
 	h.events++
 	h.event = h.events
-	for _, x := range r.members {
-		if x != skip {
-			x.deliver(msg, enc)
+	// Against a native skip, each member is compared with a concrete
+	// pointer (its type word and data word); member against member would be
+	// a runtime.ifaceeq call per member, 3% of a 10-subscriber fan-out.
+	if s, ok := skip.(*native); ok {
+		for _, x := range r.members {
+			if x != s {
+				x.deliver(msg, enc)
+			}
+		}
+	} else {
+		for _, x := range r.members {
+			if x != skip {
+				x.deliver(msg, enc)
+			}
 		}
 	}
 	// A deliver can close a connection and so notify again: that inner

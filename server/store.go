@@ -68,6 +68,14 @@ type Store struct {
 	broken  error
 	histN   int
 	dmIDs   map[string]uint32
+	// histRuns: room history waiting for the commit, one run per room
+	// (store_history.go), histLast the last one used; histDirty the runs
+	// holding records, histKept how many records they hold.
+	histRuns  map[string]*histRun
+	histLast  *histRun
+	histPuts  uint64 // history records written, all batches
+	histDirty []*histRun
+	histKept  int
 	// idsDirty: senders whose DM id moved in this batch, written once each
 	// by one op at commit; runs: the batch's mail puts since its last other
 	// op, one op per mailbox (mailPut).
@@ -185,8 +193,9 @@ func (s *Store) do(op func(tx *bolt.Tx) error) {
 
 // Room history and read cursors promise nothing: the message already went
 // out live. A batch holding only those waits up to lazyDelay (or lazyMax
-// writes) for its commit, instead of costing the loop an fsync every
-// iteration; a crash loses at most that much history, as Redis's
+// waiting records: cursor writes and the history runs' records) for its
+// commit, instead of costing the loop an fsync every iteration; a crash
+// loses at most that much history, as Redis's
 // appendfsync everysec loses a second of writes. Anything durable queued
 // meanwhile takes them along, and a read of history or cursors commits them
 // first (settle).
@@ -212,7 +221,7 @@ func (s *Store) due(now int64) int64 {
 	if s.lazyAt == 0 {
 		s.lazyAt = now
 	}
-	if s.durable || len(s.waiters) > 0 || len(s.idsDirty) > 0 || s.log.pending() || len(s.ops) >= lazyMax {
+	if s.durable || len(s.waiters) > 0 || len(s.idsDirty) > 0 || s.log.pending() || len(s.ops)+s.histKept >= lazyMax {
 		return 0
 	}
 	return s.lazyAt + int64(lazyDelay)
@@ -238,7 +247,7 @@ func (s *Store) commit() bool { return s.write(true) }
 // written without wake run at the next commit, with its outcome (a failure
 // breaks the store, so they see that one too).
 func (s *Store) write(wake bool) bool {
-	if len(s.ops) == 0 && len(s.waiters) == 0 && len(s.idsDirty) == 0 && !s.log.pending() {
+	if len(s.ops) == 0 && len(s.histDirty) == 0 && len(s.waiters) == 0 && len(s.idsDirty) == 0 && !s.log.pending() {
 		return false
 	}
 	for from := range s.idsDirty {
@@ -256,20 +265,21 @@ func (s *Store) write(wake bool) bool {
 	if err != nil {
 		s.log.discard() // a broken store writes nothing more; do not hoard it
 	}
-	if err == nil && (len(ops) > 0 || s.log.pending()) {
+	hist := len(s.histDirty) > 0
+	if err == nil && (len(ops) > 0 || hist || s.log.pending()) {
 		start := time.Now()
 		crashpoint.Hit(crashpoint.CommitBefore)
 		// The mail log first: its records are independent of bbolt's, and
 		// its batch is whole or absent after a crash, as bbolt's is.
 		err = s.log.sync()
-		if err == nil && len(ops) > 0 {
+		if err == nil && (len(ops) > 0 || hist) {
 			err = s.db.Update(func(tx *bolt.Tx) error {
 				for _, op := range ops {
 					if err := op(tx); err != nil {
 						return err
 					}
 				}
-				return nil
+				return s.writeHistory(tx)
 			})
 		}
 		crashpoint.Hit(crashpoint.CommitAfter)
@@ -281,6 +291,7 @@ func (s *Store) write(wake bool) bool {
 			err = s.broken
 		}
 	}
+	s.resetHistory()
 	for _, w := range waiters {
 		w(err)
 	}
@@ -325,37 +336,6 @@ func (s *Store) historySeq(room string) uint64 {
 		return nil
 	})
 	return seq
-}
-
-// appendHistory stores a room message, as encoded for delivery, as seq (the
-// room's next, numbered by the hub) and trims the room to the last histN.
-// The store keeps rec: the caller must not reuse it.
-func (s *Store) appendHistory(room string, rec []byte, seq uint64) {
-	if s.histN <= 0 || s.broken != nil {
-		return
-	}
-	s.doLazy(func(tx *bolt.Tx) error {
-		b, err := tx.Bucket(bktHistory).CreateBucketIfNotExists([]byte(room))
-		if err != nil {
-			return err
-		}
-		if err := b.SetSequence(seq); err != nil {
-			return err
-		}
-		if err := b.Put(u64(seq), rec); err != nil {
-			return err
-		}
-		if seq <= uint64(s.histN) {
-			return nil
-		}
-		c := b.Cursor()
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= seq-uint64(s.histN); k, _ = c.Next() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // history returns up to n of the room's last messages after seq after,
