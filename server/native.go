@@ -367,7 +367,7 @@ func (n *native) push(msg []byte) {
 // socket: what a flood queues past it waits as spans of the arena (later),
 // neither sealed nor copied, so a backlog costs no pad, no per-member buffer
 // and no cache-cold seal of bytes the socket cannot take yet.
-const sealAhead = 128 << 10
+const sealAhead = 64 << 10
 
 // postpone queues msg in the backlog, in the last later frame while it fits.
 func (n *native) postpone(out, msg []byte) {
