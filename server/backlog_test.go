@@ -24,7 +24,7 @@ import (
 // the backlog waits, so the arena is compacted under held spans.
 func TestBacklogSealedAsTheSocketDrains(t *testing.T) {
 	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
-	alice, bob := padLogin(t, l, "alice"), padLogin(t, l, "bob")
+	alice, bob := gateLoginPad(t, l, "alice", 64<<20), gateLoginPad(t, l, "bob", 64<<20)
 	for _, g := range []*gateUser{alice, bob} {
 		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
 		g.n.p.c.read()
@@ -95,20 +95,9 @@ func sayText(i, size int) []byte {
 	return append(b, bytes.Repeat([]byte{byte('a' + i%26)}, size-len(b))...)
 }
 
-// padLogin is gateLogin with a pad big enough for a flood.
-func padLogin(t *testing.T, l *Loop, name string) *gateUser {
-	t.Helper()
-	provision(t, l, name, 64<<20)
-	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, name), bundle.SendPad))
-	require.NoError(t, err)
-	snd, err := otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { snd.Close(); pad.Close() })
-	return gateSession(t, l, name, snd)
-}
-
 // openRecv opens the client's side of name's receive pad.
 func openRecv(t *testing.T, l *Loop, name string) *otp.Receiver {
+	t.Helper()
 	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, name), bundle.RecvPad))
 	require.NoError(t, err)
 	rcv, err := otp.OpenReceiver(pad, pad.Path()+bundle.StateSuffix, otp.ReceiverOptions{NoLock: true})
