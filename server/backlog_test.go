@@ -109,24 +109,32 @@ func openRecv(t *testing.T, l *Loop, name string) *otp.Receiver {
 // frameReader reads a member's socket, opens each whole frame and checks the
 // room messages in it come in order.
 type frameReader struct {
-	t      *testing.T
-	g      *gateUser
-	rcv    *otp.Receiver
-	buf    []byte
-	last   int   // number of the last message seen; -1 before the first
-	padEnd int64 // where the last frame's pad use ended
-	seen   bool
+	t        *testing.T
+	g        *gateUser
+	rcv      *otp.Receiver
+	buf      []byte
+	last     int   // number of the last message seen; -1 before the first
+	padEnd   int64 // where the last frame's pad use ended
+	seen     bool
+	byeAfter bool // a Bye came after the last room message
 }
 
 func (r *frameReader) drain() {
-	t := r.t
 	r.buf = append(r.buf, r.g.n.p.recv()...)
+	r.lastMsg()
+}
+
+// lastMsg opens the whole frames in buf, checks them and returns the last
+// message in them.
+func (r *frameReader) lastMsg() wire.Msg {
+	t := r.t
 	mark := r.g.durable(t)
+	var m wire.Msg
 	for len(r.buf) >= otp.HeaderSize {
 		size, err := otp.FrameLen(r.buf, 0)
 		require.NoError(t, err)
 		if len(r.buf) < size {
-			return
+			break
 		}
 		f := r.buf[:size]
 		end := int64(binary.BigEndian.Uint64(f[20:28])) + otp.PadCost(size-otp.Overhead)
@@ -134,10 +142,12 @@ func (r *frameReader) drain() {
 		plain, err := r.rcv.Open(nil, f, otp.ToClient, &r.g.n.sess)
 		require.NoError(t, err)
 		r.padEnd = end
-		var m wire.Msg
 		for rest := plain; len(rest) > 0; {
 			rest, err = wire.DecodeNext(rest, &m)
 			require.NoError(t, err)
+			if m.Op == wire.OpBye {
+				r.byeAfter = true
+			}
 			var i int
 			if _, err := fmt.Sscanf(string(m.Text), "m%07d ", &i); err != nil || m.Op != wire.OpMessage {
 				continue
@@ -148,8 +158,62 @@ func (r *frameReader) drain() {
 			}
 			require.Equal(t, want, i, "message order")
 			require.Equal(t, sayText(i, len(m.Text)), m.Text, "message %d intact", i)
-			r.last, r.seen = i, true
+			r.last, r.seen, r.byeAfter = i, true, false
 		}
 		r.buf = r.buf[size:]
 	}
+	return m
+}
+
+// TestBacklogLeavesAtShutdown: a member still behind when the daemon stops
+// gets its whole backlog, then its Bye, if it reads within the grace period.
+func TestBacklogLeavesAtShutdown(t *testing.T) {
+	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
+	alice, bob := gateLoginPad(t, l, "alice", 64<<20), gateLoginPad(t, l, "bob", 64<<20)
+	for _, g := range []*gateUser{alice, bob} {
+		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
+		g.n.p.c.read()
+		l.beforeSleep()
+	}
+	require.NoError(t, unix.SetsockoptInt(bob.n.p.c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 16<<10))
+	in := &frameReader{t: t, g: bob, rcv: openRecv(t, l, "bob"), last: -1}
+	in.drain()
+	const msgs, text = 600, 4000
+	for i := 0; i < msgs; i += 12 {
+		var plain []byte
+		for k := i; k < i+12; k++ {
+			plain = wire.Append(plain, &wire.Msg{Op: wire.OpSay, Room: []byte("r"), Text: sayText(k, text)})
+		}
+		_, err := unix.Write(alice.n.p.fd, alice.n.frame(t, plain))
+		require.NoError(t, err)
+		alice.n.p.c.read()
+		l.beforeSleep()
+	}
+	require.Positive(t, bob.n.p.c.later, "a backlog waits when the daemon stops")
+
+	// The reader runs beside shutdown, which waits for the socket to drain.
+	got := make(chan []byte)
+	go func() {
+		var b []byte
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := unix.Read(bob.n.p.fd, buf)
+			if n == 0 && err == nil {
+				got <- b
+				return
+			}
+			if n > 0 {
+				b = append(b, buf[:n]...)
+			}
+			if err != nil {
+				unix.Poll([]unix.PollFd{{Fd: int32(bob.n.p.fd), Events: unix.POLLIN}}, 100)
+			}
+		}
+	}()
+	l.shutdown()
+	in.buf = <-got
+	in.lastMsg()
+	assert.Equal(t, msgs-1, in.last, "the whole backlog left before the close")
+	assert.True(t, in.byeAfter, "and the Bye after it")
+	assert.Empty(t, in.buf, "no partial frame")
 }
