@@ -2,6 +2,7 @@
 package otp
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -121,4 +122,36 @@ func BenchmarkSealOpen100B(b *testing.B) {
 	}
 	s.Close()
 	r.Close()
+}
+
+// BenchmarkSealParts64KiB seals what one member of a flood gets in one frame:
+// 64 KiB of plaintext in parts of a few messages each, as spans of the arena.
+func BenchmarkSealParts64KiB(b *testing.B) {
+	pad := newPad(b, benchPadSize)
+	sess := newSession()
+	for _, part := range []int{130, 64 << 10} {
+		b.Run(fmt.Sprintf("part=%d", part), func(b *testing.B) {
+			s := freshSender(b, pad)
+			plain := randBytes(64 << 10)
+			var parts [][]byte
+			for p := plain; len(p) > 0; p = p[min(part, len(p)):] {
+				parts = append(parts, p[:min(part, len(p))])
+			}
+			dst := make([]byte, 0, len(plain)+Overhead)
+			b.SetBytes(int64(len(plain)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if s.Remaining() < PadCost(len(plain)) {
+					b.StopTimer()
+					s.Close()
+					s = freshSender(b, pad)
+					b.StartTimer()
+				}
+				if _, err := s.SealParts(dst, parts, ToServer, sess); err != nil {
+					b.Fatal(err)
+				}
+			}
+			s.Close()
+		})
+	}
 }

@@ -32,6 +32,10 @@ type sealer interface {
 	// durable reports whether every held byte is sealed and the pad under it
 	// durably reserved, so it may leave the process.
 	durable(c *Conn) bool
+	// stage moves the next part of a backlog kept outside out (Conn.later)
+	// into out, held, once out has drained, and schedules its seal; it
+	// reports whether it did.
+	stage(c *Conn) bool
 }
 
 // Conn is a client connection. Its fields belong to the loop goroutine.
@@ -48,6 +52,7 @@ type Conn struct {
 	held     int      // bytes at the end of out that may not leave yet (see flush)
 	shared   [][]byte // output after out, not copied: bytes other conns share (queueShared)
 	sharedN  int      // bytes in shared
+	later    int      // bytes a sealer keeps queued outside out until out drains (stage)
 	s        sealer   // h, when its output is sealed at flush; else nil
 	lastRead int64    // unix nanos of the last byte received
 	created  int64
@@ -61,7 +66,7 @@ type Conn struct {
 }
 
 // pending is the number of queued, unsent output bytes, held ones included.
-func (c *Conn) pending() int { return len(c.out) - c.outPos + c.sharedN }
+func (c *Conn) pending() int { return len(c.out) - c.outPos + c.sharedN + c.later }
 
 // queue appends b, which needs no sealing, to the output and schedules a
 // flush. A sealer queues clear bytes (greeting, refusal) only while it holds
@@ -112,16 +117,29 @@ func (c *Conn) queued() {
 		// One big iteration may queue more than the limit for a healthy reader:
 		// seal and write early, and cut off only if the kernel will not take it
 		// either. The gate holds back whatever the reservation does not cover.
-		if c.s != nil && c.held > 0 {
-			c.s.seal(c)
-			c.l.reserve()
+		// A drained socket has flush stage more of a sealer's backlog: go on
+		// while the kernel takes it.
+		for {
+			before := c.pending()
+			if c.s != nil && c.held > 0 {
+				c.s.seal(c)
+				c.l.reserve()
+			}
+			c.flush()
+			if c.closed || c.writable || c.pending() <= c.l.cfg.OutLimit || c.pending() >= before {
+				break
+			}
 		}
-		c.flush()
 	}
 	if c.pending() > c.l.cfg.OutLimit {
 		c.kill(ReasonSlowConsumer)
 		return
 	}
+	c.markDirty()
+}
+
+// markDirty schedules c for the end-of-iteration flush.
+func (c *Conn) markDirty() {
 	if !c.dirty {
 		c.dirty = true
 		c.l.dirty = append(c.l.dirty, c)
@@ -170,7 +188,7 @@ func (c *Conn) flush() {
 		return
 	}
 	c.wantWritable(false)
-	if c.held > 0 {
+	if c.held > 0 || (c.later > 0 && c.s.stage(c)) {
 		return // sealed at the end of the iteration, then flushed again
 	}
 	// An idle connection keeps no buffer: that is what lets 10,000 of them fit.

@@ -25,7 +25,13 @@ type gateUser struct {
 
 func gateLogin(t *testing.T, l *Loop, name string) *gateUser {
 	t.Helper()
-	provision(t, l, name, 1<<20)
+	return gateLoginPad(t, l, name, 1<<20)
+}
+
+// gateLoginPad is gateLogin with pads of size bytes.
+func gateLoginPad(t *testing.T, l *Loop, name string, size int64) *gateUser {
+	t.Helper()
+	provision(t, l, name, size)
 	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, name), bundle.SendPad))
 	require.NoError(t, err)
 	snd, err := otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})
@@ -174,11 +180,7 @@ func TestGateHoldsWithoutReservation(t *testing.T) {
 func TestFrameCarriesSeveralMessages(t *testing.T) {
 	l, _ := plainLoop(t, Config{})
 	alice := gateLogin(t, l, "alice")
-	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, "alice"), bundle.RecvPad))
-	require.NoError(t, err)
-	rcv, err := otp.OpenReceiver(pad, pad.Path()+bundle.StateSuffix, otp.ReceiverOptions{NoLock: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { rcv.Close(); pad.Close() })
+	rcv := openRecv(t, l, "alice")
 	alice.n.p.recv() // the welcome: the receiver allows the gap
 
 	var plain []byte
@@ -186,7 +188,7 @@ func TestFrameCarriesSeveralMessages(t *testing.T) {
 		m.Seq = uint32(10 + i)
 		plain = wire.Append(plain, &m)
 	}
-	_, err = unix.Write(alice.n.p.fd, alice.n.frame(t, plain))
+	_, err := unix.Write(alice.n.p.fd, alice.n.frame(t, plain))
 	require.NoError(t, err)
 	alice.n.p.c.read()
 	l.beforeSleep()

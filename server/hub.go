@@ -322,7 +322,8 @@ const arenaMax = 4 << 20
 
 // recycleArena empties the arena once no session holds a span of it: after
 // every seal of the iteration (the reserve hook), a closed or sealed session
-// lets go of its spans; one still holding some keeps the arena for a round.
+// lets go of its spans; one still holding some (a backlog, or a seal that
+// waits) keeps the arena, which is then only compacted.
 func (h *Hub) recycleArena() {
 	keep := h.holders[:0]
 	for _, n := range h.holders {
@@ -331,19 +332,72 @@ func (h *Hub) recycleArena() {
 			continue
 		}
 		n.spans, n.spanAt, n.holding = n.spans[:0], 0, false
+		n.dropLater()
 	}
 	clear(h.holders[len(keep):])
 	h.holders = keep
-	if len(keep) == 0 {
-		h.arena, h.solo = h.arena[:0], h.solo[:0]
-		if cap(h.arena) > arenaMax {
-			h.arena = nil
-		}
-		if cap(h.solo) > arenaMax {
-			h.solo = nil
-		}
+	if len(keep) > 0 {
+		h.compactArena()
+		return
+	}
+	h.arena, h.solo = h.arena[:0], h.solo[:0]
+	if cap(h.arena) > arenaMax {
+		h.arena = nil
+	}
+	if cap(h.solo) > arenaMax {
+		h.solo = nil
 	}
 }
+
+// compactArena drops the front of the arena (and of solo) that no held span
+// reaches any more, once that is most of it: a session whose backlog waits
+// for its socket (native.later) keeps the arena from emptying, and in a
+// steady flood some session always does. A session's spans lie in the order
+// they were appended, so its first unsealed one is its lowest.
+func (h *Hub) compactArena() {
+	if len(h.arena) < arenaCompact && len(h.solo) < arenaCompact {
+		return
+	}
+	lowA, lowS := len(h.arena), len(h.solo)
+	for _, n := range h.holders {
+		a, s := false, false
+		for _, sp := range n.spans[n.spanAt:] {
+			if sp.solo && !s {
+				lowS, s = min(lowS, sp.off), true
+			} else if !sp.solo && !a {
+				lowA, a = min(lowA, sp.off), true
+			}
+			if a && s {
+				break
+			}
+		}
+	}
+	shiftA := lowA >= arenaCompact/2 && lowA >= len(h.arena)/2
+	shiftS := lowS >= arenaCompact/2 && lowS >= len(h.solo)/2
+	if !shiftA && !shiftS {
+		return
+	}
+	for _, n := range h.holders {
+		for i := range n.spans[n.spanAt:] {
+			sp := &n.spans[n.spanAt+i]
+			switch {
+			case sp.solo && shiftS:
+				sp.off -= lowS
+			case !sp.solo && shiftA:
+				sp.off -= lowA
+			}
+		}
+	}
+	if shiftA {
+		h.arena = h.arena[:copy(h.arena, h.arena[lowA:])]
+	}
+	if shiftS {
+		h.solo = h.solo[:copy(h.solo, h.solo[lowS:])]
+	}
+}
+
+// arenaCompact is the arena length from which compactArena looks.
+const arenaCompact = 1 << 20
 
 // say relays text from m to every other member of the room and returns its id.
 func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {

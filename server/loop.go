@@ -370,11 +370,15 @@ func (l *Loop) shutdown() {
 	for _, c := range l.conns {
 		if c != nil && !c.closed {
 			for c.pending() > 0 && !c.closed && time.Now().Before(deadline) {
-				c.flush()
-				if c.held > 0 {
-					break // not durable: it never leaves
+				if c.held > 0 { // sealed by sealAll, or a backlog's next part the last flush staged
+					c.s.seal(c)
+					l.reserve()
+					if !c.s.durable(c) {
+						break // not durable: it never leaves
+					}
 				}
-				if c.pending() > 0 {
+				c.flush()
+				if c.writable {
 					l.p.Wait(l.events, 10*time.Millisecond)
 				}
 			}

@@ -49,6 +49,11 @@ type native struct {
 	// the hub's arena: c.out holds only their room, filled by seal's XOR.
 	spans  []span
 	spanAt int // spans[:spanAt] are sealed
+	// later is the backlog past sealAhead: the plaintext sizes of frames that
+	// have spans but no room in c.out yet, in order after the room frames.
+	// stage gives them room as the socket drains, so pad is spent and a frame
+	// sealed only for what is about to be written (Conn.later counts them).
+	later []int
 }
 
 // span is a run of bytes in the hub's arena (or solo).
@@ -333,6 +338,10 @@ func (n *native) push(msg []byte) {
 		return
 	}
 	out := c.outBuf()
+	if len(n.later) > 0 || len(out)-c.outPos >= sealAhead {
+		n.postpone(out, msg)
+		return
+	}
 	if n.open && len(out)-n.openAt-otp.HeaderSize+len(msg) > n.h.cfg.MaxFrame {
 		out = n.closeFrame(out)
 	}
@@ -352,6 +361,69 @@ func (n *native) push(msg []byte) {
 	n.h.l.stats.msgsOut++
 	n.h.touch(u)
 	c.queued()
+}
+
+// sealAhead bounds the output a session gives room in c.out ahead of the
+// socket: what a flood queues past it waits as spans of the arena (later),
+// neither sealed nor copied, so a backlog costs no pad, no per-member buffer
+// and no cache-cold seal of bytes the socket cannot take yet.
+const sealAhead = 64 << 10
+
+// postpone queues msg in the backlog, in the last later frame while it fits.
+func (n *native) postpone(out, msg []byte) {
+	c := n.c
+	if n.open {
+		c.out = n.closeFrame(out)
+	}
+	if k := len(n.later); k > 0 && n.later[k-1]+len(msg) <= n.h.cfg.MaxFrame {
+		n.later[k-1] += len(msg)
+		c.later += len(msg)
+	} else {
+		n.later = append(n.later, len(msg))
+		c.later += otp.Overhead + len(msg)
+	}
+	n.addSpan(n.h.arenaSpan(msg))
+	n.h.l.stats.msgsOut++
+	n.h.touch(n.pad)
+	c.queued()
+}
+
+// stage gives room in c.out, which the socket has drained, to the next later
+// frames, up to sealAhead, and reports whether it did. The round of flushAll
+// it schedules seals them; the gate lets them out once reserved.
+func (n *native) stage(c *Conn) bool {
+	if len(n.later) == 0 || n.broken || c.dying || c.closed || n.unsealed {
+		return false
+	}
+	out := c.outBuf()[:0]
+	c.outPos = 0
+	n.from, n.unsealed = 0, true
+	k := 0
+	for k < len(n.later) && (k == 0 || len(out)+n.later[k] <= sealAhead) {
+		size := n.later[k]
+		at := len(out)
+		out = append(out, frameRoom[:otp.HeaderSize]...)
+		binary.BigEndian.PutUint32(out[at+otp.HeaderSize-4:], uint32(size))
+		out = c.room(out, size)
+		out = append(out, frameRoom[:otp.TagSize]...)
+		c.later -= otp.Overhead + size
+		k++
+	}
+	c.out = out
+	c.held += len(out)
+	if k == len(n.later) {
+		n.later = n.later[:0]
+	} else {
+		n.later = n.later[:copy(n.later, n.later[k:])]
+	}
+	c.markDirty()
+	return true
+}
+
+// dropLater forgets the backlog, with the spans it stood for.
+func (n *native) dropLater() {
+	n.c.later = 0
+	n.later = n.later[:0]
 }
 
 // addSpan queues sp after the spans held, as part of the last one when it
@@ -434,7 +506,11 @@ func (n *native) seal(c *Conn) {
 		}
 		p += otp.HeaderSize + size + otp.TagSize
 	}
-	n.spans, n.spanAt = n.spans[:0], 0
+	if len(n.later) == 0 {
+		n.spans, n.spanAt = n.spans[:0], 0
+	} else if n.spanAt > 0 { // the backlog keeps its spans
+		n.spans, n.spanAt = n.spans[:copy(n.spans, n.spans[n.spanAt:])], 0
+	}
 	n.end = snd.Next()
 	if snd.Pending() {
 		n.h.queueReserve(u)
@@ -457,6 +533,7 @@ func (n *native) padExhausted(c *Conn) {
 	c.held -= len(c.out) - n.from
 	c.out = c.out[:n.from]
 	n.spans, n.spanAt = n.spans[:0], 0
+	n.dropLater()
 	n.bye(wire.ByePadExhausted, fmt.Sprintf("your receive pad is used up (%d bytes left); ask the operator for a new bundle: padchatd user renew %s", left, n.pad.Name))
 	if n.open {
 		c.out = n.closeFrame(c.out)

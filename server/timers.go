@@ -19,7 +19,12 @@ func (l *Loop) setTimer(id uint64, at int64) { l.timers.Set(id, time.Unix(0, at)
 func (l *Loop) stopTimer(id uint64) { l.timers.Cancel(id) }
 
 // timeout is Wait's: the time to the nearest deadline.
-func (l *Loop) timeout() time.Duration { return l.timers.Until(time.Now()) }
+func (l *Loop) timeout() time.Duration {
+	if len(l.dirty) > 0 {
+		return 0 // output flushAll's rounds left for the next iteration (a staged backlog)
+	}
+	return l.timers.Until(time.Now())
+}
 
 // expire fires every timer due at l.now.
 func (l *Loop) expire() { l.timers.Expire(time.Unix(0, l.now), l.fire) }

@@ -1,0 +1,219 @@
+package server
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"padchat/internal/bundle"
+	"padchat/otp"
+	"padchat/poller"
+	"padchat/wire"
+)
+
+// TestBacklogSealedAsTheSocketDrains floods a member whose socket takes little
+// more than a window: what the socket cannot take must wait unsealed (no pad
+// spent on it), and as the reader drains, every message must arrive once, in
+// order, in frames that open with the user's pad and never end past the mark
+// that was durable when they arrived. A second and third wave arrive while
+// the backlog waits, so the arena is compacted under held spans.
+func TestBacklogSealedAsTheSocketDrains(t *testing.T) {
+	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
+	alice, bob := gateLoginPad(t, l, "alice", 64<<20), gateLoginPad(t, l, "bob", 64<<20)
+	for _, g := range []*gateUser{alice, bob} {
+		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
+		g.n.p.c.read()
+		l.beforeSleep()
+	}
+	require.NoError(t, unix.SetsockoptInt(bob.n.p.c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 16<<10))
+	rcv := openRecv(t, l, "bob")
+	in := &frameReader{t: t, g: bob, rcv: rcv, last: -1}
+	in.drain() // the join's replies: the receiver allows the gap before the first
+
+	const perFrame, text = 12, 4000
+	next := 0
+	wave := func(frames int) int {
+		queued := 0
+		for f := 0; f < frames; f++ {
+			var plain []byte
+			for i := 0; i < perFrame; i++ {
+				m := wire.Msg{Op: wire.OpSay, Room: []byte("r"), Text: sayText(next, text)}
+				next++
+				plain = wire.Append(plain, &m)
+				queued += text
+			}
+			_, err := unix.Write(alice.n.p.fd, alice.n.frame(t, plain))
+			require.NoError(t, err)
+			alice.n.p.c.read()
+			l.beforeSleep()
+		}
+		return queued
+	}
+
+	start := bob.u.sender.Next()
+	queued := wave(50) // 2.4 MB for bob
+	c := bob.n.p.c
+	require.Positive(t, c.later, "the backlog past what the socket takes waits unsealed")
+	spent := bob.u.sender.Next() - start
+	assert.Less(t, spent, int64(queued/4), "pad spent on %d B while %d B wait", spent, c.later)
+	assert.LessOrEqual(t, len(c.out), 2*(sealAhead+l.cfg.MaxFrame), "out is bounded, not the backlog")
+
+	// Drain part, flood again while bob still holds spans, twice.
+	total := queued
+	for w := 0; w < 2; w++ {
+		for i := 0; i < 40; i++ {
+			in.drain()
+			l.dispatch(poller.Event{Fd: c.fd, Tag: c.tag(), Mask: poller.Writable})
+			l.beforeSleep()
+		}
+		t.Logf("wave %d: arena %d B, bob's backlog %d B, %d B arrived", w, len(l.hub.arena), c.later, in.last*text)
+		require.Positive(t, c.later, "still behind")
+		total += wave(30)
+		assert.Less(t, len(l.hub.arena), total-in.last*text/2, "arena compacted under held spans")
+	}
+	for i := 0; i < 10000 && (c.pending() > 0 || in.last < next-1); i++ {
+		in.drain()
+		l.dispatch(poller.Event{Fd: c.fd, Tag: c.tag(), Mask: poller.Writable})
+		l.beforeSleep()
+	}
+	in.drain()
+	assert.Equal(t, next-1, in.last, "every message arrived")
+	assert.Zero(t, c.pending())
+	assert.Zero(t, c.later)
+	assert.Empty(t, in.buf, "no partial frame left")
+	assert.Equal(t, bob.u.sender.Next(), in.padEnd, "pad spent exactly on the frames that left")
+}
+
+// sayText is message i's text: its number, then filler to size.
+func sayText(i, size int) []byte {
+	b := fmt.Appendf(nil, "m%07d ", i)
+	return append(b, bytes.Repeat([]byte{byte('a' + i%26)}, size-len(b))...)
+}
+
+// openRecv opens the client's side of name's receive pad.
+func openRecv(t *testing.T, l *Loop, name string) *otp.Receiver {
+	t.Helper()
+	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, name), bundle.RecvPad))
+	require.NoError(t, err)
+	rcv, err := otp.OpenReceiver(pad, pad.Path()+bundle.StateSuffix, otp.ReceiverOptions{NoLock: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { rcv.Close(); pad.Close() })
+	return rcv
+}
+
+// frameReader reads a member's socket, opens each whole frame and checks the
+// room messages in it come in order.
+type frameReader struct {
+	t        *testing.T
+	g        *gateUser
+	rcv      *otp.Receiver
+	buf      []byte
+	last     int   // number of the last message seen; -1 before the first
+	padEnd   int64 // where the last frame's pad use ended
+	seen     bool
+	byeAfter bool // a Bye came after the last room message
+}
+
+func (r *frameReader) drain() {
+	r.buf = append(r.buf, r.g.n.p.recv()...)
+	r.lastMsg()
+}
+
+// lastMsg opens the whole frames in buf, checks them and returns the last
+// message in them.
+func (r *frameReader) lastMsg() wire.Msg {
+	t := r.t
+	mark := r.g.durable(t)
+	var m wire.Msg
+	for len(r.buf) >= otp.HeaderSize {
+		size, err := otp.FrameLen(r.buf, 0)
+		require.NoError(t, err)
+		if len(r.buf) < size {
+			break
+		}
+		f := r.buf[:size]
+		end := int64(binary.BigEndian.Uint64(f[20:28])) + otp.PadCost(size-otp.Overhead)
+		require.LessOrEqual(t, end, mark, "a frame left before its pad use was durable")
+		plain, err := r.rcv.Open(nil, f, otp.ToClient, &r.g.n.sess)
+		require.NoError(t, err)
+		r.padEnd = end
+		for rest := plain; len(rest) > 0; {
+			rest, err = wire.DecodeNext(rest, &m)
+			require.NoError(t, err)
+			if m.Op == wire.OpBye {
+				r.byeAfter = true
+			}
+			var i int
+			if _, err := fmt.Sscanf(string(m.Text), "m%07d ", &i); err != nil || m.Op != wire.OpMessage {
+				continue
+			}
+			want := 0
+			if r.seen {
+				want = r.last + 1
+			}
+			require.Equal(t, want, i, "message order")
+			require.Equal(t, sayText(i, len(m.Text)), m.Text, "message %d intact", i)
+			r.last, r.seen, r.byeAfter = i, true, false
+		}
+		r.buf = r.buf[size:]
+	}
+	return m
+}
+
+// TestBacklogLeavesAtShutdown: a member still behind when the daemon stops
+// gets its whole backlog, then its Bye, if it reads within the grace period.
+func TestBacklogLeavesAtShutdown(t *testing.T) {
+	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
+	alice, bob := gateLoginPad(t, l, "alice", 64<<20), gateLoginPad(t, l, "bob", 64<<20)
+	for _, g := range []*gateUser{alice, bob} {
+		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
+		g.n.p.c.read()
+		l.beforeSleep()
+	}
+	require.NoError(t, unix.SetsockoptInt(bob.n.p.c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 16<<10))
+	in := &frameReader{t: t, g: bob, rcv: openRecv(t, l, "bob"), last: -1}
+	in.drain()
+	const msgs, text = 600, 4000
+	for i := 0; i < msgs; i += 12 {
+		var plain []byte
+		for k := i; k < i+12; k++ {
+			plain = wire.Append(plain, &wire.Msg{Op: wire.OpSay, Room: []byte("r"), Text: sayText(k, text)})
+		}
+		_, err := unix.Write(alice.n.p.fd, alice.n.frame(t, plain))
+		require.NoError(t, err)
+		alice.n.p.c.read()
+		l.beforeSleep()
+	}
+	require.Positive(t, bob.n.p.c.later, "a backlog waits when the daemon stops")
+
+	// The reader runs beside shutdown, which waits for the socket to drain.
+	got := make(chan []byte)
+	go func() {
+		var b []byte
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := unix.Read(bob.n.p.fd, buf)
+			if n == 0 && err == nil {
+				got <- b
+				return
+			}
+			if n > 0 {
+				b = append(b, buf[:n]...)
+			}
+			if err != nil {
+				unix.Poll([]unix.PollFd{{Fd: int32(bob.n.p.fd), Events: unix.POLLIN}}, 100)
+			}
+		}
+	}()
+	l.shutdown()
+	in.buf = <-got
+	in.lastMsg()
+	assert.Equal(t, msgs-1, in.last, "the whole backlog left before the close")
+	assert.True(t, in.byeAfter, "and the Bye after it")
+	assert.Empty(t, in.buf, "no partial frame")
+}
