@@ -165,10 +165,11 @@ func (r *frameReader) lastMsg() wire.Msg {
 	return m
 }
 
-// TestBacklogLeavesAtShutdown: a member still behind when the daemon stops
-// gets its whole backlog, then its Bye, if it reads within the grace period.
-func TestBacklogLeavesAtShutdown(t *testing.T) {
-	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
+// backlogFlood logs alice and bob into one room, shrinks bob's socket buffer
+// and has alice say msgs messages of 4,000 bytes, so that bob falls behind
+// with a backlog; it returns bob and a reader of his socket.
+func backlogFlood(t *testing.T, l *Loop, msgs int) (*gateUser, *frameReader) {
+	t.Helper()
 	alice, bob := gateLoginPad(t, l, "alice", 64<<20), gateLoginPad(t, l, "bob", 64<<20)
 	for _, g := range []*gateUser{alice, bob} {
 		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
@@ -178,7 +179,7 @@ func TestBacklogLeavesAtShutdown(t *testing.T) {
 	require.NoError(t, unix.SetsockoptInt(bob.n.p.c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 16<<10))
 	in := &frameReader{t: t, g: bob, rcv: openRecv(t, l, "bob"), last: -1}
 	in.drain()
-	const msgs, text = 600, 4000
+	const text = 4000
 	for i := 0; i < msgs; i += 12 {
 		var plain []byte
 		for k := i; k < i+12; k++ {
@@ -189,31 +190,68 @@ func TestBacklogLeavesAtShutdown(t *testing.T) {
 		alice.n.p.c.read()
 		l.beforeSleep()
 	}
+	return bob, in
+}
+
+// readToEOF reads fd until the peer closes it, waiting while it has nothing.
+func readToEOF(fd int) []byte {
+	var b []byte
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.Read(fd, buf)
+		if n == 0 && err == nil {
+			return b
+		}
+		if n > 0 {
+			b = append(b, buf[:n]...)
+		}
+		if err != nil {
+			unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 100)
+		}
+	}
+}
+
+// TestBacklogLeavesAtShutdown: a member still behind when the daemon stops
+// gets its whole backlog, then its Bye, if it reads within the grace period.
+func TestBacklogLeavesAtShutdown(t *testing.T) {
+	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
+	const msgs = 600
+	bob, in := backlogFlood(t, l, msgs)
 	require.Positive(t, bob.n.p.c.later, "a backlog waits when the daemon stops")
 
 	// The reader runs beside shutdown, which waits for the socket to drain.
 	got := make(chan []byte)
-	go func() {
-		var b []byte
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := unix.Read(bob.n.p.fd, buf)
-			if n == 0 && err == nil {
-				got <- b
-				return
-			}
-			if n > 0 {
-				b = append(b, buf[:n]...)
-			}
-			if err != nil {
-				unix.Poll([]unix.PollFd{{Fd: int32(bob.n.p.fd), Events: unix.POLLIN}}, 100)
-			}
-		}
-	}()
+	go func() { got <- readToEOF(bob.n.p.fd) }()
 	l.shutdown()
 	in.buf = <-got
 	in.lastMsg()
 	assert.Equal(t, msgs-1, in.last, "the whole backlog left before the close")
 	assert.True(t, in.byeAfter, "and the Bye after it")
+	assert.Empty(t, in.buf, "no partial frame")
+}
+
+// TestBacklogCutForTheBye: a member still behind when its session is ended
+// (here its account removed) never gets the backlog, but gets its Bye right
+// after what was staged for its socket: in order, sealed, under the durable
+// mark. Queued behind the backlog instead, the Bye was never sealed.
+func TestBacklogCutForTheBye(t *testing.T) {
+	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
+	const msgs = 600
+	bob, in := backlogFlood(t, l, msgs)
+	c := bob.n.p.c
+	require.Positive(t, c.later, "a backlog waits")
+	in.drain()
+	// Room in the socket for what is staged and the Bye; the backlog would not fit.
+	require.NoError(t, unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 1<<20))
+
+	l.hub.acct.evict(bob.u, wire.ByeRemoved, "removed by the operator")
+	l.beforeSleep()
+	require.True(t, c.closed, "the session ended")
+	in.buf = append(in.buf, readToEOF(bob.n.p.fd)...)
+	m := in.lastMsg()
+	assert.True(t, in.byeAfter, "the Bye came after the last message")
+	assert.Equal(t, wire.OpBye, m.Op, "and last")
+	assert.Equal(t, uint32(wire.ByeRemoved), m.ID, "with its reason")
+	assert.Less(t, in.last, msgs-1, "the backlog was not sent")
 	assert.Empty(t, in.buf, "no partial frame")
 }

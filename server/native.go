@@ -45,6 +45,7 @@ type native struct {
 	broken    bool  // a seal failed: nothing held may ever leave
 	exhausted bool  // the pad reached byeReserve: only the goodbye leaves
 	holding   bool  // in h.holders
+	ending    bool  // the Bye is queued: it goes after what is staged, never into later
 	// spans are the plaintext of the unsealed frames, in order, as places in
 	// the hub's arena: c.out holds only their room, filled by seal's XOR.
 	spans  []span
@@ -338,7 +339,7 @@ func (n *native) push(msg []byte) {
 		return
 	}
 	out := c.outBuf()
-	if len(n.later) > 0 || len(out)-c.outPos >= sealAhead {
+	if !n.ending && (len(n.later) > 0 || len(out)-c.outPos >= sealAhead) {
 		n.postpone(out, msg)
 		return
 	}
@@ -424,6 +425,25 @@ func (n *native) stage(c *Conn) bool {
 func (n *native) dropLater() {
 	n.c.later = 0
 	n.later = n.later[:0]
+}
+
+// cutBacklog forgets the backlog and its spans, the last of n.spans, so that
+// what is pushed next follows what is staged in c.out.
+func (n *native) cutBacklog() {
+	cut := 0
+	for _, size := range n.later {
+		cut += size
+	}
+	for cut > 0 {
+		k := len(n.spans) - 1
+		if sp := &n.spans[k]; sp.n > cut {
+			sp.n -= cut
+			break
+		}
+		cut -= n.spans[k].n
+		n.spans = n.spans[:k]
+	}
+	n.dropLater()
 }
 
 // addSpan queues sp after the spans held, as part of the last one when it
@@ -552,8 +572,16 @@ func (n *native) durable(c *Conn) bool {
 	return n.end <= n.pad.sender.Durable()
 }
 
+// bye queues the goodbye that tells the client why its session ends.
+// A session ended now (replaced, removed, locked, idle) never gets its
+// backlog: the Bye follows what is staged, so it is sealed and written with
+// it. At shutdown the loop lingers to write the backlog first (Loop.shutdown).
 func (n *native) bye(r wire.ByeReason, why string) {
 	if n.user != nil && n.pad != nil {
+		if r != wire.ByeShutdown {
+			n.cutBacklog()
+			n.ending = true
+		}
 		n.send(&wire.Msg{Op: wire.OpBye, ID: uint32(r), Text: []byte(why)})
 	}
 }
