@@ -80,6 +80,8 @@ type Store struct {
 	lazy     bool
 	lazyAt   int64
 	lastSync time.Duration // duration of the last commit
+	// behind: the lazy batch committing off the loop (store_behind.go).
+	behind   chan behindResult
 	commits  uint64
 	commitNs uint64
 	// mail holds native accounts' direct messages and receipts (the mail
@@ -164,6 +166,7 @@ func purgeMailbox(dataDir, key string) error {
 }
 
 func (s *Store) close() {
+	s.join()
 	if s.log != nil {
 		s.log.close()
 	}
@@ -202,9 +205,10 @@ func (s *Store) doLazy(op func(tx *bolt.Tx) error) {
 	s.lazy = true
 }
 
-// due is when the batch must commit if it holds only writes that may wait,
-// else 0: commit now (or there is nothing to commit). now is the loop's
-// clock; the wait runs from the first due that saw the batch.
+// due is when the batch must commit if it holds only writes that may wait
+// (it then commits behind the loop: commitBehind), else 0: commit now, on
+// the loop (or there is nothing to commit). now is the loop's clock; the
+// wait runs from the first due that saw the batch.
 func (s *Store) due(now int64) int64 {
 	if !s.lazy {
 		return 0
@@ -212,8 +216,11 @@ func (s *Store) due(now int64) int64 {
 	if s.lazyAt == 0 {
 		s.lazyAt = now
 	}
-	if s.durable || len(s.waiters) > 0 || len(s.idsDirty) > 0 || s.log.pending() || len(s.ops) >= lazyMax {
+	if s.durable || len(s.waiters) > 0 || len(s.idsDirty) > 0 || s.log.pending() {
 		return 0
+	}
+	if len(s.ops) >= lazyMax {
+		return s.lazyAt
 	}
 	return s.lazyAt + int64(lazyDelay)
 }
@@ -222,6 +229,7 @@ func (s *Store) due(now int64) int64 {
 // Their waiters still run at the iteration's commit (beforeSleep), not in the
 // middle of the request that reads.
 func (s *Store) settle() {
+	s.join()
 	if s.lazy {
 		s.write(false)
 	}
@@ -241,6 +249,7 @@ func (s *Store) write(wake bool) bool {
 	if len(s.ops) == 0 && len(s.waiters) == 0 && len(s.idsDirty) == 0 && !s.log.pending() {
 		return false
 	}
+	s.join() // after the lazy batch committing behind the loop, never beside it
 	for from := range s.idsDirty {
 		s.log.setDMID(from, s.dmIDs[from])
 	}
