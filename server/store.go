@@ -272,14 +272,7 @@ func (s *Store) write(wake bool) bool {
 		// its batch is whole or absent after a crash, as bbolt's is.
 		err = s.log.sync()
 		if err == nil && len(ops) > 0 {
-			err = s.db.Update(func(tx *bolt.Tx) error {
-				for _, op := range ops {
-					if err := op(tx); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			err = s.apply(ops)
 		}
 		crashpoint.Hit(crashpoint.CommitAfter)
 		s.lastSync = time.Since(start)

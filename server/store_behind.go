@@ -43,18 +43,23 @@ func (s *Store) commitBehind() bool {
 	go func() {
 		start := time.Now()
 		crashpoint.Hit(crashpoint.CommitBefore)
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			for _, op := range ops {
-				if err := op(tx); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		err := s.apply(ops)
 		crashpoint.Hit(crashpoint.CommitAfter)
 		done <- behindResult{err, time.Since(start)}
 	}()
 	return false
+}
+
+// apply runs ops in one transaction (one fsync), in order.
+func (s *Store) apply(ops []func(tx *bolt.Tx) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, op := range ops {
+			if err := op(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // join waits for the commit behind the loop, if one runs, and takes in how
