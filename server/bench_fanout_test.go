@@ -167,7 +167,7 @@ func (fb *fanoutBench) drain() {
 	}
 	fb.l.dirty = fb.l.dirty[:0]
 	fb.l.hub.store.ops = fb.l.hub.store.ops[:0]
-	fb.l.hub.store.resetHistory()
+	fb.l.hub.store.hist.reset()
 }
 
 // left is how many more messages the shared pad allows before a reset.

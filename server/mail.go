@@ -124,10 +124,16 @@ func (h *Hub) sessionEnded(s *native) {
 }
 
 // commit ends the iteration's store batch; the waiters it wakes queue
-// replies. It reports whether there was anything to commit. A batch of
-// writes that may wait (Store.doLazy) waits, on a timer, until it is due.
+// replies. It reports whether it committed on the loop (so its waiters may
+// have queued more to flush). A batch of writes that may wait (Store.doLazy)
+// waits, on a timer, until it is due, then commits behind the loop
+// (store_behind.go).
 func (h *Hub) commit() bool {
-	if due := h.store.due(h.l.now); due != 0 && h.l.now < due {
+	h.store.reap()
+	if due := h.store.due(h.l.now); due != 0 {
+		if h.l.now >= due {
+			return h.store.commitBehind()
+		}
 		if h.commitAt != due {
 			h.commitAt = due
 			h.l.setTimer(h.commitTimer, due)

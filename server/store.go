@@ -68,14 +68,12 @@ type Store struct {
 	broken  error
 	histN   int
 	dmIDs   map[string]uint32
-	// histRuns: room history waiting for the commit, one run per room
-	// (store_history.go), histLast the last one used; histDirty the runs
-	// holding records, histKept how many records they hold.
-	histRuns  map[string]*histRun
-	histLast  *histRun
+	// hist: room history waiting for the commit, one run per room
+	// (store_history.go); histSpare: the runs of the last batch committed
+	// behind the loop, kept for reuse.
+	hist      histBatch
+	histSpare histBatch
 	histPuts  uint64 // history records written, all batches
-	histDirty []*histRun
-	histKept  int
 	// idsDirty: senders whose DM id moved in this batch, written once each
 	// by one op at commit; runs: the batch's mail puts since its last other
 	// op, one op per mailbox (mailPut).
@@ -88,6 +86,8 @@ type Store struct {
 	lazy     bool
 	lazyAt   int64
 	lastSync time.Duration // duration of the last commit
+	// behind: the lazy batch committing off the loop (store_behind.go).
+	behind   chan behindResult
 	commits  uint64
 	commitNs uint64
 	// mail holds native accounts' direct messages and receipts (the mail
@@ -172,6 +172,7 @@ func purgeMailbox(dataDir, key string) error {
 }
 
 func (s *Store) close() {
+	s.join()
 	if s.log != nil {
 		s.log.close()
 	}
@@ -211,9 +212,10 @@ func (s *Store) doLazy(op func(tx *bolt.Tx) error) {
 	s.lazy = true
 }
 
-// due is when the batch must commit if it holds only writes that may wait,
-// else 0: commit now (or there is nothing to commit). now is the loop's
-// clock; the wait runs from the first due that saw the batch.
+// due is when the batch must commit if it holds only writes that may wait
+// (it then commits behind the loop: commitBehind), else 0: commit now, on
+// the loop (or there is nothing to commit). now is the loop's clock; the
+// wait runs from the first due that saw the batch.
 func (s *Store) due(now int64) int64 {
 	if !s.lazy {
 		return 0
@@ -221,8 +223,11 @@ func (s *Store) due(now int64) int64 {
 	if s.lazyAt == 0 {
 		s.lazyAt = now
 	}
-	if s.durable || len(s.waiters) > 0 || len(s.idsDirty) > 0 || s.log.pending() || len(s.ops)+s.histKept >= lazyMax {
+	if s.durable || len(s.waiters) > 0 || len(s.idsDirty) > 0 || s.log.pending() {
 		return 0
+	}
+	if len(s.ops)+s.hist.kept >= lazyMax {
+		return s.lazyAt
 	}
 	return s.lazyAt + int64(lazyDelay)
 }
@@ -231,6 +236,7 @@ func (s *Store) due(now int64) int64 {
 // Their waiters still run at the iteration's commit (beforeSleep), not in the
 // middle of the request that reads.
 func (s *Store) settle() {
+	s.join()
 	if s.lazy {
 		s.write(false)
 	}
@@ -247,9 +253,10 @@ func (s *Store) commit() bool { return s.write(true) }
 // written without wake run at the next commit, with its outcome (a failure
 // breaks the store, so they see that one too).
 func (s *Store) write(wake bool) bool {
-	if len(s.ops) == 0 && len(s.histDirty) == 0 && len(s.waiters) == 0 && len(s.idsDirty) == 0 && !s.log.pending() {
+	if len(s.ops) == 0 && len(s.hist.dirty) == 0 && len(s.waiters) == 0 && len(s.idsDirty) == 0 && !s.log.pending() {
 		return false
 	}
+	s.join() // after the lazy batch committing behind the loop, never beside it
 	for from := range s.idsDirty {
 		s.log.setDMID(from, s.dmIDs[from])
 	}
@@ -265,7 +272,7 @@ func (s *Store) write(wake bool) bool {
 	if err != nil {
 		s.log.discard() // a broken store writes nothing more; do not hoard it
 	}
-	hist := len(s.histDirty) > 0
+	hist := len(s.hist.dirty) > 0
 	if err == nil && (len(ops) > 0 || hist || s.log.pending()) {
 		start := time.Now()
 		crashpoint.Hit(crashpoint.CommitBefore)
@@ -273,14 +280,9 @@ func (s *Store) write(wake bool) bool {
 		// its batch is whole or absent after a crash, as bbolt's is.
 		err = s.log.sync()
 		if err == nil && (len(ops) > 0 || hist) {
-			err = s.db.Update(func(tx *bolt.Tx) error {
-				for _, op := range ops {
-					if err := op(tx); err != nil {
-						return err
-					}
-				}
-				return s.writeHistory(tx)
-			})
+			var puts uint64
+			puts, err = s.apply(ops, &s.hist)
+			s.histPuts += puts
 		}
 		crashpoint.Hit(crashpoint.CommitAfter)
 		s.lastSync = time.Since(start)
@@ -291,7 +293,7 @@ func (s *Store) write(wake bool) bool {
 			err = s.broken
 		}
 	}
-	s.resetHistory()
+	s.hist.reset()
 	for _, w := range waiters {
 		w(err)
 	}

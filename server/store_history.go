@@ -20,6 +20,17 @@ type histRun struct {
 	keys []byte // the records' keys, 8 bytes each, built at commit
 }
 
+// histBatch is one batch's room history: the runs by room (last: the one
+// used last), dirty those holding records, kept how many records they hold.
+// A batch committed behind the loop is handed over whole (Store.takeHistory)
+// and the loop goes on with another.
+type histBatch struct {
+	runs  map[string]*histRun
+	last  *histRun
+	dirty []*histRun
+	kept  int
+}
+
 // histRoomsKept bounds the runs kept between batches for reuse; past it they
 // are let go, so a churn of short-lived rooms does not hold memory.
 const histRoomsKept = 1024
@@ -31,27 +42,28 @@ func (s *Store) appendHistory(room string, rec []byte, seq uint64) {
 	if s.histN <= 0 || s.broken != nil {
 		return
 	}
-	r := s.histLast // a room's messages tend to come in runs
+	b := &s.hist
+	r := b.last // a room's messages tend to come in runs
 	if r == nil || r.room != room {
-		r = s.histRuns[room]
+		r = b.runs[room]
 	}
 	if r == nil {
-		if s.histRuns == nil {
-			s.histRuns = map[string]*histRun{}
+		if b.runs == nil {
+			b.runs = map[string]*histRun{}
 		}
 		r = &histRun{room: room}
-		s.histRuns[room] = r
+		b.runs[room] = r
 	}
-	s.histLast = r
+	b.last = r
 	if len(r.seqs) == 0 {
-		s.histDirty = append(s.histDirty, r)
+		b.dirty = append(b.dirty, r)
 	}
 	r.buf = append(r.buf, rec...)
 	r.ends = append(r.ends, len(r.buf))
 	r.seqs = append(r.seqs, seq)
-	s.histKept++
+	b.kept++
 	if len(r.seqs) >= 2*s.histN {
-		s.histKept -= r.compact(s.histN)
+		b.kept -= r.compact(s.histN)
 	}
 	s.lazy = true
 }
@@ -73,18 +85,20 @@ func (r *histRun) compact(n int) int {
 	return drop
 }
 
-// writeHistory stores every waiting run, in the commit's transaction: the
-// records a per-message put and trim would have left, and nothing else.
-func (s *Store) writeHistory(tx *bolt.Tx) error {
-	hb := tx.Bucket(bktHistory)
-	for _, r := range s.histDirty {
-		b, err := hb.CreateBucketIfNotExists([]byte(r.room))
+// write stores every waiting run of the batch, in the commit's transaction:
+// the records a per-message put and trim would have left (the last histN of
+// each room), and nothing else. It returns how many it put. It touches only
+// the batch, so it may run behind the loop on a batch handed over.
+func (hb *histBatch) write(tx *bolt.Tx, histN int) (puts uint64, err error) {
+	bkt := tx.Bucket(bktHistory)
+	for _, r := range hb.dirty {
+		b, err := bkt.CreateBucketIfNotExists([]byte(r.room))
 		if err != nil {
-			return err
+			return puts, err
 		}
 		last := r.seqs[len(r.seqs)-1]
 		if err := b.SetSequence(last); err != nil {
-			return err
+			return puts, err
 		}
 		// bbolt holds keys and values until the commit: each record gets
 		// a key of its own in r.keys, and r.buf is not touched until then.
@@ -94,40 +108,55 @@ func (s *Store) writeHistory(tx *bolt.Tx) error {
 		}
 		start := 0
 		for i, seq := range r.seqs {
-			if last-seq < uint64(s.histN) {
+			if last-seq < uint64(histN) {
 				if err := b.Put(r.keys[8*i:8*i+8:8*i+8], r.buf[start:r.ends[i]:r.ends[i]]); err != nil {
-					return err
+					return puts, err
 				}
-				s.histPuts++
+				puts++
 			}
 			start = r.ends[i]
 		}
-		if last <= uint64(s.histN) {
+		if last <= uint64(histN) {
 			continue
 		}
 		// Deleting moves the cursor's page under it, so each delete
 		// starts again from the first key rather than trusting Next.
 		c := b.Cursor()
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= last-uint64(s.histN); k, _ = c.First() {
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= last-uint64(histN); k, _ = c.First() {
 			if err := c.Delete(); err != nil {
-				return err
+				return puts, err
 			}
 		}
 	}
-	return nil
+	return puts, nil
 }
 
-// resetHistory empties the runs after a commit (done or failed), keeping
-// their buffers for the next batch.
-func (s *Store) resetHistory() {
-	for i, r := range s.histDirty {
+// reset empties the runs after a commit (done or failed), keeping their
+// buffers for the next batch.
+func (hb *histBatch) reset() {
+	for i, r := range hb.dirty {
 		r.buf, r.ends, r.seqs = r.buf[:0], r.ends[:0], r.seqs[:0]
-		s.histDirty[i] = nil
+		hb.dirty[i] = nil
 	}
-	s.histDirty = s.histDirty[:0]
-	s.histKept = 0
-	if len(s.histRuns) > histRoomsKept {
-		clear(s.histRuns)
-		s.histLast = nil
+	hb.dirty = hb.dirty[:0]
+	hb.kept = 0
+	if len(hb.runs) > histRoomsKept {
+		clear(hb.runs)
+		hb.last = nil
 	}
+}
+
+// takeHistory hands the batch's history over to a commit behind the loop
+// and starts the next batch with the runs of the last one that landed.
+func (s *Store) takeHistory() *histBatch {
+	taken := s.hist
+	s.hist, s.histSpare = s.histSpare, histBatch{}
+	return &taken
+}
+
+// recycleHistory takes back the runs of a batch committed behind the loop,
+// emptied, for the batch after next.
+func (s *Store) recycleHistory(hb *histBatch) {
+	hb.reset()
+	s.histSpare = *hb
 }
