@@ -24,16 +24,7 @@ import (
 // the backlog waits, so the arena is compacted under held spans.
 func TestBacklogSealedAsTheSocketDrains(t *testing.T) {
 	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
-	alice, bob := gateLoginPad(t, l, "alice", 64<<20), gateLoginPad(t, l, "bob", 64<<20)
-	for _, g := range []*gateUser{alice, bob} {
-		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
-		g.n.p.c.read()
-		l.beforeSleep()
-	}
-	require.NoError(t, unix.SetsockoptInt(bob.n.p.c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 16<<10))
-	rcv := openRecv(t, l, "bob")
-	in := &frameReader{t: t, g: bob, rcv: rcv, last: -1}
-	in.drain() // the join's replies: the receiver allows the gap before the first
+	alice, bob, in := backlogPair(t, l)
 
 	const perFrame, text = 12, 4000
 	next := 0
@@ -165,20 +156,28 @@ func (r *frameReader) lastMsg() wire.Msg {
 	return m
 }
 
-// backlogFlood logs alice and bob into one room, shrinks bob's socket buffer
-// and has alice say msgs messages of 4,000 bytes, so that bob falls behind
-// with a backlog; it returns bob and a reader of his socket.
-func backlogFlood(t *testing.T, l *Loop, msgs int) (*gateUser, *frameReader) {
+// backlogPair logs alice and bob into room r and shrinks bob's socket buffer,
+// so that a flood leaves him behind; it returns them and a reader of bob's
+// socket, past the join's replies (the receiver allows the gap before them).
+func backlogPair(t *testing.T, l *Loop) (alice, bob *gateUser, in *frameReader) {
 	t.Helper()
-	alice, bob := gateLoginPad(t, l, "alice", 64<<20), gateLoginPad(t, l, "bob", 64<<20)
+	alice, bob = gateLoginPad(t, l, "alice", 64<<20), gateLoginPad(t, l, "bob", 64<<20)
 	for _, g := range []*gateUser{alice, bob} {
 		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
 		g.n.p.c.read()
 		l.beforeSleep()
 	}
 	require.NoError(t, unix.SetsockoptInt(bob.n.p.c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 16<<10))
-	in := &frameReader{t: t, g: bob, rcv: openRecv(t, l, "bob"), last: -1}
+	in = &frameReader{t: t, g: bob, rcv: openRecv(t, l, "bob"), last: -1}
 	in.drain()
+	return alice, bob, in
+}
+
+// backlogFlood has alice say msgs messages of 4,000 bytes to bob (backlogPair),
+// so that he falls behind with a backlog; it returns bob and his reader.
+func backlogFlood(t *testing.T, l *Loop, msgs int) (*gateUser, *frameReader) {
+	t.Helper()
+	alice, bob, in := backlogPair(t, l)
 	const text = 4000
 	for i := 0; i < msgs; i += 12 {
 		var plain []byte
