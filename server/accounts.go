@@ -66,8 +66,12 @@ type Accounts struct {
 	claim func(otp.PadID) otp.Claimer
 	// opened holds the users whose pads open has mapped, so that the
 	// metrics look at those and not at every account; one closed since
-	// leaves at the next padLeft.
+	// leaves at the next padLeft, an evicted one at once (shut).
 	opened map[*User]struct{}
+	// used hears of every open of a user's pads (Hub.touch): an open is a
+	// use, so the cool timer lists the user even when the frame that opened
+	// the pads then fails (a bad tag, a lock) and no other use follows.
+	used func(*User)
 }
 
 func usersDir(dataDir string) string { return filepath.Join(dataDir, "users") }
@@ -184,6 +188,9 @@ func (u *User) open(a *Accounts) error {
 	}
 	a.opened[u] = struct{}{}
 	u.recvID, u.parked = u.recvPad.ID(), false
+	if a.used != nil {
+		a.used(u)
+	}
 	return nil
 }
 
@@ -196,9 +203,9 @@ func (a *Accounts) padLeft() []PadLeft {
 		switch {
 		case u.sender != nil:
 			l = [2]int64{u.receiver.Remaining(), u.sender.Remaining()}
-		case u.parked: // closed while idle: as it was then
+		case u.parked && !u.gone: // closed while idle: as it was then
 			l = u.left
-		default:
+		default: // closed, or gone while parked
 			delete(a.opened, u)
 			continue
 		}
@@ -207,6 +214,13 @@ func (a *Accounts) padLeft() []PadLeft {
 		}
 	}
 	return left
+}
+
+// shut closes a gone user's pads for good (evict, or its last session's
+// end) and drops it from the open set, parked or not.
+func (a *Accounts) shut(u *User) {
+	u.close()
+	delete(a.opened, u)
 }
 
 func (u *User) close() {
@@ -285,15 +299,22 @@ func (a *Accounts) evict(u *User, r wire.ByeReason, why string) {
 	}
 	if n := u.session; n != nil {
 		// The pads stay open until the session is gone: its Bye must still be
-		// sealed and reserved to leave (the gate).
-		n.bye(r, why)
+		// sealed and reserved to leave (the gate). A parked session's pads
+		// were opened again by the user command's hold, before it touched
+		// the files (Hub.hold); still parked here means the files went
+		// without one (removed by hand, an older padchatd user): the old
+		// pads are gone, no Bye can be sealed, and the session ends with
+		// the reason in the log only.
+		if !u.parked {
+			n.bye(r, why)
+		}
 		if r == wire.ByeRenewed {
 			n.c.kill(ReasonRenewed)
 		} else {
 			n.c.kill(ReasonRemoved)
 		}
 	} else {
-		u.close()
+		a.shut(u)
 	}
 	if a.byName[u.Name] == u {
 		delete(a.byName, u.Name)

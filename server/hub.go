@@ -61,6 +61,7 @@ func newHub(l *Loop) (*Hub, error) {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	h.acct.claim = l.padClaim()
+	h.acct.used = h.touch
 	if h.store, err = openStore(l.cfg.DataDir, l.cfg.HistorySize); err != nil {
 		return nil, err
 	}
@@ -538,6 +539,33 @@ func (h *Hub) coolPads() {
 		go debug.FreeOSMemory()
 	}
 }
+
+// hold opens the pads of name's session if they closed while it idled, and
+// keeps them from closing for holdFor: the admin command "hold", sent by
+// `padchatd user remove` and `renew` before they remove or replace the files,
+// so that the sync that follows seals the session's Bye with the old pads
+// (Accounts.evict). It says what it did.
+func (h *Hub) hold(name string) string {
+	u := h.acct.user(name)
+	if u == nil || u.session == nil {
+		return "no session"
+	}
+	// The pads' files go next: the Bye must then lie under the durable mark,
+	// which a park left at the next frame's start.
+	if err := u.open(h.acct); err != nil {
+		return "cannot open: " + err.Error()
+	}
+	if err := u.sender.ReserveAhead(); err != nil {
+		return "cannot reserve: " + err.Error()
+	}
+	h.touch(u)
+	u.active = h.l.now + int64(holdFor) // a use to come: coolPads leaves it open until then
+	return "held"
+}
+
+// holdFor bounds how long a hold keeps a session's pads open with no sync
+// after it (a user command that died between the two).
+const holdFor = 30 * time.Second
 
 // parkReturn sessions parked, at most once per returnEvery, make coolPads
 // hand the memory back to the system.

@@ -152,12 +152,13 @@ func TestPadPagesCoolOnlyForUsersInUse(t *testing.T) {
 		provision(t, l, fmt.Sprintf("u%02d", i), 64<<10)
 	}
 	a, b := h.acct.user("u00"), h.acct.user("u01")
-	require.NoError(t, a.open(h.acct))
-	require.NoError(t, b.open(h.acct))
 	assert.Zero(t, l.timers.Len(), "20 accounts, none in use: no timer")
 	assert.Empty(t, h.hot)
 
 	t0 := l.now
+	require.NoError(t, a.open(h.acct)) // an open is a use: listed at once
+	require.NoError(t, b.open(h.acct))
+	assert.Equal(t, []*User{a, b}, h.hot)
 	h.touch(a)
 	assert.Equal(t, padIdle, until(l), "armed for a's pages")
 	l.now = t0 + int64(time.Second)
