@@ -150,7 +150,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		return err
 	}
 	l.log.Info().Str("addr", l.Addr().String()).Str("poller", l.p.Backend()).
-		Str("data", l.cfg.DataDir).Msg("padchatd listening")
+		Str("data", l.cfg.DataDir).Int("max_conns", l.cfg.MaxConns).Msg("padchatd listening")
 	for !l.stopping.Load() {
 		n, err := l.p.Wait(l.events, l.timeout())
 		if err != nil {

@@ -130,3 +130,17 @@ func TestHoldReopensParkedPadsForTheBye(t *testing.T) {
 	assert.NotEmpty(t, n.p.recv(), "the sealed Bye")
 	assert.Equal(t, "ok no session", l.adminCommand("hold alice"))
 }
+
+// The default connection limit is the fd limit less what the daemon keeps
+// for the rest, and half of a small limit.
+func TestMaxConnsFromFDLimit(t *testing.T) {
+	for _, c := range []struct {
+		nofile uint64
+		want   int
+	}{{20000, 19488}, {1024, 512}, {64, 32}, {1 << 62, 1<<31 - 1}} {
+		assert.Equal(t, c.want, maxConnsFor(c.nofile), "ulimit -n %d", c.nofile)
+	}
+	var cfg Config
+	cfg.setDefaults()
+	assert.Equal(t, DefaultMaxConns(), cfg.MaxConns)
+}
