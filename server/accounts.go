@@ -35,6 +35,7 @@ type User struct {
 	active   int64    // when a pad was last used (unix nanos)
 	warned   bool     // low-pad warning logged
 	parked   bool     // pads closed while idle (park); opened again on the next use
+	stay     uint8    // parks after padIdle<<stay unused: see Hub.reopened
 	left     [2]int64 // parked: pad left [send, recv] when parked, for /metrics
 	gone     bool     // evicted: its pads close with its last session
 	lockWhy  string   // why the account is locked (the LOCKED file), or ""
@@ -68,10 +69,11 @@ type Accounts struct {
 	// metrics look at those and not at every account; one closed since
 	// leaves at the next padLeft, an evicted one at once (shut).
 	opened map[*User]struct{}
-	// used hears of every open of a user's pads (Hub.touch): an open is a
-	// use, so the cool timer lists the user even when the frame that opened
-	// the pads then fails (a bad tag, a lock) and no other use follows.
-	used func(*User)
+	// used hears of every open of a user's pads, and whether it reopens
+	// parked ones (Hub.opened): an open is a use, so the cool timer lists
+	// the user even when the frame that opened the pads then fails (a bad
+	// tag, a lock) and no other use follows.
+	used func(u *User, reopened bool)
 }
 
 func usersDir(dataDir string) string { return filepath.Join(dataDir, "users") }
@@ -180,6 +182,7 @@ func (u *User) open(a *Accounts) error {
 		u.receiver = nil
 		return err
 	}
+	reopened := u.parked
 	if n := u.session; u.parked && n != nil && n.rxBase >= 0 {
 		// The live session keeps its gap and replay checks across the
 		// reopen, whoever opens the pads (its own frame or delivery, or
@@ -189,7 +192,7 @@ func (u *User) open(a *Accounts) error {
 	a.opened[u] = struct{}{}
 	u.recvID, u.parked = u.recvPad.ID(), false
 	if a.used != nil {
-		a.used(u)
+		a.used(u, reopened)
 	}
 	return nil
 }
@@ -234,8 +237,13 @@ func (u *User) close() {
 	u.sender, u.receiver = nil, nil
 }
 
-// padIdle is how long a user's pads go unused before their pages are released.
+// padIdle is how long a user's pads go unused before their pages are
+// released, and before they close (park) unless stay says longer.
 const padIdle = 2 * time.Second
+
+// parkAfter is how long u's pads stay open unused: padIdle, doubled for each
+// reopen that came soon after the last use (Hub.opened).
+func (u *User) parkAfter() int64 { return int64(padIdle) << u.stay }
 
 func (u *User) releasePages() {
 	u.hot = false

@@ -144,3 +144,36 @@ func TestMaxConnsFromFDLimit(t *testing.T) {
 	cfg.setDefaults()
 	assert.Equal(t, DefaultMaxConns(), cfg.MaxConns)
 }
+
+// A session whose parked pads are reopened soon after their last use (a
+// member of a room whose messages come 3 s apart) keeps them open longer
+// each time, its pages still released after padIdle; after a long quiet it
+// parks after padIdle again.
+func TestWokenSoonStaysOpenLonger(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	l.stopTimer(l.tickTimer)
+	t0 := l.now
+	_, s, alice := parkLogin(t, l, "alice")
+	deliver := func(at time.Duration) {
+		advance(l, t0, at)
+		s.send(&wire.Msg{Op: wire.OpSrvPing})
+		l.beforeSleep()
+	}
+	advance(l, t0, padIdle)
+	require.True(t, alice.parked)
+	deliver(3 * time.Second) // reopened 3 s after the last use
+	assert.Equal(t, uint8(1), alice.stay)
+	advance(l, t0, 3*time.Second+padIdle)
+	assert.False(t, alice.hot, "pages released after padIdle")
+	assert.False(t, alice.parked, "open for 2*padIdle")
+	deliver(6 * time.Second) // the next message finds it open
+	assert.False(t, alice.parked)
+	assert.Equal(t, uint8(1), alice.stay)
+	advance(l, t0, 6*time.Second+2*padIdle)
+	assert.True(t, alice.parked, "parked after 2*padIdle of quiet")
+
+	deliver(6*time.Second + 2*padIdle + padIdle<<stayMax) // a long quiet
+	assert.Equal(t, uint8(0), alice.stay)
+	advance(l, t0, 6*time.Second+3*padIdle+padIdle<<stayMax)
+	assert.True(t, alice.parked, "parks after padIdle again")
+}
