@@ -25,13 +25,19 @@ type gateUser struct {
 
 func gateLogin(t *testing.T, l *Loop, name string) *gateUser {
 	t.Helper()
+	return gateSession(t, l, name, bundleSender(t, l, name))
+}
+
+// bundleSender provisions name and opens the client's side of its send pad.
+func bundleSender(t *testing.T, l *Loop, name string) *otp.Sender {
+	t.Helper()
 	provision(t, l, name, 1<<20)
 	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, name), bundle.SendPad))
 	require.NoError(t, err)
 	snd, err := otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { snd.Close(); pad.Close() })
-	return gateSession(t, l, name, snd)
+	return snd
 }
 
 // gateSession opens a (further) session of a provisioned user.

@@ -9,28 +9,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"padchat/internal/bundle"
-	"padchat/otp"
 	"padchat/wire"
 )
 
-// parkLogin provisions name and logs a native session in on l; it returns
+// parkLogin logs a native session of a new account name in on l; it returns
 // the client, the server's session and the account.
 func parkLogin(t *testing.T, l *Loop, name string) (*nativeClient, *native, *User) {
 	t.Helper()
-	provision(t, l, name, 1<<20)
-	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, name), bundle.SendPad))
-	require.NoError(t, err)
-	snd, err := otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { snd.Close(); pad.Close() })
-	n := attachNative(t, l, snd)
-	n.p.send(string(n.frame(t, wire.Append(nil, &wire.Msg{Op: wire.OpHello, Text: []byte("t")}))))
-	s := n.p.c.h.(*native)
-	require.NotNil(t, s.user, "authenticated")
-	l.beforeSleep()
-	n.p.recv()
-	return n, s, s.user
+	g := gateLogin(t, l, name)
+	g.n.p.recv()
+	return g.n, g.n.p.c.h.(*native), g.u
 }
 
 // A first frame that opens a user's pads and then fails (here a bad tag)
@@ -40,13 +28,7 @@ func parkLogin(t *testing.T, l *Loop, name string) (*nativeClient, *native, *Use
 func TestRefusedFirstFrameStillCools(t *testing.T) {
 	l, _ := plainLoop(t, Config{})
 	l.stopTimer(l.tickTimer)
-	provision(t, l, "alice", 1<<20)
-	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, "alice"), bundle.SendPad))
-	require.NoError(t, err)
-	snd, err := otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { snd.Close(); pad.Close() })
-
+	snd := bundleSender(t, l, "alice")
 	t0 := l.now
 	n := attachNative(t, l, snd)
 	f := n.frame(t, wire.Append(nil, &wire.Msg{Op: wire.OpHello, Text: []byte("x")}))
