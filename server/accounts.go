@@ -35,7 +35,7 @@ type User struct {
 	active   int64    // when a pad was last used (unix nanos)
 	warned   bool     // low-pad warning logged
 	parked   bool     // pads closed while idle (park); opened again on the next use
-	stay     uint8    // parks after padIdle<<stay unused: see Hub.reopened
+	stay     uint8    // parks after padIdle<<stay unused: see Hub.opened
 	left     [2]int64 // parked: pad left [send, recv] when parked, for /metrics
 	gone     bool     // evicted: its pads close with its last session
 	lockWhy  string   // why the account is locked (the LOCKED file), or ""
