@@ -17,6 +17,24 @@ func (s *Sender) Reserve() error {
 	if !s.Pending() {
 		return nil
 	}
+	return s.reserve()
+}
+
+// ReserveAhead durably moves the reserved mark a step past next even with
+// nothing Pending (a no-op when the mark lies ahead already): the next frames
+// then leave with no state write, for a Sender whose state file is about to
+// go (its account removed or renewed) while a last frame must still be sealed.
+func (s *Sender) ReserveAhead() error {
+	if s.closed {
+		return ErrClosed
+	}
+	if s.reserved > s.next {
+		return nil
+	}
+	return s.reserve()
+}
+
+func (s *Sender) reserve() error {
 	if s.unsure {
 		// The last Advance may have won or not: learn the shared mark first.
 		// Frames sealed before count as lost; they are held back.

@@ -35,6 +35,7 @@ type User struct {
 	active   int64    // when a pad was last used (unix nanos)
 	warned   bool     // low-pad warning logged
 	parked   bool     // pads closed while idle (park); opened again on the next use
+	stay     uint8    // parks after padIdle<<stay unused: see Hub.opened
 	left     [2]int64 // parked: pad left [send, recv] when parked, for /metrics
 	gone     bool     // evicted: its pads close with its last session
 	lockWhy  string   // why the account is locked (the LOCKED file), or ""
@@ -66,8 +67,13 @@ type Accounts struct {
 	claim func(otp.PadID) otp.Claimer
 	// opened holds the users whose pads open has mapped, so that the
 	// metrics look at those and not at every account; one closed since
-	// leaves at the next padLeft.
+	// leaves at the next padLeft, an evicted one at once (shut).
 	opened map[*User]struct{}
+	// used hears of every open of a user's pads, and whether it reopens
+	// parked ones (Hub.opened): an open is a use, so the cool timer lists
+	// the user even when the frame that opened the pads then fails (a bad
+	// tag, a lock) and no other use follows.
+	used func(u *User, reopened bool)
 }
 
 func usersDir(dataDir string) string { return filepath.Join(dataDir, "users") }
@@ -176,6 +182,7 @@ func (u *User) open(a *Accounts) error {
 		u.receiver = nil
 		return err
 	}
+	reopened := u.parked
 	if n := u.session; u.parked && n != nil && n.rxBase >= 0 {
 		// The live session keeps its gap and replay checks across the
 		// reopen, whoever opens the pads (its own frame or delivery, or
@@ -184,6 +191,9 @@ func (u *User) open(a *Accounts) error {
 	}
 	a.opened[u] = struct{}{}
 	u.recvID, u.parked = u.recvPad.ID(), false
+	if a.used != nil {
+		a.used(u, reopened)
+	}
 	return nil
 }
 
@@ -196,9 +206,9 @@ func (a *Accounts) padLeft() []PadLeft {
 		switch {
 		case u.sender != nil:
 			l = [2]int64{u.receiver.Remaining(), u.sender.Remaining()}
-		case u.parked: // closed while idle: as it was then
+		case u.parked && !u.gone: // closed while idle: as it was then
 			l = u.left
-		default:
+		default: // closed, or gone while parked
 			delete(a.opened, u)
 			continue
 		}
@@ -207,6 +217,13 @@ func (a *Accounts) padLeft() []PadLeft {
 		}
 	}
 	return left
+}
+
+// shut closes a gone user's pads for good (evict, or its last session's
+// end) and drops it from the open set, parked or not.
+func (a *Accounts) shut(u *User) {
+	u.close()
+	delete(a.opened, u)
 }
 
 func (u *User) close() {
@@ -220,8 +237,13 @@ func (u *User) close() {
 	u.sender, u.receiver = nil, nil
 }
 
-// padIdle is how long a user's pads go unused before their pages are released.
+// padIdle is how long a user's pads go unused before their pages are
+// released, and before they close (park) unless stay says longer.
 const padIdle = 2 * time.Second
+
+// parkAfter is how long u's pads stay open unused: padIdle, doubled for each
+// reopen that came soon after the last use (Hub.opened).
+func (u *User) parkAfter() int64 { return int64(padIdle) << u.stay }
 
 func (u *User) releasePages() {
 	u.hot = false
@@ -285,15 +307,22 @@ func (a *Accounts) evict(u *User, r wire.ByeReason, why string) {
 	}
 	if n := u.session; n != nil {
 		// The pads stay open until the session is gone: its Bye must still be
-		// sealed and reserved to leave (the gate).
-		n.bye(r, why)
+		// sealed and reserved to leave (the gate). A parked session's pads
+		// were opened again by the user command's hold, before it touched
+		// the files (Hub.hold); still parked here means the files went
+		// without one (removed by hand, an older padchatd user): the old
+		// pads are gone, no Bye can be sealed, and the session ends with
+		// the reason in the log only.
+		if !u.parked {
+			n.bye(r, why)
+		}
 		if r == wire.ByeRenewed {
 			n.c.kill(ReasonRenewed)
 		} else {
 			n.c.kill(ReasonRemoved)
 		}
 	} else {
-		u.close()
+		a.shut(u)
 	}
 	if a.byName[u.Name] == u {
 		delete(a.byName, u.Name)

@@ -6,7 +6,9 @@
 // that one account (its pad id, account id and lock: three small files) and
 // applies the change at once: a new account is known, a removed one's session
 // ends with its reason and its pads and mailbox go, a renewed one's old bundle
-// is refused from that moment. The answer is one line, "ok WHAT" or
+// is refused from that moment. Before a remove or a renew touches the files,
+// "hold NAME" opens the pads of a session that parked while idle, so its
+// Bye can still be sealed. The answer is one line, "ok WHAT" or
 // "error WHY". With no daemon listening the commands finish the work
 // themselves (the mailbox of a removed account is dropped from the store).
 //
@@ -102,6 +104,9 @@ func (l *Loop) adminCommand(line string) string {
 		l.log.Info().Str("user", arg).Str("change", what).Msg("account changed by the operator")
 		l.hub.clusterSynced(arg, what)
 		return "ok " + what
+	}
+	if cmd == "hold" {
+		return "ok " + l.hub.hold(arg)
 	}
 	if cmd == "list" {
 		b, err := json.Marshal(l.hub.acct.list())

@@ -161,7 +161,7 @@ func (fb *fanoutBench) seal(b *testing.B, n int) {
 // drain seals and reserves as a flush would, then empties every output
 // queue without writing.
 func (fb *fanoutBench) drain() {
-	fb.l.sealAll()
+	fb.l.sealHeld(fb.l.dirty, false)
 	for _, c := range fb.l.dirty {
 		c.out, c.outPos, c.held, c.dirty = c.out[:0], 0, 0, false
 	}

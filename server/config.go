@@ -2,7 +2,10 @@
 package server
 
 import (
+	"math"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"padchat/cluster"
 )
@@ -14,7 +17,7 @@ type Config struct {
 	MaxMessage    int           // bytes of text in one chat message
 	MaxFrame      int           // bytes of plaintext in one native frame
 	OutLimit      int           // bytes queued for one connection before it is cut off
-	MaxConns      int           // connections at once; accept pauses past it
+	MaxConns      int           // connections at once; accept pauses past it; 0: DefaultMaxConns()
 	MaxPerIP      int           // connections from one IP (0: no limit)
 	PerIPLoopback bool          // apply MaxPerIP to loopback peers too
 	IdleTimeout   time.Duration // no bytes from a peer for this long: close (pinged at half)
@@ -49,7 +52,6 @@ const (
 	DefaultMaxMessage  = 4096
 	DefaultMaxFrame    = 64 << 10
 	DefaultOutLimit    = 4 << 20
-	DefaultMaxConns    = 15000
 	DefaultMaxPerIP    = 256
 	DefaultIdleTimeout = 5 * time.Minute
 	DefaultAuthTimeout = 10 * time.Second
@@ -76,7 +78,7 @@ func (c *Config) setDefaults() {
 	def(&c.MaxMessage, DefaultMaxMessage)
 	def(&c.MaxFrame, DefaultMaxFrame)
 	def(&c.OutLimit, DefaultOutLimit)
-	def(&c.MaxConns, DefaultMaxConns)
+	def(&c.MaxConns, DefaultMaxConns())
 	def(&c.MailBatch, DefaultMailBatch)
 	if c.FileMax <= 0 {
 		c.FileMax = DefaultFileMax
@@ -99,4 +101,31 @@ func (c *Config) setDefaults() {
 	if c.MaxFrame < c.MaxMessage+1024 {
 		c.MaxFrame = c.MaxMessage + 1024
 	}
+}
+
+// FDReserve is what the default --max-conns leaves of the fd limit for what
+// is not a connection: the listeners (native, plain-text, HTTP, admin: under
+// 10), the store, mail log and log file, the poller and its wake-up, the
+// NATS connection, the two pad files a login opens for a moment, the state
+// file a reservation writes, and file transfers in the spool (one each).
+// Past it, accept pauses on EMFILE anyway (listener.go), logged.
+const FDReserve = 512
+
+// DefaultMaxConns is --max-conns when not set: the fd limit (RLIMIT_NOFILE,
+// which Go raises to the hard limit at start) less FDReserve, so that a
+// daemon under `ulimit -n 20000` holds 19,488 connections. An idle one costs
+// one fd, its socket (pads and state files are closed while idle).
+func DefaultMaxConns() int {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return maxConnsFor(1024)
+	}
+	return maxConnsFor(uint64(lim.Cur))
+}
+
+// maxConnsFor is DefaultMaxConns under an fd limit of nofile: at least half
+// of a small limit stays for the rest.
+func maxConnsFor(nofile uint64) int {
+	n := nofile - min(FDReserve, nofile/2)
+	return int(min(n, math.MaxInt32)) // RLIM_INFINITY
 }

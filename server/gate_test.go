@@ -31,13 +31,20 @@ func gateLogin(t *testing.T, l *Loop, name string) *gateUser {
 // gateLoginPad is gateLogin with pads of size bytes.
 func gateLoginPad(t *testing.T, l *Loop, name string, size int64) *gateUser {
 	t.Helper()
+	return gateSession(t, l, name, bundleSender(t, l, name, size))
+}
+
+// bundleSender provisions name with pads of size bytes and opens the
+// client's side of its send pad.
+func bundleSender(t *testing.T, l *Loop, name string, size int64) *otp.Sender {
+	t.Helper()
 	provision(t, l, name, size)
 	pad, err := otp.OpenPad(bundle.Path(BundleDir(l.cfg.DataDir, name), bundle.SendPad))
 	require.NoError(t, err)
 	snd, err := otp.OpenSender(pad, pad.Path()+bundle.StateSuffix, otp.SenderOptions{NoLock: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { snd.Close(); pad.Close() })
-	return gateSession(t, l, name, snd)
+	return snd
 }
 
 // gateSession opens a (further) session of a provisioned user.

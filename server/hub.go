@@ -42,6 +42,7 @@ type Hub struct {
 	reserve       []*User // senders sealed past their durable mark this iteration
 	hot           []*User // users whose pad pages may be resident (touch, coolPads)
 	coolTimer     uint64  // fires coolPads when the first of them can have gone idle
+	coolAt        int64   // when it is armed for; 0: not armed
 	commitTimer   uint64  // wakes the loop when a batch of writes that may wait is due (commit)
 	commitAt      int64   // when it is armed for
 	senders       []*otp.Sender
@@ -60,6 +61,7 @@ func newHub(l *Loop) (*Hub, error) {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	h.acct.claim = l.padClaim()
+	h.acct.used = h.opened
 	if h.store, err = openStore(l.cfg.DataDir, l.cfg.HistorySize); err != nil {
 		return nil, err
 	}
@@ -537,13 +539,14 @@ func (h *Hub) reservePads() {
 	h.reserve, h.senders = h.reserve[:0], senders[:0]
 }
 
-// Pad state of users idle for padIdle leaves the process: an idle
-// connection should cost its socket and a few hundred bytes, not its pad
-// state. Where nothing is held for the session the pads close (park, reopened
-// on its next frame or delivery); where they cannot close yet, their pages
-// are released. Only users whose pads were used since (h.hot) are looked at,
-// when the cool timer says the first of them can have gone idle; with none,
-// no timer is armed at all.
+// Pad state of users idle leaves the process: an idle connection should
+// cost its socket and a few hundred bytes, not its pad state. After padIdle
+// unused a user's pad pages are released; after parkAfter (padIdle, or
+// longer for a user woken often) its pads close where nothing is held for
+// the session (park, reopened on its next frame or delivery), else it is
+// looked at again a second later. Only users whose pads were used since
+// (h.hot) are looked at, when the cool timer says the first of them can be
+// due; with none, no timer is armed at all.
 
 // touch records a use of u's pads (every frame in or out: keep it small).
 func (h *Hub) touch(u *User) {
@@ -553,31 +556,59 @@ func (h *Hub) touch(u *User) {
 	}
 }
 
-// heat marks u's pages resident and lists u for the cool timer.
+// heat marks u's pages resident and lists u for the cool timer, armed for
+// its pages unless armed sooner.
 func (h *Hub) heat(u *User) {
 	u.hot = true
-	if u.cooling {
-		return
+	if !u.cooling {
+		u.cooling = true
+		h.hot = append(h.hot, u)
 	}
-	u.cooling = true
-	h.hot = append(h.hot, u)
-	if len(h.hot) == 1 {
-		h.l.setTimer(h.coolTimer, u.active+int64(padIdle))
+	if at := u.active + int64(padIdle); h.coolAt == 0 || at < h.coolAt {
+		h.coolAt = at
+		h.l.setTimer(h.coolTimer, at)
 	}
 }
 
-// coolPads parks or releases the listed users idle for padIdle (at most
-// parkPerTick parks a call, so a crowd going idle at once does not stall the
-// loop), keeps listed those still open that may park later, and arms the
-// timer for the next one due.
+// opened is the accounts' word that u's pads opened: a use. A reopen of
+// parked pads soon after their last use (a member of a room whose messages
+// come a few seconds apart, a client pinging often) doubles how long they
+// then stay open unused, up to stayMax; after a long quiet they park after
+// padIdle again. So a sparse room's members stop closing and reopening
+// their pads at every message, and a session woken once parks as before.
+func (h *Hub) opened(u *User, reopened bool) {
+	if reopened {
+		if h.l.now-u.active < int64(padIdle)<<stayMax {
+			u.stay = min(u.stay+1, stayMax)
+		} else {
+			u.stay = 0
+		}
+	}
+	h.touch(u)
+}
+
+// stayMax bounds the doublings of parkAfter: 64 s.
+const stayMax = 5
+
+// coolPads releases the pages of the listed users idle for padIdle and parks
+// those idle for their parkAfter (at most parkPerTick parks a call, so a
+// crowd going idle at once does not stall the loop), keeps listed those
+// still open that may park later, and arms the timer for the next one due.
 func (h *Hub) coolPads() {
 	now := h.l.now
-	idleSince, next, parked := now-int64(padIdle), int64(0), 0
+	next, parked := int64(0), 0
+	h.coolAt = 0
 	kept := h.hot[:0]
 	for _, u := range h.hot {
 		at := u.active + int64(padIdle)
-		if u.active <= idleSince {
+		if at <= now {
+			idleSince := now - u.parkAfter()
 			switch {
+			case u.active > idleSince: // pages only: it parks later
+				at = u.active + u.parkAfter()
+				if u.hot {
+					u.releasePages()
+				}
 			case parked < parkPerTick && u.canPark(h.acct, idleSince):
 				parked++
 				if err := u.park(); err != nil {
@@ -585,12 +616,14 @@ func (h *Hub) coolPads() {
 				} else {
 					h.l.log.Debug().Str("user", u.Name).Msg("idle pads closed")
 				}
-			case u.hot:
-				u.releasePages()
+			default:
+				// Open but held (output, a reservation) or over this call's
+				// parks: look again a little later.
+				if u.hot {
+					u.releasePages()
+				}
+				at = now + int64(time.Second)
 			}
-			// Open but held (output, a reservation) or over this call's
-			// parks: look again a little later.
-			at = now + int64(time.Second)
 		}
 		if !u.hot && (u.sender == nil || h.acct.claim != nil) {
 			u.cooling = false // closed, or released where it never parks (cluster)
@@ -604,6 +637,7 @@ func (h *Hub) coolPads() {
 	clear(h.hot[len(kept):])
 	h.hot = kept
 	if next != 0 {
+		h.coolAt = next
 		h.l.setTimer(h.coolTimer, next)
 	}
 	// What parking freed stays in the process until a GC runs and the
@@ -615,6 +649,33 @@ func (h *Hub) coolPads() {
 		go debug.FreeOSMemory()
 	}
 }
+
+// hold opens the pads of name's session if they closed while it idled, and
+// keeps them from closing for holdFor: the admin command "hold", sent by
+// `padchatd user remove` and `renew` before they remove or replace the files,
+// so that the sync that follows seals the session's Bye with the old pads
+// (Accounts.evict). It says what it did.
+func (h *Hub) hold(name string) string {
+	u := h.acct.user(name)
+	if u == nil || u.session == nil {
+		return "no session"
+	}
+	// The pads' files go next: the Bye must then lie under the durable mark,
+	// which a park left at the next frame's start.
+	if err := u.open(h.acct); err != nil {
+		return "cannot open: " + err.Error()
+	}
+	if err := u.sender.ReserveAhead(); err != nil {
+		return "cannot reserve: " + err.Error()
+	}
+	h.touch(u)
+	u.active = h.l.now + int64(holdFor) // a use to come: coolPads leaves it open until then
+	return "held"
+}
+
+// holdFor bounds how long a hold keeps a session's pads open with no sync
+// after it (a user command that died between the two).
+const holdFor = 30 * time.Second
 
 // parkReturn sessions parked, at most once per returnEvery, make coolPads
 // hand the memory back to the system.

@@ -150,7 +150,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		return err
 	}
 	l.log.Info().Str("addr", l.Addr().String()).Str("poller", l.p.Backend()).
-		Str("data", l.cfg.DataDir).Msg("padchatd listening")
+		Str("data", l.cfg.DataDir).Int("max_conns", l.cfg.MaxConns).Msg("padchatd listening")
 	for !l.stopping.Load() {
 		n, err := l.p.Wait(l.events, l.timeout())
 		if err != nil {
@@ -227,23 +227,7 @@ func (l *Loop) flushAll() {
 	for round := 0; round < flushRounds && (len(l.dirty) > 0 || len(l.dying) > 0); round++ {
 		batch := l.dirty
 		l.dirty = l.spare[:0]
-		sealed := false
-		for _, c := range batch {
-			// A slow consumer's backlog is dropped, not sealed: that would
-			// spend its pad on bytes nobody reads.
-			if c.held == 0 || c.closed || c.reason == ReasonSlowConsumer {
-				continue
-			}
-			c.s.seal(c)
-			sealed = true
-			if !c.dying && !c.closed && c.s.durable(c) {
-				c.flush()
-			}
-		}
-		if sealed {
-			crashpoint.Hit(crashpoint.Sealed)
-		}
-		l.reserve()
+		l.sealHeld(batch, true)
 		l.reap()
 		for i, c := range batch {
 			batch[i] = nil
@@ -267,17 +251,24 @@ func (l *Loop) flushAll() {
 // flushRounds bounds the seal, close and write rounds of one flushAll.
 const flushRounds = 4
 
-// sealAll seals the held output of every connection that has some (one frame
+// sealHeld seals the held output of each of conns that has some (one frame
 // per connection, or a few at the frame limit), then runs the reserve hook
-// once: one durable write for every pad the iteration used.
-func (l *Loop) sealAll() {
+// once: one durable write for every pad the iteration used. With write, a
+// connection whose frames already lie under its durable mark is written right
+// after its seal, through the gate (flushAll); shutdown and the benchmarks
+// seal only.
+func (l *Loop) sealHeld(conns []*Conn, write bool) {
 	sealed := false
-	for _, c := range l.dirty {
-		// A slow consumer's backlog is dropped, not sealed: that would spend
-		// its pad on bytes nobody reads.
-		if c.held > 0 && !c.closed && c.reason != ReasonSlowConsumer {
-			c.s.seal(c)
-			sealed = true
+	for _, c := range conns {
+		// A slow consumer's backlog is dropped, not sealed: that would
+		// spend its pad on bytes nobody reads.
+		if c.held == 0 || c.closed || c.reason == ReasonSlowConsumer {
+			continue
+		}
+		c.s.seal(c)
+		sealed = true
+		if write && !c.dying && !c.closed && c.s.durable(c) {
+			c.flush()
 		}
 	}
 	if sealed {
@@ -365,12 +356,12 @@ func (l *Loop) shutdown() {
 	l.watchers = map[int]watcher{}
 	l.hub.goodbye()
 	l.hub.store.commit() // all of it, due or not
-	l.sealAll()
+	l.sealHeld(l.dirty, false)
 	deadline := time.Now().Add(2 * time.Second)
 	for _, c := range l.conns {
 		if c != nil && !c.closed {
 			for c.pending() > 0 && !c.closed && time.Now().Before(deadline) {
-				if c.held > 0 { // sealed by sealAll, or a backlog's next part the last flush staged
+				if c.held > 0 { // sealed by sealHeld, or a backlog's next part the last flush staged
 					c.s.seal(c)
 					l.reserve()
 					if !c.s.durable(c) {

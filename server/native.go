@@ -634,7 +634,7 @@ func (n *native) onClose(c *Conn) {
 	if u.session == n {
 		u.session = nil
 		if u.gone {
-			u.close()
+			n.h.acct.shut(u)
 		}
 	}
 	n.h.l.log.Info().Str("user", u.Name).Str("remote", c.remote).Stringer("reason", c.reason).Msg("disconnected")

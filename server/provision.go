@@ -45,6 +45,7 @@ func writeAccount(dataDir, name string, padSize int64, addr, outDir, id string, 
 // staged is an account built beside its place, not yet in it.
 type staged struct {
 	tmp, dir, outDir string
+	data, name       string
 	renew            bool
 }
 
@@ -77,7 +78,7 @@ func stageAccount(dataDir, name string, padSize int64, addr, outDir, id string, 
 		rand.Read(b[:])
 		id = hex.EncodeToString(b[:])
 	}
-	st := &staged{tmp: dir + "~new", dir: dir, outDir: outDir, renew: renew}
+	st := &staged{tmp: dir + "~new", dir: dir, outDir: outDir, data: dataDir, name: name, renew: renew}
 	os.RemoveAll(st.tmp)
 	if err := os.MkdirAll(st.tmp, 0o700); err != nil {
 		return nil, err
@@ -134,6 +135,7 @@ func (st *staged) place() error {
 		// The old pads go in one rename; the new ones take their place
 		// in the next. A crash between leaves the account absent, never
 		// half old and half new; renew again.
+		holdPads(st.data, st.name)
 		old := st.dir + "~old"
 		os.RemoveAll(old)
 		if err := os.Rename(st.dir, old); err != nil {
@@ -199,6 +201,7 @@ func RemoveUser(dataDir, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	holdPads(dataDir, name)
 	if err := os.RemoveAll(dir); err != nil {
 		return "", err
 	}
@@ -208,6 +211,15 @@ func RemoveUser(dataDir, name string) (string, error) {
 		return answer, err
 	}
 	return answer, purgeMailbox(dataDir, u.key())
+}
+
+// holdPads asks a running daemon, before the account's files go, to open the
+// pads of name's session if they closed while it idled, and to keep them
+// open until the sync that follows (Hub.hold): the session's Bye is sealed
+// with those pads, which the files' removal takes away. Best effort: with no
+// daemon, or an older one, the sync still ends the session, without a Bye.
+func holdPads(dataDir, name string) {
+	tellDaemon(dataDir, "hold "+name)
 }
 
 // existingUser finds the account name has on disk.
@@ -308,9 +320,12 @@ func (a *Accounts) list() []UserInfo {
 		case u.session != nil:
 			i.State = "online"
 		}
-		if u.sender != nil {
+		switch {
+		case u.sender != nil:
 			i.SendLeft, i.RecvLeft, i.Live = u.receiver.Remaining(), u.sender.Remaining(), true
-		} else {
+		case u.parked: // a session idle enough that its pads closed: the daemon's figures from then, still exact
+			i.SendLeft, i.RecvLeft, i.Live = u.left[0], u.left[1], true
+		default:
 			i.SendLeft = padLeft(filepath.Join(u.dir, bundle.SendPad))
 			i.RecvLeft = padLeft(filepath.Join(u.dir, bundle.RecvPad))
 		}

@@ -82,7 +82,11 @@ func TestNativePingAtHalfIdleThenClose(t *testing.T) {
 	assert.NotEmpty(t, n.p.recv(), "the ping frame")
 	assert.Equal(t, padIdle, until(l), "next: the sealed ping's pad pages cool")
 	advance(l, t0, 30*time.Second+padIdle)
-	assert.Equal(t, 30*time.Second-padIdle, until(l), "next: the close at t0+60s")
+	// The ping reopened pads parked since t0+padIdle, 30 s after their last
+	// use: they stay open twice as long before they close (Hub.opened).
+	assert.Equal(t, padIdle, until(l), "next: the pads close, at 2*padIdle")
+	advance(l, t0, 30*time.Second+2*padIdle)
+	assert.Equal(t, 30*time.Second-2*padIdle, until(l), "next: the close at t0+60s")
 
 	// The pong (any frame) at t0+40s defers the close without a timer operation.
 	l.now = t0 + int64(40*time.Second)
@@ -152,12 +156,13 @@ func TestPadPagesCoolOnlyForUsersInUse(t *testing.T) {
 		provision(t, l, fmt.Sprintf("u%02d", i), 64<<10)
 	}
 	a, b := h.acct.user("u00"), h.acct.user("u01")
-	require.NoError(t, a.open(h.acct))
-	require.NoError(t, b.open(h.acct))
 	assert.Zero(t, l.timers.Len(), "20 accounts, none in use: no timer")
 	assert.Empty(t, h.hot)
 
 	t0 := l.now
+	require.NoError(t, a.open(h.acct)) // an open is a use: listed at once
+	require.NoError(t, b.open(h.acct))
+	assert.Equal(t, []*User{a, b}, h.hot)
 	h.touch(a)
 	assert.Equal(t, padIdle, until(l), "armed for a's pages")
 	l.now = t0 + int64(time.Second)

@@ -3,6 +3,8 @@ package tests
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -164,4 +166,37 @@ func TestIdleCrowdParksAndIsServed(t *testing.T) {
 		r := request(t, c, wire.Msg{Op: wire.OpPing})
 		assert.Equal(t, wire.OpOK, r.Op, names[i])
 	}
+}
+
+// A session whose pads closed while idle is told why it ends when its account
+// is renewed or removed, as an active one is: the user command has the daemon
+// open the old pads again before the files go (hold), and the Bye is sealed
+// with them.
+func TestIdleSessionRenewedOrRemovedGetsItsBye(t *testing.T) {
+	d := startServer(t)
+	dir := d.addUser("bob", 0)
+	keep := filepath.Join(t.TempDir(), "old-bob")
+	require.NoError(t, exec.Command("cp", "-r", dir, keep).Run())
+	bob, err := pcclient.Dial(d.addr, keep)
+	require.NoError(t, err)
+	t.Cleanup(func() { bob.Close() })
+	// carol's bundle lives elsewhere: remove deletes the operator's copy.
+	keepCarol := filepath.Join(t.TempDir(), "carol")
+	require.NoError(t, os.Rename(d.addUser("carol", 0), keepCarol))
+	carol, err := pcclient.Dial(d.addr, keepCarol)
+	require.NoError(t, err)
+	t.Cleanup(func() { carol.Close() })
+	waitParked(t, d, "bob", 1)
+	waitParked(t, d, "carol", 1)
+
+	out, err := runBin("padchatd", "user", "renew", "bob", "--pad-size", "1MiB", "--server", d.addr, "--data", d.data)
+	require.NoError(t, err, out)
+	bye := expect(t, bob, "the renewed account's parked session ends with its reason", isOp(wire.OpBye))
+	assert.Equal(t, wire.ByeRenewed, wire.ByeReason(bye.ID))
+
+	out, err = runBin("padchatd", "user", "remove", "carol", "--data", d.data)
+	require.NoError(t, err, out)
+	bye = expect(t, carol, "the removed account's parked session ends with its reason", isOp(wire.OpBye))
+	assert.Equal(t, wire.ByeRemoved, wire.ByeReason(bye.ID))
+	assert.NotContains(t, d.logs.String(), "reopening idle pads")
 }

@@ -30,7 +30,8 @@ func cpuTicks(t *testing.T, pid int) int64 {
 
 func TestOutOfDescriptorsPausesAcceptAndRecovers(t *testing.T) {
 	// A long auth timeout keeps the served connections holding their fds.
-	d := &daemon{t: t, data: t.TempDir(), nofile: 64, args: []string{"--auth-timeout", "5m"}}
+	// --max-conns above the fds: the default (half of 64) would stop accept before EMFILE.
+	d := &daemon{t: t, data: t.TempDir(), nofile: 64, args: []string{"--auth-timeout", "5m", "--max-conns", "1000"}}
 	t.Cleanup(d.kill)
 	d.start()
 	pid := d.cmd.Process.Pid
@@ -89,4 +90,13 @@ func TestOutOfDescriptorsPausesAcceptAndRecovers(t *testing.T) {
 		}
 	}
 	assert.Greater(t, recovered, 0, "service must resume once descriptors are free\n%s", d.logs)
+}
+
+// Without --max-conns the daemon takes its connection limit from its fd
+// limit, less what it keeps for listeners, store and files.
+func TestMaxConnsDefaultsFromFDLimit(t *testing.T) {
+	d := &daemon{t: t, data: t.TempDir(), nofile: 4096}
+	t.Cleanup(d.kill)
+	d.start()
+	d.waitLog(`"max_conns":3584`)
 }

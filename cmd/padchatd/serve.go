@@ -42,7 +42,7 @@ func newServeFlags(o *serveOptions) *flag.FlagSet {
 	cfg.FileMax, cfg.FileMailbox = server.DefaultFileMax, server.DefaultFileMailbox
 	fs.Var(sizeFlag[int64]{&cfg.FileMax}, "file-max", "max bytes of one file sent through the daemon")
 	fs.Var(sizeFlag[int64]{&cfg.FileMailbox}, "file-mailbox", "max bytes of files waiting for one recipient")
-	fs.IntVar(&cfg.MaxConns, "max-conns", server.DefaultMaxConns, "max connections; accept pauses past it (reloadable)")
+	fs.IntVar(&cfg.MaxConns, "max-conns", 0, fmt.Sprintf("max connections; accept pauses past it; 0: the fd limit (ulimit -n) less %d, now %d (reloadable)", server.FDReserve, server.DefaultMaxConns()))
 	fs.IntVar(&cfg.MaxPerIP, "max-per-ip", server.DefaultMaxPerIP, "connections from one IP address, 0: no limit (reloadable)")
 	fs.BoolVar(&cfg.PerIPLoopback, "per-ip-loopback", false, "apply --max-per-ip to loopback clients too (exempt by default)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close peers silent this long, pinged at half (reloadable)")

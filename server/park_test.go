@@ -1,0 +1,161 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"padchat/wire"
+)
+
+// parkLogin logs a native session of a new account name in on l; it returns
+// the client, the server's session and the account.
+func parkLogin(t *testing.T, l *Loop, name string) (*nativeClient, *native, *User) {
+	t.Helper()
+	g := gateLogin(t, l, name)
+	g.n.p.recv()
+	return g.n, g.n.p.c.h.(*native), g.u
+}
+
+// A first frame that opens a user's pads and then fails (here a bad tag)
+// is still a use of them: the user is listed for the cool timer at the open,
+// so its pads close when idle, not only at its eviction. Listed at each
+// touch instead, as before, alice's pads stayed open for good.
+func TestRefusedFirstFrameStillCools(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	l.stopTimer(l.tickTimer)
+	snd := bundleSender(t, l, "alice", 1<<20)
+	t0 := l.now
+	n := attachNative(t, l, snd)
+	f := n.frame(t, wire.Append(nil, &wire.Msg{Op: wire.OpHello, Text: []byte("x")}))
+	f[len(f)-1] ^= 1 // a bad tag
+	n.p.send(string(f))
+	u := l.hub.acct.user("alice")
+	require.Nil(t, n.p.c.h.(*native).user, "refused")
+	require.NotNil(t, u.sender, "the frame opened alice's pads")
+	assert.Contains(t, l.hub.hot, u, "listed for the cool timer")
+	advance(l, t0, refusalDelay)
+	advance(l, t0, padIdle)
+	assert.Nil(t, u.sender, "alice's pads closed after padIdle")
+	assert.Empty(t, l.hub.hot)
+}
+
+// A parked account that is removed leaves the open set at once, with or
+// without a session (the session's end drops it); and a parked session whose
+// files went without a hold first ends with the eviction's reason, not a
+// store error, though no Bye can be sealed.
+func TestParkedUserRemovedLeavesOpenSet(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	l.stopTimer(l.tickTimer)
+	a := l.hub.acct
+	provision(t, l, "bob", 64<<10)
+	bob := a.user("bob")
+	require.NoError(t, bob.open(a))
+	require.NoError(t, bob.park())
+	require.Contains(t, a.opened, bob)
+	a.evict(bob, wire.ByeRemoved, "gone")
+	assert.NotContains(t, a.opened, bob, "evicted while parked, no session")
+
+	t0 := l.now
+	n, s, alice := parkLogin(t, l, "alice")
+	advance(l, t0, padIdle)
+	require.True(t, alice.parked, "idle: parked")
+	require.NoError(t, os.RemoveAll(filepath.Join(usersDir(l.cfg.DataDir), "alice")))
+	_, err := a.sync("alice")
+	require.NoError(t, err)
+	l.beforeSleep()
+	assert.True(t, s.c.closed)
+	assert.Equal(t, ReasonRemoved, s.c.reason, "the eviction's reason")
+	assert.Empty(t, n.p.recv(), "no pad left to seal a Bye with")
+	assert.NotContains(t, a.opened, alice, "gone with its session")
+	assert.Empty(t, a.padLeft())
+}
+
+// `user list` shows a parked session's figures as the daemon's (live), with
+// what was left when its pads closed.
+func TestListShowsParkedSessionLive(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	l.stopTimer(l.tickTimer)
+	t0 := l.now
+	_, _, alice := parkLogin(t, l, "alice")
+	want := [2]int64{alice.receiver.Remaining(), alice.sender.Remaining()}
+	advance(l, t0, padIdle)
+	require.True(t, alice.parked)
+	list := l.hub.acct.list()
+	require.Len(t, list, 1)
+	assert.Equal(t, UserInfo{Name: "alice", State: "online", SendLeft: want[0], RecvLeft: want[1], Live: true}, list[0])
+}
+
+// The admin command hold, sent by user remove and renew before they touch
+// the files, opens a parked session's pads and keeps them open for holdFor,
+// so the sync that follows seals the Bye with them.
+func TestHoldReopensParkedPadsForTheBye(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	l.stopTimer(l.tickTimer)
+	t0 := l.now
+	n, s, alice := parkLogin(t, l, "alice")
+	advance(l, t0, padIdle)
+	require.True(t, alice.parked)
+
+	assert.Equal(t, "ok held", l.adminCommand("hold alice"))
+	assert.NotNil(t, alice.sender, "open again")
+	advance(l, t0, 2*padIdle+holdFor-time.Millisecond)
+	require.NotNil(t, alice.sender, "held open for holdFor")
+	require.NoError(t, os.RemoveAll(filepath.Join(usersDir(l.cfg.DataDir), "alice")))
+	assert.Equal(t, "ok removed; its session was closed", l.adminCommand("sync alice"))
+	l.beforeSleep()
+	assert.Equal(t, ReasonRemoved, s.c.reason)
+	assert.NotEmpty(t, n.p.recv(), "the sealed Bye")
+	assert.Equal(t, "ok no session", l.adminCommand("hold alice"))
+}
+
+// The default connection limit is the fd limit less what the daemon keeps
+// for the rest, and half of a small limit.
+func TestMaxConnsFromFDLimit(t *testing.T) {
+	for _, c := range []struct {
+		nofile uint64
+		want   int
+	}{{20000, 19488}, {1024, 512}, {64, 32}, {1 << 62, 1<<31 - 1}} {
+		assert.Equal(t, c.want, maxConnsFor(c.nofile), "ulimit -n %d", c.nofile)
+	}
+	var cfg Config
+	cfg.setDefaults()
+	assert.Equal(t, DefaultMaxConns(), cfg.MaxConns)
+}
+
+// A session whose parked pads are reopened soon after their last use (a
+// member of a room whose messages come 3 s apart) keeps them open longer
+// each time, its pages still released after padIdle; after a long quiet it
+// parks after padIdle again.
+func TestWokenSoonStaysOpenLonger(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	l.stopTimer(l.tickTimer)
+	t0 := l.now
+	_, s, alice := parkLogin(t, l, "alice")
+	deliver := func(at time.Duration) {
+		advance(l, t0, at)
+		s.send(&wire.Msg{Op: wire.OpSrvPing})
+		l.beforeSleep()
+	}
+	advance(l, t0, padIdle)
+	require.True(t, alice.parked)
+	deliver(3 * time.Second) // reopened 3 s after the last use
+	assert.Equal(t, uint8(1), alice.stay)
+	advance(l, t0, 3*time.Second+padIdle)
+	assert.False(t, alice.hot, "pages released after padIdle")
+	assert.False(t, alice.parked, "open for 2*padIdle")
+	deliver(6 * time.Second) // the next message finds it open
+	assert.False(t, alice.parked)
+	assert.Equal(t, uint8(1), alice.stay)
+	advance(l, t0, 6*time.Second+2*padIdle)
+	assert.True(t, alice.parked, "parked after 2*padIdle of quiet")
+
+	deliver(6*time.Second + 2*padIdle + padIdle<<stayMax) // a long quiet
+	assert.Equal(t, uint8(0), alice.stay)
+	advance(l, t0, 6*time.Second+3*padIdle+padIdle<<stayMax)
+	assert.True(t, alice.parked, "parks after padIdle again")
+}
