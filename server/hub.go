@@ -46,8 +46,9 @@ type Hub struct {
 	commitTimer   uint64  // wakes the loop when a batch of writes that may wait is due (commit)
 	commitAt      int64   // when it is armed for
 	senders       []*otp.Sender
-	parked        int             // sessions parked since memory was last handed back (tick)
+	parked        int             // sessions parked since memory was last handed back (coolPads)
 	returnedAt    int64           // when it was
+	giveBack      func()          // hands freed memory back to the system (a background FreeOSMemory)
 	handles       *sessionHandles // one-time session labels (handles.go)
 	files         *files          // offered files (files.go)
 }
@@ -55,6 +56,7 @@ type Hub struct {
 func newHub(l *Loop) (*Hub, error) {
 	h := &Hub{l: l, cfg: &l.cfg, online: map[string]member{}, rooms: map[string]*Room{}}
 	h.coolTimer = l.newTimer(h.coolPads)
+	h.giveBack = func() { go debug.FreeOSMemory() }
 	h.commitTimer = l.newTimer(func() {}) // the wake-up is the point: beforeSleep commits
 	var err error
 	if h.acct, err = openAccounts(l.cfg.DataDir, &l.cfg); err != nil {
@@ -643,10 +645,20 @@ func (h *Hub) coolPads() {
 	// What parking freed stays in the process until a GC runs and the
 	// runtime returns it, which for a quiet daemon may be minutes away. Once
 	// a crowd went idle (a call that parked all it found, after many), one
-	// background GC hands it back now.
-	if h.parked += parked; parked < parkPerTick && h.parked >= parkReturn && now-h.returnedAt >= int64(returnEvery) {
-		h.parked, h.returnedAt = 0, now
-		go debug.FreeOSMemory()
+	// background GC hands it back now; if one ran less than returnEvery ago,
+	// the timer comes back for it then, so the last of a long crowd (logins
+	// arriving while the first park) is handed back too.
+	h.parked += parked
+	if parked < parkPerTick && h.parked >= parkReturn {
+		if at := h.returnedAt + int64(returnEvery); now < at {
+			if h.coolAt == 0 || at < h.coolAt {
+				h.coolAt = at
+				h.l.setTimer(h.coolTimer, at)
+			}
+		} else {
+			h.parked, h.returnedAt = 0, now
+			h.giveBack()
+		}
 	}
 }
 
@@ -681,7 +693,7 @@ const holdFor = 30 * time.Second
 // hand the memory back to the system.
 const (
 	parkReturn  = 256
-	returnEvery = 30 * time.Second
+	returnEvery = 10 * time.Second
 )
 
 // parkPerTick bounds the pads parked per coolPads call: each costs two

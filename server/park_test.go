@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -158,4 +159,35 @@ func TestWokenSoonStaysOpenLonger(t *testing.T) {
 	assert.Equal(t, uint8(0), alice.stay)
 	advance(l, t0, 6*time.Second+3*padIdle+padIdle<<stayMax)
 	assert.True(t, alice.parked, "parks after padIdle again")
+}
+
+// Memory that parking freed is handed back once a crowd went idle, at most
+// once per returnEvery; a second crowd parked sooner (the last of a long
+// login burst) is handed back once returnEvery has passed, not forgotten
+// until the next crowd.
+func TestParkedCrowdHandedBackOnceMore(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	l.stopTimer(l.tickTimer)
+	h := l.hub
+	gave := 0
+	h.giveBack = func() { gave++ }
+	crowd := func(from int) {
+		for i := from; i < from+parkReturn; i++ {
+			name := fmt.Sprintf("u%04d", i)
+			provision(t, l, name, 16<<10)
+			require.NoError(t, h.acct.user(name).open(h.acct))
+		}
+	}
+	t0 := l.now
+	crowd(0)
+	advance(l, t0, padIdle)
+	require.Equal(t, 1, gave, "the first crowd parked and was handed back")
+
+	t1 := l.now
+	crowd(parkReturn)
+	advance(l, t1, padIdle)
+	require.Nil(t, h.acct.user(fmt.Sprintf("u%04d", parkReturn)).sender, "the second crowd parked")
+	assert.Equal(t, 1, gave, "not twice within returnEvery")
+	advance(l, t0, padIdle+returnEvery)
+	assert.Equal(t, 2, gave, "the second crowd handed back when returnEvery passed")
 }
