@@ -254,3 +254,27 @@ func TestBacklogCutForTheBye(t *testing.T) {
 	assert.Less(t, in.last, msgs-1, "the backlog was not sent")
 	assert.Empty(t, in.buf, "no partial frame")
 }
+
+// TestShutdownSkipsASlowConsumer: a member cut off as a slow consumer when
+// the daemon stops has its output dropped, neither sealed nor waited on, so
+// the members after it still get their Bye within the grace period. Waited
+// on, bob (who reads nothing) held shutdown for all of it and carol was
+// closed without her Bye.
+func TestShutdownSkipsASlowConsumer(t *testing.T) {
+	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
+	bob, _ := backlogFlood(t, l, 600)
+	require.Positive(t, bob.n.p.c.later, "bob is behind")
+	carol := gateLogin(t, l, "carol")
+	require.Greater(t, carol.n.p.c.fd, bob.n.p.c.fd, "shutdown comes to carol after bob")
+	in := &frameReader{t: t, g: carol, rcv: openRecv(t, l, "carol"), last: -1}
+	in.drain()
+	bob.n.p.c.kill(ReasonSlowConsumer)
+
+	got := make(chan []byte)
+	go func() { got <- readToEOF(carol.n.p.fd) }()
+	l.shutdown()
+	in.buf = append(in.buf, <-got...)
+	m := in.lastMsg()
+	assert.Equal(t, wire.OpBye, m.Op, "carol got her Bye")
+	assert.Equal(t, uint32(wire.ByeShutdown), m.ID, "with its reason")
+}

@@ -277,6 +277,33 @@ func (l *Loop) sealHeld(conns []*Conn, write bool) {
 	l.reserve()
 }
 
+// drainAtShutdown writes what c has queued, a backlog part by part, until
+// the deadline. A slow consumer's output is dropped, not sealed (as in
+// flushAll), and a pass that neither writes nor stages anything ends it: what
+// is left never goes (a dying session's backlog is not staged).
+func (l *Loop) drainAtShutdown(c *Conn, deadline time.Time) {
+	if c.reason == ReasonSlowConsumer {
+		return
+	}
+	for c.pending() > 0 && !c.closed && time.Now().Before(deadline) {
+		before := c.pending()
+		if c.held > 0 { // sealed by sealHeld, or a backlog's next part the last flush staged
+			c.s.seal(c)
+			l.reserve()
+			if !c.s.durable(c) {
+				return // not durable: it never leaves
+			}
+		}
+		c.flush()
+		switch {
+		case c.writable:
+			l.p.Wait(l.events, 10*time.Millisecond)
+		case c.held == 0 && c.pending() >= before:
+			return
+		}
+	}
+}
+
 func (l *Loop) reap() {
 	for len(l.dying) > 0 {
 		batch := l.dying
@@ -360,19 +387,7 @@ func (l *Loop) shutdown() {
 	deadline := time.Now().Add(2 * time.Second)
 	for _, c := range l.conns {
 		if c != nil && !c.closed {
-			for c.pending() > 0 && !c.closed && time.Now().Before(deadline) {
-				if c.held > 0 { // sealed by sealHeld, or a backlog's next part the last flush staged
-					c.s.seal(c)
-					l.reserve()
-					if !c.s.durable(c) {
-						break // not durable: it never leaves
-					}
-				}
-				c.flush()
-				if c.writable {
-					l.p.Wait(l.events, 10*time.Millisecond)
-				}
-			}
+			l.drainAtShutdown(c, deadline)
 			if !c.closed {
 				l.closeConn(c, ReasonShutdown, nil)
 			}
