@@ -330,20 +330,34 @@ func (n *native) send(m *wire.Msg) {
 	n.deliver(m, nil)
 }
 
-// push appends one wire message to the open frame, opening one (its header
-// room first) when there is none or the message would take it past the frame
-// limit. The bytes are held back by the gate until seal and the reservation.
+// push queues one wire message: room in the open frame (makeRoom) or, past
+// sealAhead, a place in the backlog (postpone); its bytes stay in the arena
+// as a span either way. The gate holds them back until seal and the
+// reservation.
 func (n *native) push(msg []byte) {
 	c, u := n.c, n.pad
 	if c.dying || c.closed || u == nil || n.broken || !n.unpark(u) {
 		return
 	}
-	out := c.outBuf()
-	if !n.ending && (len(n.later) > 0 || len(out)-c.outPos >= sealAhead) {
-		n.postpone(out, msg)
-		return
+	if out := c.outBuf(); !n.ending && (len(n.later) > 0 || len(out)-c.outPos >= sealAhead) {
+		n.postpone(out, len(msg))
+	} else {
+		n.makeRoom(out, len(msg))
 	}
-	if n.open && len(out)-n.openAt-otp.HeaderSize+len(msg) > n.h.cfg.MaxFrame {
+	n.addSpan(n.h.arenaSpan(msg))
+	n.h.l.stats.msgsOut++
+	n.h.touch(u)
+	c.queued()
+}
+
+// makeRoom appends room for a message of size bytes to the open frame,
+// opening one (its header room first) when there is none or the message
+// would take it past the frame limit. Room, not a copy: seal writes the
+// ciphertext there straight from the arena, where a room event lies once for
+// all.
+func (n *native) makeRoom(out []byte, size int) {
+	c := n.c
+	if n.open && len(out)-n.openAt-otp.HeaderSize+size > n.h.cfg.MaxFrame {
 		out = n.closeFrame(out)
 	}
 	if !n.open {
@@ -354,14 +368,8 @@ func (n *native) push(msg []byte) {
 		out = append(out, frameRoom[:otp.HeaderSize]...)
 		c.held += otp.HeaderSize
 	}
-	// Room for the message, not a copy of it: seal writes the ciphertext
-	// there straight from the arena, where a room event lies once for all.
-	c.out = c.room(out, len(msg))
-	c.held += len(msg)
-	n.addSpan(n.h.arenaSpan(msg))
-	n.h.l.stats.msgsOut++
-	n.h.touch(u)
-	c.queued()
+	c.out = c.room(out, size)
+	c.held += size
 }
 
 // sealAhead bounds the output a session gives room in c.out ahead of the
@@ -370,23 +378,20 @@ func (n *native) push(msg []byte) {
 // and no cache-cold seal of bytes the socket cannot take yet.
 const sealAhead = 64 << 10
 
-// postpone queues msg in the backlog, in the last later frame while it fits.
-func (n *native) postpone(out, msg []byte) {
+// postpone counts a message of size bytes into the backlog, in the last
+// later frame while it fits (its span follows the others: push).
+func (n *native) postpone(out []byte, size int) {
 	c := n.c
 	if n.open {
 		c.out = n.closeFrame(out)
 	}
-	if k := len(n.later); k > 0 && n.later[k-1]+len(msg) <= n.h.cfg.MaxFrame {
-		n.later[k-1] += len(msg)
-		c.later += len(msg)
+	if k := len(n.later); k > 0 && n.later[k-1]+size <= n.h.cfg.MaxFrame {
+		n.later[k-1] += size
+		c.later += size
 	} else {
-		n.later = append(n.later, len(msg))
-		c.later += otp.Overhead + len(msg)
+		n.later = append(n.later, size)
+		c.later += otp.Overhead + size
 	}
-	n.addSpan(n.h.arenaSpan(msg))
-	n.h.l.stats.msgsOut++
-	n.h.touch(n.pad)
-	c.queued()
 }
 
 // stage gives room in c.out, which the socket has drained, to the next later
@@ -421,7 +426,8 @@ func (n *native) stage(c *Conn) bool {
 	return true
 }
 
-// dropLater forgets the backlog, with the spans it stood for.
+// dropLater forgets the backlog; its spans are the caller's to drop (all of
+// them, or the last: cutBacklog).
 func (n *native) dropLater() {
 	n.c.later = 0
 	n.later = n.later[:0]
