@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -277,4 +278,69 @@ func TestShutdownSkipsASlowConsumer(t *testing.T) {
 	m := in.lastMsg()
 	assert.Equal(t, wire.OpBye, m.Op, "carol got her Bye")
 	assert.Equal(t, uint32(wire.ByeShutdown), m.ID, "with its reason")
+}
+
+// TestByeLingersForAFullSocket: a member behind when its session is ended,
+// whose socket is full, still gets its Bye once it reads again: the session
+// ends at once, but the socket lingers with what passed the gate (what was
+// staged, then the Bye) until it is written. Closed at once instead, the
+// socket lost the Bye.
+func TestByeLingersForAFullSocket(t *testing.T) {
+	l, bob, in, g := removedBehind(t)
+	got := make(chan []byte)
+	go func() { got <- readToEOF(bob.n.p.fd) }()
+	for i := 0; i < 1000 && !g.done; i++ {
+		n, err := l.p.Wait(l.events, 10*time.Millisecond)
+		require.NoError(t, err)
+		for _, ev := range l.events[:n] {
+			l.dispatch(ev)
+		}
+	}
+	require.True(t, g.done, "the tail was written")
+	in.buf = append(in.buf, <-got...)
+	m := in.lastMsg()
+	assert.True(t, in.byeAfter, "the Bye came after the last message")
+	assert.Equal(t, wire.OpBye, m.Op, "and last")
+	assert.Equal(t, uint32(wire.ByeRemoved), m.ID, "with its reason")
+	assert.Less(t, in.last, backlogMsgs-1, "the backlog was not sent")
+	assert.Empty(t, in.buf, "no partial frame")
+	l.tick()
+	assert.Empty(t, l.lingerers, "a lingerer done is forgotten")
+}
+
+// TestLingerEndsWhenItsTimeIsUp: a lingering socket whose peer never reads
+// again is closed after lingerFor, by the housekeeping tick.
+func TestLingerEndsWhenItsTimeIsUp(t *testing.T) {
+	l, bob, _, g := removedBehind(t)
+	l.now += int64(lingerFor) - 1
+	l.tick()
+	require.False(t, g.done, "still within its time")
+	l.now++
+	l.tick()
+	assert.True(t, g.done, "closed when its time is up")
+	assert.Empty(t, l.lingerers)
+	assert.NotContains(t, l.watchers, g.sock)
+	assert.NotEmpty(t, readToEOF(bob.n.p.fd), "the peer reads what was written, then EOF")
+}
+
+const backlogMsgs = 600
+
+// removedBehind floods bob (backlogFlood) until his socket is full, then
+// removes his account: his session ends and his socket lingers.
+func removedBehind(t *testing.T) (*Loop, *gateUser, *frameReader, *lingerer) {
+	t.Helper()
+	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
+	bob, in := backlogFlood(t, l, backlogMsgs)
+	c := bob.n.p.c
+	require.Positive(t, c.later, "a backlog waits")
+	require.True(t, c.writable, "bob's socket is full")
+
+	l.hub.acct.evict(bob.u, wire.ByeRemoved, "removed by the operator")
+	l.beforeSleep()
+	require.True(t, c.closed, "the session ended at once")
+	assert.Nil(t, bob.u.session)
+	g, ok := l.watchers[c.fd].(*lingerer)
+	require.True(t, ok, "its socket lingers")
+	require.Equal(t, []*lingerer{g}, l.lingerers)
+	return l, bob, in, g
 }

@@ -62,7 +62,8 @@ type Conn struct {
 	dying    bool // close requested; takes effect before the next flush
 	reason   Reason
 	closed   bool
-	maxIn    int // input bytes one message may need
+	keepSock bool // closed, but its socket lingers with the last words (linger.go)
+	maxIn    int  // input bytes one message may need
 }
 
 // pending is the number of queued, unsent output bytes, held ones included.

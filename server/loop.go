@@ -52,7 +52,10 @@ type Loop struct {
 	dirty    []*Conn
 	spare    []*Conn // the other of two dirty lists (flushAll swaps them)
 	dying    []*Conn
-	before   []func() // beforeSleep hooks of the dialects
+	// lingerers are closed connections' sockets still writing their last
+	// words (linger.go), in the order they closed.
+	lingerers []*lingerer
+	before    []func() // beforeSleep hooks of the dialects
 	// reserve is the hook that makes the pad of every seal so far durable,
 	// with one write for all pads. The loop runs it after sealing and before
 	// any flush; the gate (Conn.flush) holds back what it did not cover.
@@ -314,6 +317,10 @@ func (l *Loop) reap() {
 				if c.pending() > 0 && c.reason != ReasonSlowConsumer {
 					c.flush()
 				}
+				if c.lingers() { // the socket is full: it keeps the rest a while
+					l.linger(c)
+					continue
+				}
 				l.closeConn(c, c.reason, nil)
 			}
 		}
@@ -352,8 +359,10 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 	}
 	c.closed = true
 	c.reason = r
-	l.p.Remove(c.fd)
-	unix.Close(c.fd)
+	if !c.keepSock {
+		l.p.Remove(c.fd)
+		unix.Close(c.fd)
+	}
 	l.stopTimer(c.tag())
 	l.conns[c.fd] = nil
 	l.nconns--

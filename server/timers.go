@@ -68,12 +68,13 @@ func (l *Loop) idleChanged() {
 	}
 }
 
-// tick is housekeeping, once a second: the output buffer pool, the cluster
-// heartbeat and the metrics snapshot. It visits no connection (idle pads have
-// their own timer: hub.coolPads).
+// tick is housekeeping, once a second: the output buffer pool, lingering
+// sockets whose time is up, the cluster heartbeat and the metrics snapshot.
+// It visits no connection (idle pads have their own timer: hub.coolPads).
 func (l *Loop) tick() {
 	l.setTimer(l.tickTimer, l.now+int64(housekeeping))
 	l.trimBufs()
+	l.sweepLingerers()
 	l.hub.heartbeat()
 	l.publish()
 }

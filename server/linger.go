@@ -1,0 +1,114 @@
+// Lingering: the last words of a connection the daemon closes while its peer is behind.
+package server
+
+import (
+	"errors"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"padchat/poller"
+)
+
+// A connection the daemon closes (a session replaced, removed, renewed,
+// locked or idle; a protocol fault) says why in its last words: a native Bye,
+// an error line. When the peer is behind and its socket buffer is full, the
+// close cannot write them. The session ends at once all the same (its rooms
+// hear it leave, its name is free for a new one), but the socket lingers, for
+// up to lingerFor and watched for Writable only, so a reader that catches up
+// still gets them; then it closes. Only bytes that already passed the gate
+// linger: a native session's backlog was cut at its Bye (native.bye), and
+// what was staged before it is sealed and durably reserved by then.
+const (
+	lingerFor = 2 * time.Second
+	lingerMax = 256 << 10 // a longer tail is not kept: the socket closes at once
+)
+
+// lingerer is a closed connection's socket with the tail of its output; it is
+// a watcher on the loop until the tail is written or its time is up.
+type lingerer struct {
+	l     *Loop
+	sock  int
+	out   []byte
+	until int64 // unix nanos
+	done  bool
+}
+
+func (g *lingerer) fd() int { return g.sock }
+
+// ready writes what the socket takes; a tail written, or a socket that
+// fails, ends the linger.
+func (g *lingerer) ready(poller.Mask) {
+	for len(g.out) > 0 {
+		n, err := unix.Write(g.sock, g.out)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if errors.Is(err, unix.EAGAIN) {
+			return
+		}
+		if err != nil {
+			break
+		}
+		g.out = g.out[n:]
+		g.l.stats.bytesOut += uint64(n)
+	}
+	g.l.endLinger(g)
+}
+
+// lingers reports whether c, closing for its reason after a last flush, keeps
+// its socket for the rest of its output: only for the daemon's own reasons
+// (a peer that quit, failed or fell too far behind gets nothing more), and
+// only for a short tail the gate let through.
+func (c *Conn) lingers() bool {
+	switch c.reason {
+	case ReasonSlowConsumer, ReasonWriteError, ReasonReadError, ReasonPeerClosed, ReasonClientQuit, ReasonShutdown:
+		return false
+	}
+	return !c.closed && c.writable && c.held == 0 && c.later == 0 && c.pending() > 0 && c.pending() <= lingerMax
+}
+
+// linger closes c, a connection that lingers, but for its socket, which
+// becomes a watcher holding the rest of c's output.
+func (l *Loop) linger(c *Conn) {
+	out := c.out[c.outPos:]
+	for _, b := range c.shared { // shared bytes are the hub's to reuse: copied
+		out = append(out, b...)
+	}
+	if err := l.p.Modify(c.fd, writable, listenerTag|uint64(c.fd)); err != nil {
+		l.closeConn(c, c.reason, nil)
+		return
+	}
+	g := &lingerer{l: l, sock: c.fd, out: out, until: l.now + int64(lingerFor)}
+	c.keepSock = true
+	l.closeConn(c, c.reason, nil)
+	l.watchers[g.sock] = g
+	l.lingerers = append(l.lingerers, g)
+}
+
+// endLinger closes a lingering socket.
+func (l *Loop) endLinger(g *lingerer) {
+	if g.done {
+		return
+	}
+	g.done = true
+	l.p.Remove(g.sock)
+	unix.Close(g.sock)
+	delete(l.watchers, g.sock)
+}
+
+// sweepLingerers closes the lingering sockets whose time is up and forgets
+// the ones done (tick, once a second).
+func (l *Loop) sweepLingerers() {
+	keep := l.lingerers[:0]
+	for _, g := range l.lingerers {
+		if !g.done && l.now >= g.until {
+			l.endLinger(g)
+		}
+		if !g.done {
+			keep = append(keep, g)
+		}
+	}
+	clear(l.lingerers[len(keep):])
+	l.lingerers = keep
+}
