@@ -170,9 +170,48 @@ func (h *Hub) shareLock(u *User) {
 // yet (a lock set after an unlock here wins, as it would in the bucket).
 func (h *Hub) change(pad string, c *lockChange) {
 	w := h.l.copies
-	w.pending[pad] = c
+	h.forget(pad)
 	delete(w.told, pad)
+	w.pending[pad] = c
+	if c.unlock && !c.after {
+		h.keepUnlock(c)
+	}
 	h.sendChange(pad)
+}
+
+// forget drops the pad's pending change: the bucket holds it, or it has
+// nothing left to do. An unlock's file goes with it.
+func (h *Hub) forget(pad string) {
+	w := h.l.copies
+	if c := w.pending[pad]; c != nil && c.unlock {
+		if err := os.Remove(filepath.Join(c.u.dir, unlockFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			h.l.log.Warn().Err(err).Str("user", c.u.Name).Msg("cluster: cannot remove " + unlockFile)
+		}
+	}
+	delete(w.pending, pad)
+}
+
+// unlockFile, beside a user's (removed) LOCKED file, holds the revision of
+// the bucket's lock that the operator lifted here while the bucket does not
+// know it yet, so that a restart sends the unlock again rather than take
+// that lock back from the bucket.
+const unlockFile = "UNLOCK.pending"
+
+// keepUnlock writes c's unlock file (once the revision it lifts is known).
+func (h *Hub) keepUnlock(c *lockChange) {
+	if err := os.WriteFile(filepath.Join(c.u.dir, unlockFile), strconv.AppendUint(nil, c.rev, 10), 0o600); err != nil {
+		h.l.log.Warn().Err(err).Str("user", c.u.Name).Msg("cluster: unlock not kept on disk (a restart before NATS has it takes the lock back)")
+	}
+}
+
+// keptUnlock reads u's unlock file: the revision it lifts, if there is one.
+func keptUnlock(u *User) (uint64, bool) {
+	b, err := os.ReadFile(filepath.Join(u.dir, unlockFile))
+	if err != nil {
+		return 0, false
+	}
+	rev, err := strconv.ParseUint(string(b), 10, 64)
+	return rev, err == nil
 }
 
 // retryLocks tries again to give the bucket the changes it does not hold
@@ -210,7 +249,7 @@ func (h *Hub) lockSent(pad string, c *lockChange, rev uint64, err error) {
 	case now == c && err != nil:
 		h.shareFailed(pad, c, err)
 	case now == c:
-		delete(w.pending, pad)
+		h.forget(pad)
 		w.held[pad] = rev
 		if rev > w.locks[pad].Rev { // an unlock here lifts that entry, even before the watcher shows it
 			w.locks[pad] = cluster.LockEntry{Why: c.u.lockWhy, Rev: rev}
@@ -226,6 +265,7 @@ func (h *Hub) lockSent(pad string, c *lockChange, rev uint64, err error) {
 			now.rev = rev
 		}
 		now.after = false
+		h.keepUnlock(now)
 	}
 	if now != c { // a failed one waits for the heartbeat
 		h.sendChange(pad)
@@ -241,14 +281,14 @@ func (h *Hub) unlockSent(pad string, c *lockChange, err error) {
 	case w.pending[pad] != c: // a later change, or the bucket's entry after c's
 		h.sendChange(pad)
 	case errors.Is(err, cluster.ErrLockChanged):
-		delete(w.pending, pad)
+		h.forget(pad)
 		if e := w.locks[pad]; e.Rev > c.rev { // seen while the unlock waited; else the watcher brings it
 			h.applyLock(pad, e)
 		}
 	case err != nil: // tried again at the heartbeat
 		h.shareFailed(pad, c, err)
 	default: // its delete marker is on its way
-		delete(w.pending, pad)
+		h.forget(pad)
 		w.locks[pad] = cluster.LockEntry{Rev: w.locks[pad].Rev}
 		h.shareDone(pad, c)
 	}
@@ -329,7 +369,10 @@ func (h *Hub) onSharedLock(pad string, e cluster.LockEntry) {
 		if c.after || e.Rev <= c.rev {
 			return
 		}
-		delete(w.pending, pad) // a later entry: the unlock has nothing left to lift
+		if e.Why == "" { // this unlock, or another node's
+			h.shareDone(pad, c)
+		}
+		h.forget(pad) // a later entry: the unlock has nothing left to lift
 	}
 	h.applyLock(pad, e)
 }
@@ -372,12 +415,24 @@ func (h *Hub) unlockHere(u *User) {
 // bucket. A lock file is lifted only when the bucket held that very lock
 // (lockWasShared) and now says it was unlocked since; any other lock file the
 // bucket lacks (NATS was unreachable when it was set, or the bucket's unlock
-// is older) is shared now; the bucket's locks are written here.
+// is older) is shared now; the bucket's locks are written here, but for the
+// one an unlock here lifted before the bucket knew it (unlockFile): that
+// unlock is sent again.
 func (h *Hub) reconcileLocks() {
 	w := h.l.copies
 	for _, u := range h.acct.byName {
 		pad := u.sendID.String()
 		e, known := w.locks[pad]
+		kept, unlocking := keptUnlock(u)
+		switch {
+		case unlocking && u.lockWhy == "" && e.Why != "" && e.Rev <= kept:
+			h.change(pad, &lockChange{u: u, unlock: true, rev: kept}) // the operator's, not in the bucket yet
+			continue
+		case unlocking: // done, or a lock came since
+			if err := os.Remove(filepath.Join(u.dir, unlockFile)); err != nil {
+				h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: cannot remove " + unlockFile)
+			}
+		}
 		switch {
 		case u.lockWhy != "" && e.Why != "":
 			w.held[pad] = e.Rev
