@@ -35,7 +35,6 @@ type copyWatch struct {
 	// on the pad (none for one taken from LOCKED.shared at start): an unlock
 	// in the bucket lifts the lock here only if it came after that entry.
 	held map[string]uint64
-	gen  uint64          // numbers the locks set here
 	told map[string]bool // a failure to share logged (once per change)
 }
 
@@ -46,11 +45,12 @@ type lockBucket interface {
 	Unlock(pad string, rev uint64, done func(error))
 }
 
-// lockChange is one change made here to a pad's lock.
+// lockChange is one change made here to a pad's lock; each lock set here
+// is a change of its own, so the answer to one lock's request never stands
+// for a later lock of the pad.
 type lockChange struct {
 	u      *User
 	unlock bool
-	gen    uint64 // a lock: which one (a later lock of the pad has another)
 	// An unlock: the bucket entry it lifts. after: it was made while a lock
 	// was on its way, and lifts that lock's entry, known once it answers.
 	rev   uint64
@@ -161,9 +161,7 @@ func (h *Hub) shareLock(u *User) {
 	if h.l.node == nil {
 		return
 	}
-	w := h.l.copies
-	w.gen++
-	h.change(u.sendID.String(), &lockChange{u: u, gen: w.gen})
+	h.change(u.sendID.String(), &lockChange{u: u})
 }
 
 // change makes c the pad's change for the bucket, in place of one not sent
@@ -184,11 +182,15 @@ func (h *Hub) change(pad string, c *lockChange) {
 func (h *Hub) forget(pad string) {
 	w := h.l.copies
 	if c := w.pending[pad]; c != nil && c.unlock {
-		if err := os.Remove(filepath.Join(c.u.dir, unlockFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			h.l.log.Warn().Err(err).Str("user", c.u.Name).Msg("cluster: cannot remove " + unlockFile)
-		}
+		h.dropUnlock(c.u)
 	}
 	delete(w.pending, pad)
+}
+
+func (h *Hub) dropUnlock(u *User) {
+	if err := os.Remove(filepath.Join(u.dir, unlockFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: cannot remove " + unlockFile)
+	}
 }
 
 // unlockFile, beside a user's (removed) LOCKED file, holds the revision of
@@ -429,9 +431,7 @@ func (h *Hub) reconcileLocks() {
 			h.change(pad, &lockChange{u: u, unlock: true, rev: kept}) // the operator's, not in the bucket yet
 			continue
 		case unlocking: // done, or a lock came since
-			if err := os.Remove(filepath.Join(u.dir, unlockFile)); err != nil {
-				h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: cannot remove " + unlockFile)
-			}
+			h.dropUnlock(u)
 		}
 		switch {
 		case u.lockWhy != "" && e.Why != "":

@@ -104,3 +104,38 @@ func TestClusterLockSetWhileEarlierLockUnderWayStays(t *testing.T) {
 	assert.Empty(t, alice.lockWhy)
 	assert.Empty(t, l.copies.bucketWhy(pad), "nothing refuses her here")
 }
+
+// The operator's unlock while the lock's own Create is on its way lifts that
+// lock once the Create has answered: the bucket ends unlocked, and neither
+// the Create's answer nor the watcher's echo of it locks her here again.
+func TestClusterUnlockWhileLockUnderWayLiftsIt(t *testing.T) {
+	e := natstest.Start(t, "")
+	l, _ := plainLoop(t, Config{Cluster: cluster.Options{URL: e.URL, Node: "n1", CA: e.CA, Cert: e.Cert, Key: e.Key}})
+	kv := lockKV(t, e)
+	provision(t, l, "alice", 1<<16)
+	settle(l, 50*time.Millisecond)
+	alice := l.hub.acct.user("alice")
+	pad := alice.sendID.String()
+
+	require.NoError(t, alice.lock("pad reuse detected"))
+	l.hub.shareLock(alice)
+	require.Eventually(t, func() bool { _, err := kv.Get(context.Background(), pad); return err == nil },
+		5*time.Second, 5*time.Millisecond, "the bucket takes the lock")
+	for _, f := range []string{lockSharedFile, lockFile} {
+		require.NoError(t, os.RemoveAll(filepath.Join(alice.dir, f)))
+	}
+	require.Equal(t, "ok unlocked", l.adminCommand("sync alice"))
+	assert.Empty(t, l.copies.bucketWhy(pad), "a login here meanwhile is not refused by the bucket's copy")
+
+	require.Eventually(t, func() bool {
+		l.runPosted()
+		l.hub.retryLocks()
+		_, err := kv.Get(context.Background(), pad)
+		return errors.Is(err, jetstream.ErrKeyNotFound)
+	}, 5*time.Second, 10*time.Millisecond, "the unlock reaches the bucket after the lock")
+	settle(l, 200*time.Millisecond)
+	assert.Empty(t, alice.lockWhy)
+	assert.NoFileExists(t, filepath.Join(alice.dir, lockFile))
+	assert.NoFileExists(t, filepath.Join(alice.dir, unlockFile), "nothing left to send at a restart")
+	assert.Empty(t, l.copies.pending)
+}
