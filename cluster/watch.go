@@ -18,12 +18,21 @@ type watch struct {
 	kv     jetstream.KeyValue
 	change func(jetstream.KeyValueEntry) // on nats.go's goroutines
 	w      jetstream.KeyWatcher          // under watches.mu
+	// rev, under watches.mu: the revision of the last entry of each key
+	// handed on. After a reconnection the old watcher runs on until the new
+	// one has read the whole bucket, and an entry it still hands then is
+	// older than what the new one read: it is dropped, never applied over a
+	// newer value.
+	rev map[string]uint64
 }
 
 type watches struct {
 	mu   sync.Mutex
 	all  []*watch
 	done bool // Close ran
+	// again: one re-read after a reconnection at a time (two would each
+	// start a watcher and stop only the one they found).
+	again sync.Mutex
 }
 
 // rewatchFor bounds the tries to read the buckets again after a reconnection
@@ -34,7 +43,7 @@ const rewatchFor = 10 * time.Second
 // goroutine, then hands every later change to change, on nats.go's; after a
 // reconnection it hands change the whole bucket again, then what follows.
 func (n *Node) watchAll(kv jetstream.KeyValue, initial, change func(jetstream.KeyValueEntry)) error {
-	wa := &watch{kv: kv, change: change}
+	wa := &watch{kv: kv, change: change, rev: map[string]uint64{}}
 	if err := n.follow(wa, initial); err != nil {
 		return err
 	}
@@ -56,6 +65,19 @@ func watchValues[V any](n *Node, kv jetstream.KeyValue, value func(jetstream.Key
 	return now, err
 }
 
+// hand gives e to f unless an entry of its key at least as recent was given
+// already, by this watcher or the one before it; the check and the hand-off
+// are one step under watches.mu, so two watchers cannot reorder them.
+func (n *Node) hand(wa *watch, e jetstream.KeyValueEntry, f func(jetstream.KeyValueEntry)) {
+	n.watches.mu.Lock()
+	defer n.watches.mu.Unlock()
+	if e.Revision() <= wa.rev[e.Key()] {
+		return
+	}
+	wa.rev[e.Key()] = e.Revision()
+	f(e)
+}
+
 // follow starts a watcher of wa's bucket in place of the one it had.
 func (n *Node) follow(wa *watch, initial func(jetstream.KeyValueEntry)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
@@ -68,7 +90,7 @@ func (n *Node) follow(wa *watch, initial func(jetstream.KeyValueEntry)) error {
 		select {
 		case e := <-w.Updates():
 			if e != nil {
-				initial(e)
+				n.hand(wa, e, initial)
 				continue
 			}
 			// The current values are all in.
@@ -85,7 +107,7 @@ func (n *Node) follow(wa *watch, initial func(jetstream.KeyValueEntry)) error {
 			go func() {
 				for e := range w.Updates() {
 					if e != nil {
-						wa.change(e)
+						n.hand(wa, e, wa.change)
 					}
 				}
 			}()
@@ -100,6 +122,8 @@ func (n *Node) follow(wa *watch, initial func(jetstream.KeyValueEntry)) error {
 // rewatch, after a reconnection, follows every bucket again from its
 // current entries (nats.go's reconnect handler).
 func (n *Node) rewatch() {
+	n.watches.again.Lock()
+	defer n.watches.again.Unlock()
 	n.watches.mu.Lock()
 	all := slices.Clone(n.watches.all)
 	n.watches.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"padchat/cluster"
 	"padchat/otp"
 	"padchat/wire"
 )
@@ -17,15 +18,43 @@ import (
 // copyWatch is the loop's copy of the lock and receive mark buckets, keyed by
 // the user's send pad id.
 type copyWatch struct {
-	locks map[string]string // why; "" once unlocked
-	recv  map[string]int64  // the highest offset some node accepted
-	sent  map[*User]int64   // the marks this node shared, for accounts open here
-	// unshared: locks set here that the bucket is not known to hold yet
-	// (NATS unreachable), tried again each heartbeat until it does; sharing:
-	// those with a Lock under way, one at a time per pad.
-	unshared map[string]*User
-	sharing  map[string]bool
-	told     map[string]bool // a failure to share logged (once per lock)
+	locks map[string]cluster.LockEntry // the lock bucket as this node last saw it
+	recv  map[string]int64             // the highest offset some node accepted
+	sent  map[*User]int64              // the marks this node shared, for accounts open here
+	// bucket takes this node's locks and unlocks to the lock bucket: the
+	// node (a test puts a gate in between).
+	bucket lockBucket
+	// pending: the last change made here to a pad's lock (a lock, or the
+	// operator's unlock) that the bucket is not known to hold yet, tried
+	// again each heartbeat until it does; sharing: the change whose request
+	// is under way, one at a time per pad, so the bucket takes a pad's
+	// changes in the order they were made here.
+	pending map[string]*lockChange
+	sharing map[string]*lockChange
+	// held: the revision of the bucket's lock that holds this node's lock
+	// on the pad (none for one taken from LOCKED.shared at start): an unlock
+	// in the bucket lifts the lock here only if it came after that entry.
+	held map[string]uint64
+	told map[string]bool // a failure to share logged (once per change)
+}
+
+// lockBucket is what the loop needs of the cluster's lock bucket
+// (cluster.Node.Lock and Unlock).
+type lockBucket interface {
+	Lock(pad, why string, done func(rev uint64, err error))
+	Unlock(pad string, rev uint64, done func(error))
+}
+
+// lockChange is one change made here to a pad's lock; each lock set here
+// is a change of its own, so the answer to one lock's request never stands
+// for a later lock of the pad.
+type lockChange struct {
+	u      *User
+	unlock bool
+	// An unlock: the bucket entry it lifts. after: it was made while a lock
+	// was on its way, and lifts that lock's entry, known once it answers.
+	rev   uint64
+	after bool
 }
 
 // lockSharedFile, beside a user's LOCKED file, holds that file's modification
@@ -38,9 +67,10 @@ const lockSharedFile = "LOCKED.shared"
 // startCopyWatch reads both buckets before the first login can happen, then
 // follows them on the loop.
 func (l *Loop) startCopyWatch() error {
-	w := &copyWatch{sent: map[*User]int64{}, unshared: map[string]*User{}, sharing: map[string]bool{}, told: map[string]bool{}}
+	w := &copyWatch{sent: map[*User]int64{}, bucket: l.node, pending: map[string]*lockChange{},
+		sharing: map[string]*lockChange{}, held: map[string]uint64{}, told: map[string]bool{}}
 	var err error
-	if w.locks, err = l.node.WatchLocks(func(pad, why string) { l.hub.onSharedLock(pad, why) }); err != nil {
+	if w.locks, err = l.node.WatchLocks(func(pad string, e cluster.LockEntry) { l.hub.onSharedLock(pad, e) }); err != nil {
 		return err
 	}
 	if w.recv, err = l.node.WatchRecv(func(pad string, mark int64) { w.recv[pad] = max(w.recv[pad], mark) }); err != nil {
@@ -94,11 +124,22 @@ func (h *Hub) locked(u *User) string {
 	if why := u.locked(); why != "" || h.l.node == nil {
 		return why
 	}
-	why := h.l.copies.locks[u.sendID.String()]
+	pad := u.sendID.String()
+	why := h.l.copies.bucketWhy(pad)
 	if why != "" {
-		h.lockFromBucket(u, why)
+		h.lockFromBucket(u, h.l.copies.locks[pad])
 	}
 	return why
+}
+
+// bucketWhy is why the bucket locks pad, unless that is the lock the
+// operator lifted here and the unlock is still on its way.
+func (w *copyWatch) bucketWhy(pad string) string {
+	e := w.locks[pad]
+	if c := w.pending[pad]; c != nil && c.unlock && (c.after || e.Rev <= c.rev) {
+		return ""
+	}
+	return e.Why
 }
 
 func (h *Hub) lockHere(u *User, why string) {
@@ -107,9 +148,10 @@ func (h *Hub) lockHere(u *User, why string) {
 	}
 }
 
-// lockFromBucket writes the bucket's lock on u here, as one the bucket holds.
-func (h *Hub) lockFromBucket(u *User, why string) {
-	h.lockHere(u, why)
+// lockFromBucket writes the bucket's lock e on u here, as one the bucket holds.
+func (h *Hub) lockFromBucket(u *User, e cluster.LockEntry) {
+	h.lockHere(u, e.Why)
+	h.l.copies.held[u.sendID.String()] = e.Rev
 	h.markLockShared(u)
 }
 
@@ -119,58 +161,164 @@ func (h *Hub) shareLock(u *User) {
 	if h.l.node == nil {
 		return
 	}
-	w, pad := h.l.copies, u.sendID.String()
-	w.locks[pad] = u.lockWhy
-	w.unshared[pad] = u
-	h.sendLock(pad, u)
+	h.change(u.sendID.String(), &lockChange{u: u})
 }
 
-// retryLocks tries again to share the locks the bucket does not hold yet
-// (each heartbeat).
-func (h *Hub) retryLocks() {
-	for pad, u := range h.l.copies.unshared {
-		h.sendLock(pad, u)
+// change makes c the pad's change for the bucket, in place of one not sent
+// yet (a lock set after an unlock here wins, as it would in the bucket).
+func (h *Hub) change(pad string, c *lockChange) {
+	w := h.l.copies
+	h.forget(pad)
+	delete(w.told, pad)
+	w.pending[pad] = c
+	if c.unlock && !c.after {
+		h.keepUnlock(c)
+	}
+	h.sendChange(pad)
+}
+
+// forget drops the pad's pending change: the bucket holds it, or it has
+// nothing left to do. An unlock's file goes with it.
+func (h *Hub) forget(pad string) {
+	w := h.l.copies
+	if c := w.pending[pad]; c != nil && c.unlock {
+		h.dropUnlock(c.u)
+	}
+	delete(w.pending, pad)
+}
+
+func (h *Hub) dropUnlock(u *User) {
+	if err := os.Remove(filepath.Join(u.dir, unlockFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: cannot remove " + unlockFile)
 	}
 }
 
-func (h *Hub) sendLock(pad string, u *User) {
+// unlockFile, beside a user's (removed) LOCKED file, holds the revision of
+// the bucket's lock that the operator lifted here while the bucket does not
+// know it yet, so that a restart sends the unlock again rather than take
+// that lock back from the bucket.
+const unlockFile = "UNLOCK.pending"
+
+// keepUnlock writes c's unlock file (once the revision it lifts is known).
+func (h *Hub) keepUnlock(c *lockChange) {
+	if err := os.WriteFile(filepath.Join(c.u.dir, unlockFile), strconv.AppendUint(nil, c.rev, 10), 0o600); err != nil {
+		h.l.log.Warn().Err(err).Str("user", c.u.Name).Msg("cluster: unlock not kept on disk (a restart before NATS has it takes the lock back)")
+	}
+}
+
+// keptUnlock reads u's unlock file: the revision it lifts, if there is one.
+func keptUnlock(u *User) (uint64, bool) {
+	b, err := os.ReadFile(filepath.Join(u.dir, unlockFile))
+	if err != nil {
+		return 0, false
+	}
+	rev, err := strconv.ParseUint(string(b), 10, 64)
+	return rev, err == nil
+}
+
+// retryLocks tries again to give the bucket the changes it does not hold
+// yet (each heartbeat).
+func (h *Hub) retryLocks() {
+	for pad := range h.l.copies.pending {
+		h.sendChange(pad)
+	}
+}
+
+// sendChange sends the pad's pending change, unless a request for the pad is
+// under way: its answer sends the change after it.
+func (h *Hub) sendChange(pad string) {
 	w := h.l.copies
-	if w.sharing[pad] {
+	c := w.pending[pad]
+	if c == nil || w.sharing[pad] != nil || c.after {
 		return
 	}
-	w.sharing[pad] = true
-	h.l.node.Lock(pad, u.lockWhy, func(err error) { h.lockSent(pad, u, err) })
+	w.sharing[pad] = c
+	if c.unlock {
+		w.bucket.Unlock(pad, c.rev, func(err error) { h.unlockSent(pad, c, err) })
+	} else {
+		w.bucket.Lock(pad, c.u.lockWhy, func(rev uint64, err error) { h.lockSent(pad, c, rev, err) })
+	}
 }
 
-// lockSent takes the outcome of a Lock of pad. An unlock here while it was
-// under way is sent again after it, so the bucket ends unlocked.
-func (h *Hub) lockSent(pad string, u *User, err error) {
+// lockSent takes the answer to the Lock of c: the bucket's lock at rev holds
+// c's lock (stamped only if c is still the pad's lock: a lock set here since
+// is another, and is sent next); an unlock made meanwhile lifts that entry.
+func (h *Hub) lockSent(pad string, c *lockChange, rev uint64, err error) {
+	w := h.l.copies
+	delete(w.sharing, pad)
+	now := w.pending[pad]
+	switch {
+	case now == c && err != nil:
+		h.shareFailed(pad, c, err)
+	case now == c:
+		h.forget(pad)
+		w.held[pad] = rev
+		if rev > w.locks[pad].Rev { // an unlock here lifts that entry, even before the watcher shows it
+			w.locks[pad] = cluster.LockEntry{Why: c.u.lockWhy, Rev: rev}
+		}
+		h.markLockShared(c.u)
+		h.shareDone(pad, c)
+		if e := w.locks[pad]; e.Why == "" && e.Rev > rev { // unlocked elsewhere since
+			h.unlockHere(c.u)
+		}
+		return
+	case now != nil && now.after:
+		if err == nil {
+			now.rev = rev
+		}
+		now.after = false
+		h.keepUnlock(now)
+	}
+	if now != c { // a failed one waits for the heartbeat
+		h.sendChange(pad)
+	}
+}
+
+// unlockSent takes the answer to the Unlock of c. A later entry in the bucket
+// than the lock it lifted (a lock set since) stays, and holds here too.
+func (h *Hub) unlockSent(pad string, c *lockChange, err error) {
 	w := h.l.copies
 	delete(w.sharing, pad)
 	switch {
-	case w.unshared[pad] != u: // unlocked here, or seen in the bucket, meanwhile
-		if err == nil && u.lockWhy == "" {
-			h.l.node.Unlock(pad)
+	case w.pending[pad] != c: // a later change, or the bucket's entry after c's
+		h.sendChange(pad)
+	case errors.Is(err, cluster.ErrLockChanged):
+		h.forget(pad)
+		if e := w.locks[pad]; e.Rev > c.rev { // seen while the unlock waited; else the watcher brings it
+			h.applyLock(pad, e)
 		}
-	case err != nil:
-		if !w.told[pad] {
-			w.told[pad] = true
-			h.l.log.Error().Err(err).Str("user", u.Name).Msg("cluster: lock not shared yet (only this node refuses the bundle); trying again each second")
-		}
-	default:
-		h.lockInBucket(pad, u)
+	case err != nil: // tried again at the heartbeat
+		h.shareFailed(pad, c, err)
+	default: // its delete marker is on its way
+		h.forget(pad)
+		w.locks[pad] = cluster.LockEntry{Rev: w.locks[pad].Rev}
+		h.shareDone(pad, c)
 	}
 }
 
-// lockInBucket: the bucket holds a lock on u's bundle, set here while
-// unshared, so an unlock in the bucket lifts it from now on.
-func (h *Hub) lockInBucket(pad string, u *User) {
+func (h *Hub) shareFailed(pad string, c *lockChange, err error) {
 	w := h.l.copies
-	delete(w.unshared, pad)
-	h.markLockShared(u)
 	if w.told[pad] {
-		delete(w.told, pad)
-		h.l.log.Info().Str("user", u.Name).Msg("cluster: lock shared with every node")
+		return
+	}
+	w.told[pad] = true
+	if c.unlock {
+		h.l.log.Error().Err(err).Str("user", c.u.Name).Msg("cluster: unlock not shared yet (other nodes still refuse the bundle); trying again each second")
+	} else {
+		h.l.log.Error().Err(err).Str("user", c.u.Name).Msg("cluster: lock not shared yet (only this node refuses the bundle); trying again each second")
+	}
+}
+
+func (h *Hub) shareDone(pad string, c *lockChange) {
+	w := h.l.copies
+	if !w.told[pad] {
+		return
+	}
+	delete(w.told, pad)
+	if c.unlock {
+		h.l.log.Info().Str("user", c.u.Name).Msg("cluster: unlock shared with every node")
+	} else {
+		h.l.log.Info().Str("user", c.u.Name).Msg("cluster: lock shared with every node")
 	}
 }
 
@@ -201,50 +349,61 @@ func lockStamp(fi os.FileInfo) []byte {
 }
 
 // clusterSynced follows an operator's change on this node with the cluster:
-// an unlock here lifts the lock on every node.
+// an unlock here lifts, on every node, the lock the bucket had as this node
+// last saw it (or the lock under way from here), and no later one.
 func (h *Hub) clusterSynced(name, what string) {
 	u := h.acct.user(name)
 	if h.l.node == nil || u == nil || what != "unlocked" {
 		return
 	}
 	w, pad := h.l.copies, u.sendID.String()
-	w.locks[pad] = ""
-	delete(w.unshared, pad)
-	delete(w.told, pad)
-	h.l.node.Unlock(pad)
+	s := w.sharing[pad]
+	h.change(pad, &lockChange{u: u, unlock: true, rev: w.locks[pad].Rev, after: s != nil && !s.unlock})
 }
 
 // onSharedLock applies a change of the bucket (another node's lock or
-// unlock, or the whole bucket again after a reconnection): a lock ends the
-// bundle's session here at once; an unlock lifts only a lock the bucket held
-// (one set here while NATS was unreachable stays, and is being shared).
-func (h *Hub) onSharedLock(pad, why string) {
+// unlock, this node's own, or the whole bucket again after a reconnection).
+// While an unlock made here is on its way, the lock it lifts is not applied.
+func (h *Hub) onSharedLock(pad string, e cluster.LockEntry) {
 	w := h.l.copies
-	w.locks[pad] = why
+	w.locks[pad] = e
+	if c := w.pending[pad]; c != nil && c.unlock {
+		if c.after || e.Rev <= c.rev {
+			return
+		}
+		if e.Why == "" { // this unlock, or another node's
+			h.shareDone(pad, c)
+		}
+		h.forget(pad) // a later entry: the unlock has nothing left to lift
+	}
+	h.applyLock(pad, e)
+}
+
+// applyLock makes u's lock here follow the bucket's entry e: a lock ends the
+// bundle's session here at once; an unlock lifts only a lock the bucket held
+// before it (one set here and not shared yet stays, and is being shared).
+func (h *Hub) applyLock(pad string, e cluster.LockEntry) {
+	w := h.l.copies
 	id, err := otp.ParsePadID(pad)
 	u := h.acct.lookup(id)
 	switch {
 	case err != nil || u == nil:
-	case why != "" && u.lockWhy != "":
-		if w.unshared[pad] == u {
-			h.lockInBucket(pad, u)
-		}
-	case why != "":
+	case e.Why != "" && u.lockWhy != "": // the Lock's answer says whether this entry holds it
+	case e.Why != "":
 		h.l.log.Error().Str("user", u.Name).Msg("account locked by another node: pad reuse detected there")
-		h.lockFromBucket(u, why)
+		h.lockFromBucket(u, e)
 		if s := u.session; s != nil {
 			s.bye(wire.ByeLocked, "account locked: this bundle was used from two places")
 			s.c.kill(ReasonForged)
 		}
-	case u.lockWhy != "" && lockWasShared(u):
+	case u.lockWhy != "" && w.pending[pad] == nil && e.Rev > w.held[pad] && lockWasShared(u):
 		h.unlockHere(u)
 	}
 }
 
 func (h *Hub) unlockHere(u *User) {
 	u.lockWhy = ""
-	delete(h.l.copies.unshared, u.sendID.String())
-	delete(h.l.copies.told, u.sendID.String())
+	delete(h.l.copies.held, u.sendID.String())
 	for _, f := range []string{lockSharedFile, lockFile} { // the mark never outlives its lock
 		if err := os.Remove(filepath.Join(u.dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			h.l.log.Error().Err(err).Str("user", u.Name).Msg("cannot remove lock file")
@@ -258,12 +417,25 @@ func (h *Hub) unlockHere(u *User) {
 // bucket. A lock file is lifted only when the bucket held that very lock
 // (lockWasShared) and now says it was unlocked since; any other lock file the
 // bucket lacks (NATS was unreachable when it was set, or the bucket's unlock
-// is older) is shared now; the bucket's locks are written here.
+// is older) is shared now; the bucket's locks are written here, but for the
+// one an unlock here lifted before the bucket knew it (unlockFile): that
+// unlock is sent again.
 func (h *Hub) reconcileLocks() {
+	w := h.l.copies
 	for _, u := range h.acct.byName {
-		why, known := h.l.copies.locks[u.sendID.String()]
+		pad := u.sendID.String()
+		e, known := w.locks[pad]
+		kept, unlocking := keptUnlock(u)
 		switch {
-		case u.lockWhy != "" && why != "":
+		case unlocking && u.lockWhy == "" && e.Why != "" && e.Rev <= kept:
+			h.change(pad, &lockChange{u: u, unlock: true, rev: kept}) // the operator's, not in the bucket yet
+			continue
+		case unlocking: // done, or a lock came since
+			h.dropUnlock(u)
+		}
+		switch {
+		case u.lockWhy != "" && e.Why != "":
+			w.held[pad] = e.Rev
 			if !lockWasShared(u) {
 				h.markLockShared(u)
 			}
@@ -271,8 +443,8 @@ func (h *Hub) reconcileLocks() {
 			h.unlockHere(u)
 		case u.lockWhy != "":
 			h.shareLock(u)
-		case why != "":
-			h.lockFromBucket(u, why)
+		case e.Why != "":
+			h.lockFromBucket(u, e)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,4 +155,60 @@ func TestClusterLockSetWhileNATSDownHolds(t *testing.T) {
 	require.ErrorIs(t, err, pcclient.ErrRefused, "the restarted node keeps its lock\n%s", c.nodes[0].logs)
 	assert.Contains(t, err.Error(), "set while NATS was unreachable")
 	waitFor(t, 10*time.Second, func() bool { return exists(lock2) }, "and shares it at start")
+}
+
+// An unlock made while NATS is unreachable is not lost: the node that took
+// it tries again until the bucket has it, then every node lifts the lock, and
+// the buckets' re-read after the reconnection does not bring it back; a node
+// restarted before NATS had it sends it again.
+func TestClusterUnlockWhileNATSDownReachesEveryNode(t *testing.T) {
+	c := startClusterWith(t, 2, 1<<20, []string{"--pad-reserve", "16KiB", "--pad-reserve-max", "16KiB"}, "alice")
+	dir := server.BundleDir(c.master, "alice")
+	stale := filepath.Join(t.TempDir(), "copy")
+	require.NoError(t, exec.Command("cp", "-r", dir, stale).Run())
+	lock1 := filepath.Join(c.nodes[0].data, "users", "alice", "LOCKED")
+	lock2 := filepath.Join(c.nodes[1].data, "users", "alice", "LOCKED")
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	lockAndUnlockWhileNATSDown := func() {
+		t.Helper()
+		_, err := pcclient.Dial(c.nodes[0].addr, stale)
+		require.Error(t, err, "node 1 has had these pad bytes: the copy is refused")
+		waitFor(t, 10*time.Second, func() bool { return exists(lock2) }, "node 2 takes the lock")
+		c.nats.Stop()
+		told := strings.Count(c.nodes[1].logs.String(), "unlock not shared")
+		out, err := runBin("padchatd", "user", "unlock", "alice", "--data", c.nodes[1].data)
+		require.NoError(t, err, out)
+		require.False(t, exists(lock2), "node 2 lifts its lock at once")
+		waitFor(t, 10*time.Second, func() bool { return strings.Count(c.nodes[1].logs.String(), "unlock not shared") > told },
+			"node 2 says the unlock is not shared yet\n%s", c.nodes[1].logs)
+	}
+	unlockedEverywhere := func() {
+		t.Helper()
+		waitFor(t, 10*time.Second, func() bool { return !exists(lock1) },
+			"node 1 follows the unlock made on node 2 while NATS was down\n%s", c.nodes[1].logs)
+		assert.False(t, exists(lock2), "node 2 took no lock back from the bucket")
+		for i := range c.nodes {
+			s, err := pcclient.Dial(c.nodes[i].addr, dir)
+			require.NoError(t, err, "unlocked on node %d\n%s", i+1, c.nodes[i].logs)
+			request(t, s, wire.Msg{Op: wire.OpPing})
+			s.Close()
+		}
+	}
+
+	a := c.dial(0, "alice")
+	request(t, a, wire.Msg{Op: wire.OpPing})
+	a.Close()
+
+	// Node 2 keeps trying while NATS is away.
+	lockAndUnlockWhileNATSDown()
+	c.nats.Restart(t)
+	c.nodes[1].waitLog("unlock shared with every node")
+	unlockedEverywhere()
+
+	// Node 2 dies before NATS is back, and starts again once it is.
+	lockAndUnlockWhileNATSDown()
+	c.nodes[1].kill9()
+	c.nats.Restart(t)
+	c.nodes[1].start()
+	unlockedEverywhere()
 }
