@@ -163,12 +163,37 @@ func TestScenariosNative(t *testing.T) {
 	assert.Greater(t, rs[1].PadPerMsg, 100.0)
 	assert.Less(t, rs[1].PadPerMsg, 400.0)
 	assert.Equal(t, int64(60), rs[2].Delivered)
+	// A message's first receipt is no later than any of its receipts.
+	assert.Positive(t, rs[2].FirstP50us, "paced: first receipt measured")
+	assert.LessOrEqual(t, rs[2].FirstP50us, rs[2].P50us*1.02)
+	assert.Zero(t, rs[0].FirstP50us, "unpaced runs keep no per-message receipts")
 	assert.Equal(t, int64(5), rs[3].Delivered)
 	assert.Equal(t, int64(40), rs[4].Delivered)
 	for _, r := range rs {
 		assert.Zero(t, r.Lost, r.Scenario)
 		assert.Positive(t, r.RSSEnd, r.Scenario)
 	}
+}
+
+func TestReceiptsFirstAndSpread(t *testing.T) {
+	r := newReceipts(2, 10)
+	// Message 3 of publisher 1 reaches three subscribers at 500, 200, 900 µs;
+	// message 4 of publisher 0 one subscriber at 300 µs.
+	for _, lat := range []int64{500e3, 200e3, 900e3} {
+		r.record(1, 3, lat)
+	}
+	r.record(0, 4, 300e3)
+	r.record(0, 11, 1) // past the run's messages: ignored
+	r.record(-1, 1, 1) // not a publisher: ignored
+	f50, f99, s50, s99 := r.quantiles()
+	assert.InDelta(t, 200e3, float64(f50), 200e3*0.02, "first receipts 200 and 300 µs")
+	assert.InDelta(t, 300e3, float64(f99), 300e3*0.02)
+	assert.InDelta(t, 0, float64(s50), 1, "one receipt: no spread")
+	assert.InDelta(t, 700e3, float64(s99), 700e3*0.02, "900 - 200 µs")
+	var none *receipts
+	none.record(0, 1, 5)
+	f50, _, _, _ = none.quantiles()
+	assert.Zero(t, f50)
 }
 
 func TestMedianOfRepeats(t *testing.T) {

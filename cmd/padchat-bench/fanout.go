@@ -26,6 +26,7 @@ type subscriber struct {
 	closing *atomic.Bool
 	err     error
 	hist    histogram
+	rcpt    *receipts // paced runs: first and last receipt of each message
 	done    chan struct{}
 }
 
@@ -44,7 +45,7 @@ func (s *subscriber) read(clk clock) {
 			continue
 		}
 		now := clk.now()
-		sent, seq, _, ok := parseStamp(ev.Payload)
+		sent, seq, pub, ok := parseStamp(ev.Payload)
 		switch {
 		case !ok:
 			s.bad.Add(1)
@@ -52,6 +53,7 @@ func (s *subscriber) read(clk clock) {
 			s.warm.Add(1)
 		default:
 			s.hist.record(now - sent)
+			s.rcpt.record(pub, seq, now-sent)
 			s.last.Store(now)
 			s.recv.Add(1)
 		}
@@ -229,9 +231,13 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	defer func() { closing.Store(true); closeAll(pubConns) }()
 
 	clk := newClock()
+	var rcpt *receipts
+	if o.rate > 0 {
+		rcpt = newReceipts(o.pubs, o.msgs)
+	}
 	subs := make([]*subscriber, o.subs)
 	for i, c := range subConns {
-		subs[i] = &subscriber{conn: c, closing: &closing, done: make(chan struct{})}
+		subs[i] = &subscriber{conn: c, closing: &closing, rcpt: rcpt, done: make(chan struct{})}
 		go subs[i].read(clk)
 	}
 	pubs := make([]*publisher, o.pubs)
@@ -315,6 +321,10 @@ func runFanout(ctx context.Context, o *options, stderr io.Writer) (*Result, erro
 	sent := f.sent.Load()
 	r.Lost = int64(o.subs)*sent - r.Delivered
 	r.timing(t0, last, &h)
+	if rcpt != nil {
+		f50, f99, s50, s99 := rcpt.quantiles()
+		r.FirstP50us, r.FirstP99us, r.SpreadP50us, r.SpreadP99us = us(f50), us(f99), us(s50), us(s99)
+	}
 	r.measure(before, after, selfCPU()-cpu0)
 	if len(nodes0) > 0 && len(nodes1) == len(nodes0) && r.Delivered > 0 {
 		for i := range nodes0 {

@@ -198,6 +198,14 @@ func writeReport(w io.Writer, rs []Result, ref string, notes []string, chart str
 			writeTable(w, sc.title, fanoutCols, gs, ref, fanoutCells)
 		}
 	}
+	if gs := groupWhere(rs, "latency", ref, func(r *Result) bool { return r.FirstP50us > 0 }); len(gs) > 0 {
+		writeTable(w, "Latency, per message: first receipt and fan-out spread", []string{"first receipt p50 µs", "first receipt p99 µs",
+			"spread p50 µs", "spread p99 µs", "p99 µs"}, gs, ref, func(r, rf *Result) string {
+			return fmt.Sprintf("%.0f | %.0f | %.0f | %.0f | %.0f", r.FirstP50us, r.FirstP99us, r.SpreadP50us, r.SpreadP99us, r.P99us)
+		})
+		fmt.Fprintf(w, "First receipt: publisher's send to the earliest subscriber's receipt of a message (the server's wake-up, "+
+			"any wait behind the previous fan-out, its work before the first write). Spread: that to the last subscriber's receipt.\n\n")
+	}
 	if gs := groupResults(rs, "idle", ref); len(gs) > 0 {
 		writeTable(w, "Idle connections", []string{"server RSS per conn", "× ref", "anon per conn", "mapped files per conn",
 			"server CPU per connect µs", "RSS before → after"}, gs, ref, func(r, rf *Result) string {
@@ -393,7 +401,7 @@ func medianOf(runs []Result) Result {
 	// measured names the figures that take the median, as pointers into x.
 	measured := func(x *Result) []*float64 {
 		return []*float64{&x.PerSec, &x.Seconds, &x.P50us, &x.P99us, &x.MaxUs, &x.ServerCPUs, &x.CPUNsPerMsg,
-			&x.PadPerMsg, &x.ClientCPUs, &x.NATSCPUs, &x.RSSPerConn, &x.AnonPerConn, &x.FilePerConn}
+			&x.PadPerMsg, &x.ClientCPUs, &x.FirstP50us, &x.FirstP99us, &x.SpreadP50us, &x.SpreadP99us, &x.NATSCPUs, &x.RSSPerConn, &x.AnonPerConn, &x.FilePerConn}
 	}
 	median := func(get func(*Result) float64) float64 {
 		v := make([]float64, len(runs))

@@ -35,6 +35,12 @@ type Result struct {
 	P50us float64 `json:"p50_us,omitempty"`
 	P99us float64 `json:"p99_us,omitempty"`
 	MaxUs float64 `json:"max_us,omitempty"`
+	// Paced runs, per message: the latency of its first receipt over all
+	// subscribers, and the spread from its first receipt to its last.
+	FirstP50us  float64 `json:"first_p50_us,omitempty"`
+	FirstP99us  float64 `json:"first_p99_us,omitempty"`
+	SpreadP50us float64 `json:"spread_p50_us,omitempty"`
+	SpreadP99us float64 `json:"spread_p99_us,omitempty"`
 
 	// PadPerMsg is native fan-out's server pad spent on the subscribers per delivered message, bytes.
 	PadPerMsg float64 `json:"pad_per_msg,omitempty"`
@@ -115,6 +121,10 @@ func (r *Result) Line() string {
 			r.ServerCPUs, r.CPUNsPerMsg, r.ClientCPUs, mib(r.RSSStart), mib(r.RSSEnd))
 		if r.PadPerMsg > 0 {
 			fmt.Fprintf(&b, ", pad %.1f B/delivery", r.PadPerMsg)
+		}
+		if r.FirstP50us > 0 {
+			fmt.Fprintf(&b, ", first receipt p50 %.0fµs p99 %.0fµs, spread p50 %.0fµs p99 %.0fµs",
+				r.FirstP50us, r.FirstP99us, r.SpreadP50us, r.SpreadP99us)
 		}
 		if r.Nodes > 0 {
 			fmt.Fprintf(&b, ", %d nodes (server CPU is their sum), NATS CPU %.2fs", r.Nodes, r.NATSCPUs)
