@@ -21,9 +21,35 @@ const (
 )
 
 // native is one native connection; after its first frame, one user's session.
+//
+// What push touches for every delivery comes first (h, c, pad, the spans,
+// the backlog and the frame state), so it lies in the object's first two
+// cache lines; the session's nonces and the rest follow.
 type native struct {
-	h        *Hub
-	c        *Conn
+	h *Hub
+	c *Conn
+
+	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
+	pad *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
+	// spans are the plaintext of the unsealed frames, in order, as places in
+	// the hub's arena: c.out holds only their room, filled by seal's XOR.
+	spans  []span
+	spanAt int // spans[:spanAt] are sealed
+	// later is the backlog past sealAhead: the plaintext sizes of frames that
+	// have spans but no room in c.out yet, in order after the room frames.
+	// stage gives them room as the socket drains, so pad is spent and a frame
+	// sealed only for what is about to be written (Conn.later counts them).
+	later     []int
+	from      int   // offset in c.out of the first unsealed frame
+	openAt    int   // offset in c.out of the open frame, which takes more messages
+	open      bool  // a frame is open
+	unsealed  bool  // c.out[from:] holds plaintext frames
+	broken    bool  // a seal failed: nothing held may ever leave
+	exhausted bool  // the pad reached byeReserve: only the goodbye leaves
+	holding   bool  // in h.holders
+	ending    bool  // the Bye is queued: it goes after what is staged, never into later
+	end       int64 // pad offset the last sealed frame ends at
+
 	st       nativeState
 	pinged   bool
 	sess     otp.Session
@@ -34,27 +60,6 @@ type native struct {
 	away     string    // away message; empty: here (not stored)
 	refused  *refusing // set once refused: see refuse
 	rxBase   int64     // the Receiver's session base while the user is parked (User.park, open); -1: none
-
-	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
-	pad       *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
-	from      int   // offset in c.out of the first unsealed frame
-	openAt    int   // offset in c.out of the open frame, which takes more messages
-	end       int64 // pad offset the last sealed frame ends at
-	open      bool  // a frame is open
-	unsealed  bool  // c.out[from:] holds plaintext frames
-	broken    bool  // a seal failed: nothing held may ever leave
-	exhausted bool  // the pad reached byeReserve: only the goodbye leaves
-	holding   bool  // in h.holders
-	ending    bool  // the Bye is queued: it goes after what is staged, never into later
-	// spans are the plaintext of the unsealed frames, in order, as places in
-	// the hub's arena: c.out holds only their room, filled by seal's XOR.
-	spans  []span
-	spanAt int // spans[:spanAt] are sealed
-	// later is the backlog past sealAhead: the plaintext sizes of frames that
-	// have spans but no room in c.out yet, in order after the room frames.
-	// stage gives them room as the socket drains, so pad is spent and a frame
-	// sealed only for what is about to be written (Conn.later counts them).
-	later []int
 }
 
 // span is a run of bytes in the hub's arena (or solo).
