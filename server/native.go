@@ -88,10 +88,22 @@ func (n *native) plain() bool      { return false }
 func (n *native) joined() *[]*Room { return &n.rooms }
 
 // onData consumes the greeting, then whole frames; a partial frame waits.
+// The Says of one read may form a room run (roomRun), which goes out before
+// it returns.
 func (n *native) onData(c *Conn, b []byte) int {
 	if n.refused != nil {
 		return len(b) // refused: nothing more is read into the session
 	}
+	h := n.h
+	h.run.on = true
+	used := n.frames(c, b)
+	h.run.on = false
+	h.flushRun()
+	return used
+}
+
+// frames is onData's work: the greeting, then whole frames.
+func (n *native) frames(c *Conn, b []byte) int {
 	used := 0
 	for !c.dying && !c.closed && n.refused == nil {
 		rest := b[used:]
@@ -322,8 +334,12 @@ func (n *native) fail(r Reason, err error) {
 	n.c.kill(r)
 }
 
-// deliver queues an event for this session; it is sealed at flush.
+// deliver queues an event for this session; it is sealed at flush. A run of
+// Says this session is not the sender of goes first (roomRun).
 func (n *native) deliver(m *wire.Msg, enc []byte) {
+	if h := n.h; h.run.r != nil && n != h.run.skip {
+		h.flushRun()
+	}
 	if enc == nil {
 		enc = n.h.encodeOne(m)
 	}
@@ -340,18 +356,30 @@ func (n *native) send(m *wire.Msg) {
 // as a span either way. The gate holds them back until seal and the
 // reservation.
 func (n *native) push(msg []byte) {
+	if n.accepts() {
+		n.queueSpan(n.h.arenaSpan(msg), 1)
+	}
+}
+
+// accepts reports whether output may be queued: the session lives and its
+// pad is open (unparked if need be).
+func (n *native) accepts() bool {
 	c, u := n.c, n.pad
-	if c.dying || c.closed || u == nil || n.broken || !n.unpark(u) {
-		return
-	}
+	return !c.dying && !c.closed && u != nil && !n.broken && n.unpark(u)
+}
+
+// queueSpan queues sp, msgs whole wire messages in the arena or solo (one,
+// or a chunk of a room run: flushRun), as push describes.
+func (n *native) queueSpan(sp span, msgs int) {
+	c := n.c
 	if out := c.outBuf(); !n.ending && (len(n.later) > 0 || len(out)-c.outPos >= sealAhead) {
-		n.postpone(out, len(msg))
+		n.postpone(out, sp.n)
 	} else {
-		n.makeRoom(out, len(msg))
+		n.makeRoom(out, sp.n)
 	}
-	n.addSpan(n.h.arenaSpan(msg))
-	n.h.l.stats.msgsOut++
-	n.h.touch(u)
+	n.addSpan(sp)
+	n.h.l.stats.msgsOut += uint64(msgs)
+	n.h.touch(n.pad)
 	c.queued()
 }
 
