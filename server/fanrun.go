@@ -46,7 +46,7 @@ func (h *Hub) addRun(r *Room, enc []byte, skip member) bool {
 		return false
 	}
 	if run.r != nil && (run.r != r || run.skip != s || run.to != sp.off) {
-		h.flushRun()
+		return false // notify flushes a run this does not extend, before the encode
 	}
 	if run.r == nil {
 		for _, x := range r.members { // natives only: a plain member formats each event
@@ -59,6 +59,16 @@ func (h *Hub) addRun(r *Room, enc []byte, skip member) bool {
 	run.to += sp.n
 	run.ends = append(run.ends, run.to)
 	return true
+}
+
+// extends reports whether a Say to r from skip, encoded next at arena offset
+// at, would continue the run (or there is none to flush first).
+func (run *roomRun) extends(r *Room, skip member, at int) bool {
+	if run.r == nil {
+		return true
+	}
+	s, ok := skip.(*native)
+	return ok && run.say && !run.flushing && run.r == r && run.skip == s && run.to == at
 }
 
 // flushRun queues the run, if any, on every member of its room but its

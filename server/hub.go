@@ -241,6 +241,9 @@ func (h *Hub) leave(m member, how string) {
 // encoded (in the arena: valid until the arena is reused).
 func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) []byte {
 	h.stamp(r, msg)
+	if !h.run.extends(r, skip, len(h.arena)) {
+		h.flushRun() // before the encode: a flush's early write may compact the arena
+	}
 	enc := h.encode(msg)
 	h.fanout(r, msg, enc, skip)
 	return enc
