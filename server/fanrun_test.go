@@ -125,24 +125,15 @@ func TestRoomRunKeepsEachMembersOrder(t *testing.T) {
 // is open (in the loop: a delivery set off by the sender's command), or one
 // fanned out to the room, follows the run's messages for that member.
 func TestRoomRunGoesBeforeADelivery(t *testing.T) {
-	l, _ := plainLoop(t, Config{})
-	alice, bob := gateLoginPad(t, l, "alice", 8<<20), gateLoginPad(t, l, "bob", 8<<20)
-	for _, g := range []*gateUser{alice, bob} {
-		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
-		g.n.p.c.read()
-		l.beforeSleep()
-	}
-	in := &eventLog{t: t, g: bob, rcv: openRecv(t, l, "bob")}
-	in.read()
-	in.got = nil
-	h, an := l.hub, alice.n.p.c.h.(*native)
+	l, bob, in := runPair(t)
+	h, an := l.hub, l.hub.online["alice"].(*native)
 	h.run.on = true
 	for i := range 3 {
 		_, err := h.say(an, []byte("r"), fmt.Appendf(nil, "m%d", i), 0)
 		require.NoError(t, err)
 	}
 	require.NotNil(t, h.run.r, "the Says form a run")
-	bob.n.p.c.h.(*native).deliver(&wire.Msg{Op: wire.OpDirect, User: []byte("carol"), Text: []byte("dm")}, nil)
+	bob.deliver(&wire.Msg{Op: wire.OpDirect, User: []byte("carol"), Text: []byte("dm")}, nil)
 	// And any other fan-out, here a topic set by no command of alice's.
 	_, err := h.say(an, []byte("r"), []byte("m3"), 0)
 	require.NoError(t, err)
@@ -160,17 +151,8 @@ func TestRoomRunGoesBeforeADelivery(t *testing.T) {
 // the arena; a run not yet handed out holds its bytes there like a span, and
 // moves with them when the arena is compacted.
 func TestRoomRunSurvivesTheArenaRecycled(t *testing.T) {
-	l, _ := plainLoop(t, Config{})
-	alice, bob := gateLoginPad(t, l, "alice", 8<<20), gateLoginPad(t, l, "bob", 8<<20)
-	for _, g := range []*gateUser{alice, bob} {
-		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
-		g.n.p.c.read()
-		l.beforeSleep()
-	}
-	in := &eventLog{t: t, g: bob, rcv: openRecv(t, l, "bob")}
-	in.read()
-	in.got = nil
-	h, an := l.hub, alice.n.p.c.h.(*native)
+	l, _, in := runPair(t)
+	h, an := l.hub, l.hub.online["alice"].(*native)
 	// What earlier reads left in the arena, held by nobody: compaction drops it.
 	h.arena = append(h.arena, make([]byte, 2*arenaCompact)...)
 	h.run.on = true
@@ -186,4 +168,20 @@ func TestRoomRunSurvivesTheArenaRecycled(t *testing.T) {
 	h.flushRun()
 	l.beforeSleep()
 	require.Equal(t, []string{"67 r alice m0", "67 r alice m1", "67 r alice m2"}, in.read())
+}
+
+// runPair has alice and bob in room r, and returns the loop, bob's session
+// and a log of what bob hears from now on.
+func runPair(t *testing.T) (*Loop, *native, *eventLog) {
+	l, _ := plainLoop(t, Config{})
+	alice, bob := gateLoginPad(t, l, "alice", 8<<20), gateLoginPad(t, l, "bob", 8<<20)
+	for _, g := range []*gateUser{alice, bob} {
+		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
+		g.n.p.c.read()
+		l.beforeSleep()
+	}
+	in := &eventLog{t: t, g: bob, rcv: openRecv(t, l, "bob")}
+	in.read()
+	in.got = nil
+	return l, bob.n.p.c.h.(*native), in
 }
