@@ -39,31 +39,36 @@ type sealer interface {
 }
 
 // Conn is a client connection. Its fields belong to the loop goroutine.
+//
+// The fields a fan-out reads and writes for every delivery (native.push,
+// queued, markDirty) come first, so they share the object's first two cache
+// lines: a 200-member room touches every member's Conn per message, and
+// scattered over four lines these loads were the first stall of push.
 type Conn struct {
 	l        *Loop
+	out      []byte // queued output; out[outPos:len(out)-held] may be written now
+	outPos   int
+	held     int  // bytes at the end of out that may not leave yet (see flush)
+	sharedN  int  // bytes in shared
+	later    int  // bytes a sealer keeps queued outside out until out drains (stage)
+	dirty    bool // in l.dirty: has output to flush
+	writable bool // registered for Writable: the kernel buffer was full
+	dying    bool // close requested; takes effect before the next flush
+	closed   bool
+	dialing  bool // outgoing connect in progress: its first Writable goes to finishConnect (dial.go)
+	keepSock bool // closed, but its socket lingers with the last words (linger.go)
+	reason   Reason
 	fd       int
 	gen      uint32
 	remote   string
 	ip       string // counted in l.perIP while open
 	h        handler
-	in       []byte // unconsumed input from earlier reads
-	out      []byte // queued output; out[outPos:len(out)-held] may be written now
-	outPos   int
-	held     int      // bytes at the end of out that may not leave yet (see flush)
+	in       []byte   // unconsumed input from earlier reads
 	shared   [][]byte // output after out, not copied: bytes other conns share (queueShared)
-	sharedN  int      // bytes in shared
-	later    int      // bytes a sealer keeps queued outside out until out drains (stage)
 	s        sealer   // h, when its output is sealed at flush; else nil
 	lastRead int64    // unix nanos of the last byte received
 	created  int64
-	dirty    bool // in l.dirty: has output to flush
-	writable bool // registered for Writable: the kernel buffer was full
-	dialing  bool // outgoing connect in progress: its first Writable goes to finishConnect (dial.go)
-	dying    bool // close requested; takes effect before the next flush
-	reason   Reason
-	closed   bool
-	keepSock bool // closed, but its socket lingers with the last words (linger.go)
-	maxIn    int  // input bytes one message may need
+	maxIn    int // input bytes one message may need
 }
 
 // pending is the number of queued, unsent output bytes, held ones included.

@@ -37,6 +37,7 @@ type Hub struct {
 	// event numbers the notify in progress (0: none), so a plain-text dialect
 	// formats it once for all its members (plain.go, plainEvent).
 	event, events uint64
+	run           roomRun // Says of one read queued per member at once (fanrun.go)
 	formatted     plainShared
 	name          []byte  // scratch for the sender's name in msg
 	reserve       []*User // senders sealed past their durable mark this iteration
@@ -240,6 +241,9 @@ func (h *Hub) leave(m member, how string) {
 // encoded (in the arena: valid until the arena is reused).
 func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) []byte {
 	h.stamp(r, msg)
+	if !h.run.extends(r, skip, len(h.arena)) {
+		h.flushRun() // before the encode: a flush's early write may compact the arena
+	}
 	enc := h.encode(msg)
 	h.fanout(r, msg, enc, skip)
 	return enc
@@ -269,6 +273,9 @@ func (h *Hub) stamp(r *Room, msg *wire.Msg) {
 // fanout delivers msg, encoded as enc, to every member of r except skip.
 func (h *Hub) fanout(r *Room, msg *wire.Msg, enc []byte, skip member) {
 	h.events++
+	if h.addRun(r, enc, skip) {
+		return
+	}
 	h.event = h.events
 	// Against a native skip, each member is compared with a concrete
 	// pointer (its type word and data word); member against member would be
@@ -340,7 +347,7 @@ func (h *Hub) recycleArena() {
 	}
 	clear(h.holders[len(keep):])
 	h.holders = keep
-	if len(keep) > 0 {
+	if len(keep) > 0 || h.run.r != nil { // a run's bytes are held too
 		h.compactArena()
 		return
 	}
@@ -376,6 +383,9 @@ func (h *Hub) compactArena() {
 			}
 		}
 	}
+	if h.run.r != nil {
+		lowA = min(lowA, h.run.from)
+	}
 	shiftA := lowA >= arenaCompact/2 && lowA >= len(h.arena)/2
 	shiftS := lowS >= arenaCompact/2 && lowS >= len(h.solo)/2
 	if !shiftA && !shiftS {
@@ -393,6 +403,7 @@ func (h *Hub) compactArena() {
 		}
 	}
 	if shiftA {
+		h.run.shift(lowA)
 		h.arena = h.arena[:copy(h.arena, h.arena[lowA:])]
 	}
 	if shiftS {
@@ -425,7 +436,10 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 	msg := &h.msg
 	*msg = wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
 		User: h.name, Text: text}
-	h.toNodes(r.name, wire.OpMessage, h.relay(r, msg, m))
+	h.run.say = true
+	enc := h.relay(r, msg, m)
+	h.run.say = false
+	h.toNodes(r.name, wire.OpMessage, enc)
 	if h.cfg.LogMessages {
 		h.l.log.Info().Str("room", r.name).Msgf("<%s>: %s", m.name(), text)
 	}

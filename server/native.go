@@ -21,9 +21,35 @@ const (
 )
 
 // native is one native connection; after its first frame, one user's session.
+//
+// What push touches for every delivery comes first (h, c, pad, the spans,
+// the backlog and the frame state), so it lies in the object's first two
+// cache lines; the session's nonces and the rest follow.
 type native struct {
-	h        *Hub
-	c        *Conn
+	h *Hub
+	c *Conn
+
+	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
+	pad *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
+	// spans are the plaintext of the unsealed frames, in order, as places in
+	// the hub's arena: c.out holds only their room, filled by seal's XOR.
+	spans  []span
+	spanAt int // spans[:spanAt] are sealed
+	// later is the backlog past sealAhead: the plaintext sizes of frames that
+	// have spans but no room in c.out yet, in order after the room frames.
+	// stage gives them room as the socket drains, so pad is spent and a frame
+	// sealed only for what is about to be written (Conn.later counts them).
+	later     []int
+	from      int   // offset in c.out of the first unsealed frame
+	openAt    int   // offset in c.out of the open frame, which takes more messages
+	open      bool  // a frame is open
+	unsealed  bool  // c.out[from:] holds plaintext frames
+	broken    bool  // a seal failed: nothing held may ever leave
+	exhausted bool  // the pad reached byeReserve: only the goodbye leaves
+	holding   bool  // in h.holders
+	ending    bool  // the Bye is queued: it goes after what is staged, never into later
+	end       int64 // pad offset the last sealed frame ends at
+
 	st       nativeState
 	pinged   bool
 	sess     otp.Session
@@ -34,27 +60,6 @@ type native struct {
 	away     string    // away message; empty: here (not stored)
 	refused  *refusing // set once refused: see refuse
 	rxBase   int64     // the Receiver's session base while the user is parked (User.park, open); -1: none
-
-	// Output is queued as plaintext and sealed at flush (protocol v2): see push and seal.
-	pad       *User // whose recv pad seals this conn's output; kept when the session is replaced, for its Bye
-	from      int   // offset in c.out of the first unsealed frame
-	openAt    int   // offset in c.out of the open frame, which takes more messages
-	end       int64 // pad offset the last sealed frame ends at
-	open      bool  // a frame is open
-	unsealed  bool  // c.out[from:] holds plaintext frames
-	broken    bool  // a seal failed: nothing held may ever leave
-	exhausted bool  // the pad reached byeReserve: only the goodbye leaves
-	holding   bool  // in h.holders
-	ending    bool  // the Bye is queued: it goes after what is staged, never into later
-	// spans are the plaintext of the unsealed frames, in order, as places in
-	// the hub's arena: c.out holds only their room, filled by seal's XOR.
-	spans  []span
-	spanAt int // spans[:spanAt] are sealed
-	// later is the backlog past sealAhead: the plaintext sizes of frames that
-	// have spans but no room in c.out yet, in order after the room frames.
-	// stage gives them room as the socket drains, so pad is spent and a frame
-	// sealed only for what is about to be written (Conn.later counts them).
-	later []int
 }
 
 // span is a run of bytes in the hub's arena (or solo).
@@ -83,10 +88,22 @@ func (n *native) plain() bool      { return false }
 func (n *native) joined() *[]*Room { return &n.rooms }
 
 // onData consumes the greeting, then whole frames; a partial frame waits.
+// The Says of one read may form a room run (roomRun), which goes out before
+// it returns.
 func (n *native) onData(c *Conn, b []byte) int {
 	if n.refused != nil {
 		return len(b) // refused: nothing more is read into the session
 	}
+	h := n.h
+	h.run.on = true
+	used := n.frames(c, b)
+	h.run.on = false
+	h.flushRun()
+	return used
+}
+
+// frames is onData's work: the greeting, then whole frames.
+func (n *native) frames(c *Conn, b []byte) int {
 	used := 0
 	for !c.dying && !c.closed && n.refused == nil {
 		rest := b[used:]
@@ -317,8 +334,12 @@ func (n *native) fail(r Reason, err error) {
 	n.c.kill(r)
 }
 
-// deliver queues an event for this session; it is sealed at flush.
+// deliver queues an event for this session; it is sealed at flush. A run of
+// Says this session is not the sender of goes first (roomRun).
 func (n *native) deliver(m *wire.Msg, enc []byte) {
+	if h := n.h; h.run.r != nil && n != h.run.skip {
+		h.flushRun()
+	}
 	if enc == nil {
 		enc = n.h.encodeOne(m)
 	}
@@ -335,18 +356,30 @@ func (n *native) send(m *wire.Msg) {
 // as a span either way. The gate holds them back until seal and the
 // reservation.
 func (n *native) push(msg []byte) {
+	if n.accepts() {
+		n.queueSpan(n.h.arenaSpan(msg), 1)
+	}
+}
+
+// accepts reports whether output may be queued: the session lives and its
+// pad is open (unparked if need be).
+func (n *native) accepts() bool {
 	c, u := n.c, n.pad
-	if c.dying || c.closed || u == nil || n.broken || !n.unpark(u) {
-		return
-	}
+	return !c.dying && !c.closed && u != nil && !n.broken && n.unpark(u)
+}
+
+// queueSpan queues sp, msgs whole wire messages in the arena or solo (one,
+// or a chunk of a room run: flushRun), as push describes.
+func (n *native) queueSpan(sp span, msgs int) {
+	c := n.c
 	if out := c.outBuf(); !n.ending && (len(n.later) > 0 || len(out)-c.outPos >= sealAhead) {
-		n.postpone(out, len(msg))
+		n.postpone(out, sp.n)
 	} else {
-		n.makeRoom(out, len(msg))
+		n.makeRoom(out, sp.n)
 	}
-	n.addSpan(n.h.arenaSpan(msg))
-	n.h.l.stats.msgsOut++
-	n.h.touch(u)
+	n.addSpan(sp)
+	n.h.l.stats.msgsOut += uint64(msgs)
+	n.h.touch(n.pad)
 	c.queued()
 }
 

@@ -8,6 +8,9 @@ import (
 func (n *native) command(m *wire.Msg) {
 	h := n.h
 	seq := m.Seq
+	if m.Op != wire.OpSay {
+		h.flushRun() // a run spans Says alone: nothing else happens within one (roomRun)
+	}
 	switch m.Op {
 	case wire.OpJoin:
 		r, err := h.join(n, m.Room)

@@ -2,6 +2,7 @@
 package server
 
 import (
+	"slices"
 	"unicode/utf8"
 
 	"padchat/wire"
@@ -53,7 +54,14 @@ func validText(b []byte) bool {
 	return true
 }
 
+// has reports whether m is a member of r. A member's own list of rooms is
+// the other side of the same relation (join and part keep both), so has
+// scans the shorter one: a Say to a 200-member room asked each member in
+// turn, one interface compare apiece (about 1 % of a flood's CPU).
 func (r *Room) has(m member) bool {
+	if mine := *m.joined(); len(mine) < len(r.members) {
+		return slices.Contains(mine, r)
+	}
 	for _, x := range r.members {
 		if x == m {
 			return true

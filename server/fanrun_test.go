@@ -1,0 +1,187 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"padchat/otp"
+	"padchat/wire"
+)
+
+// eventLog reads a member's socket and lists the room events in it, in order.
+type eventLog struct {
+	t   *testing.T
+	g   *gateUser
+	rcv *otp.Receiver
+	buf []byte
+	got []string
+}
+
+func (e *eventLog) read() []string {
+	e.buf = append(e.buf, e.g.n.p.recv()...)
+	for len(e.buf) >= otp.HeaderSize {
+		size, err := otp.FrameLen(e.buf, 0)
+		require.NoError(e.t, err)
+		require.GreaterOrEqual(e.t, len(e.buf), size, "partial frame")
+		plain, err := e.rcv.Open(nil, e.buf[:size], otp.ToClient, &e.g.n.sess)
+		require.NoError(e.t, err)
+		var m wire.Msg
+		for rest := plain; len(rest) > 0; {
+			rest, err = wire.DecodeNext(rest, &m)
+			require.NoError(e.t, err)
+			switch m.Op {
+			case wire.OpMessage, wire.OpJoined, wire.OpParted, wire.OpTopicIs, wire.OpDirect:
+				e.got = append(e.got, fmt.Sprintf("%d %s %s %.12s", m.Op, m.Room, m.User, m.Text))
+			}
+		}
+		e.buf = e.buf[size:]
+	}
+	return e.got
+}
+
+// TestRoomRunKeepsEachMembersOrder: alice's Says of one read are queued on
+// the other members as a run (roomRun), and a join, a topic, a part and Says
+// to another room in the same read must still reach each member in the
+// order a delivery per message gives; a run longer than runChunk arrives
+// whole and in order.
+func TestRoomRunKeepsEachMembersOrder(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	users := map[string]*gateUser{}
+	logs := map[string]*eventLog{}
+	for _, name := range []string{"alice", "bob", "carol", "dave"} {
+		users[name] = gateLoginPad(t, l, name, 8<<20)
+	}
+	joins := map[string][]string{"alice": {"r"}, "bob": {"r", "s"}, "carol": {"r"}, "dave": {"s"}}
+	for _, name := range []string{"alice", "bob", "carol", "dave"} {
+		g := users[name]
+		for _, room := range joins[name] {
+			g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte(room)})
+			g.n.p.c.read()
+			l.beforeSleep()
+		}
+		logs[name] = &eventLog{t: t, g: g, rcv: openRecv(t, l, name)}
+	}
+	for _, e := range logs {
+		e.got = e.got[:0]
+		e.read()
+		e.got = nil
+	}
+
+	long := strings.Repeat("x", 1000)
+	var plain []byte
+	say := func(room, text string) {
+		plain = wire.Append(plain, &wire.Msg{Op: wire.OpSay, Room: []byte(room), Text: []byte(text)})
+	}
+	var want []string   // what bob and carol hear in r, and bob and dave in s, in order
+	for i := range 20 { // past runChunk: two chunks and more
+		say("r", fmt.Sprintf("a%02d%s", i, long))
+		want = append(want, fmt.Sprintf("67 r alice a%02d%.9s", i, long))
+	}
+	plain = wire.Append(plain, &wire.Msg{Op: wire.OpJoin, Room: []byte("s")})
+	want = append(want, "69 s alice ")
+	say("s", "b0")
+	want = append(want, "67 s alice b0")
+	say("r", "a20")
+	say("r", "a21")
+	want = append(want, "67 r alice a20", "67 r alice a21")
+	plain = wire.Append(plain, &wire.Msg{Op: wire.OpTopic, Room: []byte("r"), Text: []byte("t1")})
+	want = append(want, "77 r alice t1")
+	say("r", "a22")
+	want = append(want, "67 r alice a22")
+	plain = wire.Append(plain, &wire.Msg{Op: wire.OpPart, Room: []byte("r")})
+	want = append(want, "70 r alice left")
+	say("s", "b1")
+	want = append(want, "67 s alice b1")
+	// One write, one read: every message above is handled in one onData.
+	a := users["alice"]
+	_, err := unix.Write(a.n.p.fd, a.n.frame(t, plain))
+	require.NoError(t, err)
+	a.n.p.c.read()
+	l.beforeSleep()
+
+	only := func(rooms ...string) []string {
+		var out []string
+		for _, w := range want {
+			for _, r := range rooms {
+				if strings.HasPrefix(w[3:], r+" ") {
+					out = append(out, w)
+				}
+			}
+		}
+		return out
+	}
+	require.Equal(t, only("r", "s"), logs["bob"].read(), "bob, in r and s")
+	require.Equal(t, only("r"), logs["carol"].read(), "carol, in r")
+	require.Equal(t, only("s"), logs["dave"].read(), "dave, in s")
+	require.Equal(t, []string{"77 r alice t1"}, logs["alice"].read(), "alice hears only the topic of her own")
+	require.Zero(t, l.hub.run.r, "no run left after the read")
+}
+
+// TestRoomRunGoesBeforeADelivery: an event for one member queued while a run
+// is open (in the loop: a delivery set off by the sender's command), or one
+// fanned out to the room, follows the run's messages for that member.
+func TestRoomRunGoesBeforeADelivery(t *testing.T) {
+	l, bob, in := runPair(t)
+	h, an := l.hub, l.hub.online["alice"].(*native)
+	h.run.on = true
+	for i := range 3 {
+		_, err := h.say(an, []byte("r"), fmt.Appendf(nil, "m%d", i), 0)
+		require.NoError(t, err)
+	}
+	require.NotNil(t, h.run.r, "the Says form a run")
+	bob.deliver(&wire.Msg{Op: wire.OpDirect, User: []byte("carol"), Text: []byte("dm")}, nil)
+	// And any other fan-out, here a topic set by no command of alice's.
+	_, err := h.say(an, []byte("r"), []byte("m3"), 0)
+	require.NoError(t, err)
+	_, err = h.setTopic(an, []byte("r"), []byte("t1"))
+	require.NoError(t, err)
+	h.run.on = false
+	h.flushRun()
+	l.beforeSleep()
+	require.Equal(t, []string{"67 r alice m0", "67 r alice m1", "67 r alice m2", "68  carol dm",
+		"67 r alice m3", "77 r alice t1"}, in.read())
+}
+
+// TestRoomRunSurvivesTheArenaRecycled: an early write in the middle of a read
+// (Conn.queued past the output limit) runs the reserve hook, which recycles
+// the arena; a run not yet handed out holds its bytes there like a span, and
+// moves with them when the arena is compacted.
+func TestRoomRunSurvivesTheArenaRecycled(t *testing.T) {
+	l, _, in := runPair(t)
+	h, an := l.hub, l.hub.online["alice"].(*native)
+	// What earlier reads left in the arena, held by nobody: compaction drops it.
+	h.arena = append(h.arena, make([]byte, 2*arenaCompact)...)
+	h.run.on = true
+	for i := range 3 {
+		_, err := h.say(an, []byte("r"), fmt.Appendf(nil, "m%d", i), 0)
+		require.NoError(t, err)
+	}
+	require.NotNil(t, h.run.r, "the Says form a run")
+	h.recycleArena()
+	require.Less(t, len(h.arena), arenaCompact, "the arena was compacted")
+	clear(h.arena[len(h.arena):cap(h.arena)]) // as the arena's reuse would, later
+	h.run.on = false
+	h.flushRun()
+	l.beforeSleep()
+	require.Equal(t, []string{"67 r alice m0", "67 r alice m1", "67 r alice m2"}, in.read())
+}
+
+// runPair has alice and bob in room r, and returns the loop, bob's session
+// and a log of what bob hears from now on.
+func runPair(t *testing.T) (*Loop, *native, *eventLog) {
+	l, _ := plainLoop(t, Config{})
+	alice, bob := gateLoginPad(t, l, "alice", 8<<20), gateLoginPad(t, l, "bob", 8<<20)
+	for _, g := range []*gateUser{alice, bob} {
+		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
+		g.n.p.c.read()
+		l.beforeSleep()
+	}
+	in := &eventLog{t: t, g: bob, rcv: openRecv(t, l, "bob")}
+	in.read()
+	in.got = nil
+	return l, bob.n.p.c.h.(*native), in
+}
