@@ -4,6 +4,7 @@ package otp
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // Reserve durably moves the reserved mark to next plus the current step (at most
@@ -81,31 +82,40 @@ func (s *Sender) Step() int64 { return s.step }
 
 // ReserveAll reserves for every pending Sender of ss at once: the state writes and
 // syncs of different pads run concurrently, so one loop iteration that sealed
-// with many pads waits about one device flush instead of one per pad. Each Sender
-// must not be used elsewhere meanwhile. The error joins those of the Senders that
-// failed; their frames past the old mark must not leave the process.
+// with many pads waits about one device flush instead of one per pad. At most
+// reserveWorkers run at once: each sync blocked at once holds an OS thread,
+// which the Go runtime keeps for good afterwards (48 KiB of stacks each, the
+// bulk of what a burst of logins left in an idle daemon), while more syncs at
+// once than that no longer shorten the wait (BenchmarkReserveAll). Each Sender
+// must not be used elsewhere meanwhile. The error joins those of the Senders
+// that failed; their frames past the old mark must not leave the process.
 func ReserveAll(ss []*Sender) error {
-	pending := 0
-	var last *Sender
-	for _, s := range ss {
+	var pending []int
+	for i, s := range ss {
 		if s != nil && s.Pending() {
-			pending++
-			last = s
+			pending = append(pending, i)
 		}
 	}
-	switch pending {
+	switch len(pending) {
 	case 0:
 		return nil
 	case 1:
-		return last.Reserve()
+		return ss[pending[0]].Reserve()
 	}
 	errs := make([]error, len(ss))
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i, s := range ss {
-		if s != nil && s.Pending() {
-			wg.Go(func() { errs[i] = s.Reserve() })
-		}
+	for range min(len(pending), reserveWorkers) {
+		wg.Go(func() {
+			for k := next.Add(1) - 1; k < int64(len(pending)); k = next.Add(1) - 1 {
+				i := pending[k]
+				errs[i] = ss[i].Reserve()
+			}
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// reserveWorkers bounds the reservations ReserveAll runs at once.
+var reserveWorkers = 16

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -242,4 +243,47 @@ func TestNoLockRefusesReplacedState(t *testing.T) {
 	info, err := ReadState(statePath)
 	require.NoError(t, err)
 	assert.Equal(t, int64(FirstOffset), info.Mark, "the new file was not written")
+}
+
+// countingClaim is a shared mark that takes a while to move and counts the
+// Advances in flight at once.
+type countingClaim struct {
+	mu        sync.Mutex
+	now, most int
+}
+
+func (c *countingClaim) Load() (int64, uint64, error) { return 0, 0, nil }
+
+func (c *countingClaim) Advance(mark int64, rev uint64) (uint64, error) {
+	c.mu.Lock()
+	c.now++
+	c.most = max(c.most, c.now)
+	c.mu.Unlock()
+	time.Sleep(5 * time.Millisecond)
+	c.mu.Lock()
+	c.now--
+	c.mu.Unlock()
+	return rev + 1, nil
+}
+
+// ReserveAll runs the reservations of many pads concurrently, but at most
+// reserveWorkers at once: each one blocked at once holds an OS thread that the
+// runtime keeps for good, so a burst of a hundred pads left a hundred threads.
+func TestReserveAllBoundsConcurrency(t *testing.T) {
+	sess := newSession()
+	pad := newPad(t, 1<<20)
+	c := &countingClaim{}
+	ss := make([]*Sender, 3*reserveWorkers)
+	for i := range ss {
+		ss[i], _ = newSenderT(t, pad, SenderOptions{ReserveStep: 4096, MaxReserveStep: 4096, Claim: c})
+		_, err := ss[i].Seal(nil, make([]byte, 100), ToClient, sess)
+		require.NoError(t, err)
+		require.True(t, ss[i].Pending())
+	}
+	require.NoError(t, ReserveAll(ss))
+	for _, s := range ss {
+		assert.False(t, s.Pending(), "every pad reserved")
+	}
+	assert.LessOrEqual(t, c.most, reserveWorkers)
+	assert.Greater(t, c.most, 1, "still concurrent")
 }
