@@ -37,6 +37,7 @@ type link struct {
 	attempt int          // failed attempts since the last session came up
 	retryAt time.Time    // linkWait: when to try again
 	everUp  bool         // a session has been welcomed once: later drops reconnect
+	rejoins int          // rejoins of this session not answered yet
 	queued  []queuedLine // lines typed while disconnected, sent after the rejoin
 }
 
@@ -158,10 +159,16 @@ func (c *client) connected(registered bool) {
 }
 
 // rejoined runs when a reconnected session is welcomed: back into every room
-// (the current one stays current), then the lines typed meanwhile.
+// (the current one stays current), then the lines typed meanwhile. It says
+// "reconnected" once every rejoin is answered (rejoinAnswered): from then on
+// what others say in those rooms reaches this session, as a script that
+// waits for the line expects.
 func (c *client) rejoined() {
 	c.link.attempt = 0
-	c.scr.println(c.r.notice("reconnected"))
+	c.link.rejoins = len(c.joined)
+	if c.link.rejoins == 0 {
+		c.scr.println(c.r.notice("reconnected"))
+	}
 	for _, room := range c.joined {
 		c.request(&wire.Msg{Op: wire.OpJoin, Room: []byte(room)}, request{kind: cmdJoin, name: room, prev: c.room, rejoin: true})
 	}
@@ -171,6 +178,14 @@ func (c *client) rejoined() {
 	c.link.queued = nil
 	for _, l := range queued {
 		c.input(l.text, l.verbatim)
+	}
+}
+
+// rejoinAnswered counts a rejoin answered (joined or refused); the last one
+// says the session is back.
+func (c *client) rejoinAnswered() {
+	if c.link.rejoins--; c.link.rejoins == 0 {
+		c.scr.println(c.r.notice("reconnected"))
 	}
 }
 

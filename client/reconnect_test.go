@@ -2,6 +2,7 @@
 package client
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -122,4 +123,38 @@ func TestReconnectRefusedCredentialsAreFinal(t *testing.T) {
 	srv.conn.Write(wire.AppendRefusal(nil, wire.RefuseUnknownPad, "authentication failed: this server holds no such pad"))
 	srv.conn.Close()
 	require.EqualError(t, wait(), "authentication failed: this server holds no such pad")
+}
+
+// TestReconnectedOnceRejoinsAnswered: "reconnected" is said when the rooms
+// are rejoined (one of them refused here), not at the welcome: a script that
+// waits for it and then expects the room's traffic must not miss any. Said at
+// the welcome, a message sent right after could reach the room before the
+// rejoin did.
+func TestReconnectedOnceRejoinsAnswered(t *testing.T) {
+	in, typed := pipe(t)
+	srv, out, _, wait := newSession(t, in, testPadSize)
+	srv.login("carol", "lobby")
+	waitLine(t, out, "-- joined lobby")
+	typed.WriteString("/join dev\n")
+	join := srv.expect(wire.OpJoin, "dev", "", "")
+	srv.send(wire.Msg{Op: wire.OpOK, Seq: join.Seq})
+	waitLine(t, out, "-- joined dev")
+
+	srv.conn.Close()
+	waitLine(t, out, "-- connection lost (server closed the connection); reconnecting…")
+	srv.accept()
+	hello := srv.expect(wire.OpHello, "", "", HelloText)
+	srv.send(wire.Msg{Op: wire.OpWelcome, Seq: hello.Seq, User: []byte("carol"), Text: []byte("Welcome back")})
+	lobby := srv.expect(wire.OpJoin, "lobby", "", "")
+	dev := srv.expect(wire.OpJoin, "dev", "", "")
+	srv.send(wire.Msg{Op: wire.OpOK, Seq: lobby.Seq})
+	srv.send(wire.Msg{Op: wire.OpError, Seq: dev.Seq, Text: []byte("no such room")})
+	waitLine(t, out, "-- reconnected")
+	lines := out.lines()
+	require.Contains(t, lines, "!! no such room")
+	assert.Less(t, slices.Index(lines, "!! no such room"), slices.Index(lines, "-- reconnected"), "said after the last rejoin was answered")
+	typed.Close()
+	srv.expect(wire.OpQuit, "", "", "")
+	srv.conn.Close()
+	wait()
 }

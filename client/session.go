@@ -281,7 +281,9 @@ func (c *client) onOK(m *wire.Msg) {
 	delete(c.pending, m.Seq)
 	switch req.kind {
 	case cmdJoin:
-		if !req.rejoin {
+		if req.rejoin {
+			c.rejoinAnswered()
+		} else {
 			c.scr.println(c.r.notice("joined %s", req.name))
 		}
 		c.notePlain(req.name, m.Flags)
@@ -331,6 +333,9 @@ func (c *client) onError(m *wire.Msg) {
 	c.warn("%s", text)
 	// A failed join leaves the user where they were.
 	if req.kind == cmdJoin {
+		if req.rejoin {
+			c.rejoinAnswered()
+		}
 		c.joined = remove(c.joined, req.name)
 		if c.room == req.name {
 			c.setRoom(req.prev)
