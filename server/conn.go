@@ -78,7 +78,7 @@ func (c *Conn) pending() int { return len(c.out) - c.outPos + c.sharedN + c.late
 // flush. A sealer queues clear bytes (greeting, refusal) only while it holds
 // nothing back.
 func (c *Conn) queue(b []byte) {
-	if c.dying {
+	if c.dying || c.closed {
 		return
 	}
 	if len(c.shared) > 0 { // after shared bytes: keep the order
@@ -96,7 +96,7 @@ func (c *Conn) queue(b []byte) {
 // extend it, so a member's events of one iteration leave in one write. A
 // sealer's output is sealed in place, so it gets a copy.
 func (c *Conn) queueShared(b []byte) {
-	if c.dying || len(b) == 0 {
+	if c.dying || c.closed || len(b) == 0 {
 		return
 	}
 	if c.s != nil {

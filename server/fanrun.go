@@ -29,8 +29,9 @@ type roomRun struct {
 	cuts     []int   // flushRun's chunks: end, messages; end, messages; ...
 }
 
-// runChunk bounds the bytes a member's queue takes in one step of a run:
-// each chunk fits an empty frame, and out passes sealAhead by at most one.
+// runChunk bounds the bytes a member's queue takes in one step of a run, and
+// so does the frame limit: each chunk fits an empty frame, and out passes
+// sealAhead by at most one.
 const runChunk = 8 << 10
 
 // addRun makes the Say encoded as enc, to r from skip, part of the run and
@@ -85,18 +86,20 @@ func (h *Hub) flushRun() {
 	}
 	run.flushing = true
 	// Chunks: where each ends, and how many messages it holds.
+	chunk := min(runChunk, h.cfg.MaxFrame)
 	cuts, start, last, msgs := run.cuts[:0], run.from, run.from, 0
 	for _, end := range run.ends {
-		if end-start > runChunk && last > start {
+		if end-start > chunk && last > start {
 			cuts = append(cuts, last, msgs)
 			start, msgs = last, 0
 		}
 		last, msgs = end, msgs+1
 	}
 	run.cuts = append(cuts, last, msgs)
-	for _, x := range r.members {
-		n, ok := x.(*native) // addRun checked: only natives (nil: a member closed by a push)
-		if !ok || n == run.skip {
+	members, walk := h.walk(r)
+	for _, x := range members {
+		n := x.(*native) // addRun checked: only natives
+		if n == run.skip {
 			continue
 		}
 		for i := 0; i < len(run.cuts) && n.accepts(); i += 2 {
@@ -107,6 +110,7 @@ func (h *Hub) flushRun() {
 			n.queueSpan(span{off: at, n: run.cuts[i] - at}, run.cuts[i+1])
 		}
 	}
+	h.walked(walk)
 	run.r, run.skip, run.flushing = nil, nil, false
 	run.ends = run.ends[:0]
 }

@@ -185,3 +185,79 @@ func runPair(t *testing.T) (*Loop, *native, *eventLog) {
 	in.got = nil
 	return l, bob.n.p.c.h.(*native), in
 }
+
+// TestRoomRunReachesMembersAfterOneClosed: a member whose connection fails
+// while a run is handed out (an early write past the output limit, to a peer
+// that is gone) leaves the room under the walk; the member after it must
+// still get the whole run. Walking r.members itself, the part moved bob into
+// carol's place and he got none of it.
+func TestRoomRunReachesMembersAfterOneClosed(t *testing.T) {
+	l, _ := plainLoop(t, Config{OutLimit: 8 << 10})
+	var users []*gateUser
+	for _, name := range []string{"alice", "carol", "bob"} { // the room's order
+		g := gateLoginPad(t, l, name, 8<<20)
+		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
+		g.n.p.c.read()
+		l.beforeSleep()
+		users = append(users, g)
+	}
+	alice, carol, bob := users[0], users[1], users[2]
+	in := &eventLog{t: t, g: bob, rcv: openRecv(t, l, "bob")}
+	in.read()
+	in.got = nil
+	require.NoError(t, unix.Close(carol.n.p.fd)) // carol's peer is gone: her next write fails
+
+	var plain []byte
+	var want []string
+	for i := range 12 { // 12 KB: past the output limit, so each member writes early
+		text := fmt.Sprintf("m%02d %s", i, strings.Repeat("x", 1000))
+		plain = wire.Append(plain, &wire.Msg{Op: wire.OpSay, Room: []byte("r"), Text: []byte(text)})
+		want = append(want, fmt.Sprintf("67 r alice %.12s", text))
+	}
+	_, err := unix.Write(alice.n.p.fd, alice.n.frame(t, plain))
+	require.NoError(t, err)
+	alice.n.p.c.read()
+	l.beforeSleep()
+	require.True(t, carol.n.p.c.closed, "carol's write failed")
+	got := in.read()
+	require.Contains(t, got, "70 r carol quit", "bob heard carol go")
+	var msgs []string
+	for _, e := range got {
+		if strings.HasPrefix(e, "67 ") {
+			msgs = append(msgs, e)
+		}
+	}
+	require.Equal(t, want, msgs, "bob got the whole run, in order")
+}
+
+// TestRoomRunChunksFitTheFrameLimit: under the smallest frame limit a daemon
+// takes (the message limit and 1 KiB), a run's chunk must still fit one
+// frame: two Says of 3.5 KB in one read are two frames, not one that the
+// seal refuses (which ended every member's session as "pad exhausted").
+func TestRoomRunChunksFitTheFrameLimit(t *testing.T) {
+	l, _ := plainLoop(t, Config{MaxMessage: 4 << 10, MaxFrame: 1})
+	require.Equal(t, 5<<10, l.cfg.MaxFrame)
+	alice := gateLoginPad(t, l, "alice", 8<<20)
+	bob := gateLoginPad(t, l, "bob", 8<<20)
+	for _, g := range []*gateUser{alice, bob} {
+		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
+		g.n.p.c.read()
+		l.beforeSleep()
+	}
+	in := &eventLog{t: t, g: bob, rcv: openRecv(t, l, "bob")}
+	in.read()
+	in.got = nil
+	var frames []byte // a frame each (alice's frames have the limit too), one write
+	var want []string
+	for i := range 2 {
+		text := fmt.Sprintf("m%02d %s", i, strings.Repeat("y", 3500))
+		frames = append(frames, alice.n.frame(t, wire.Append(nil, &wire.Msg{Op: wire.OpSay, Room: []byte("r"), Text: []byte(text)}))...)
+		want = append(want, fmt.Sprintf("67 r alice %.12s", text))
+	}
+	_, err := unix.Write(alice.n.p.fd, frames)
+	require.NoError(t, err)
+	alice.n.p.c.read()
+	l.beforeSleep()
+	require.False(t, bob.n.p.c.dying || bob.n.p.c.closed, "bob's session goes on")
+	require.Equal(t, want, in.read())
+}

@@ -37,7 +37,8 @@ type Hub struct {
 	// event numbers the notify in progress (0: none), so a plain-text dialect
 	// formats it once for all its members (plain.go, plainEvent).
 	event, events uint64
-	run           roomRun // Says of one read queued per member at once (fanrun.go)
+	run           roomRun  // Says of one read queued per member at once (fanrun.go)
+	walking       []member // copies of member lists being fanned out to (walk)
 	formatted     plainShared
 	name          []byte  // scratch for the sender's name in msg
 	reserve       []*User // senders sealed past their durable mark this iteration
@@ -277,25 +278,44 @@ func (h *Hub) fanout(r *Room, msg *wire.Msg, enc []byte, skip member) {
 		return
 	}
 	h.event = h.events
+	members, walk := h.walk(r)
 	// Against a native skip, each member is compared with a concrete
 	// pointer (its type word and data word); member against member would be
 	// a runtime.ifaceeq call per member, 3% of a 10-subscriber fan-out.
 	if s, ok := skip.(*native); ok {
-		for _, x := range r.members {
+		for _, x := range members {
 			if x != s {
 				x.deliver(msg, enc)
 			}
 		}
 	} else {
-		for _, x := range r.members {
+		for _, x := range members {
 			if x != skip {
 				x.deliver(msg, enc)
 			}
 		}
 	}
+	h.walked(walk)
 	// A deliver can close a connection and so notify again: that inner
 	// notify ends with event 0, and the rest of this one formats each time.
 	h.event = 0
+}
+
+// walk returns a copy of r's members for one fan-out to walk. A delivery can
+// close a member (an early write that fails), and its part takes it out of
+// r.members under the walk, which moved the next member into its place and
+// skipped it; a closed member in the copy takes nothing (deliver checks).
+// Copies nest on one stack (a close inside a fan-out fans out again);
+// walked(mark) drops the copy.
+func (h *Hub) walk(r *Room) (members []member, mark int) {
+	mark = len(h.walking)
+	h.walking = append(h.walking, r.members...)
+	return h.walking[mark:], mark
+}
+
+func (h *Hub) walked(mark int) {
+	clear(h.walking[mark:])
+	h.walking = h.walking[:mark]
 }
 
 // encode appends m to the arena, where a native deliver finds it without a
