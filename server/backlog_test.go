@@ -284,11 +284,19 @@ func TestShutdownSkipsASlowConsumer(t *testing.T) {
 // whose socket is full, still gets its Bye once it reads again: the session
 // ends at once, but the socket lingers with what passed the gate (what was
 // staged, then the Bye) until it is written. Closed at once instead, the
-// socket lost the Bye.
+// socket lost the Bye. The peer still sends meanwhile (its pings, acks):
+// the lingering socket drains that, shuts its side once the tail is out, and
+// closes when the peer closes its own.
 func TestByeLingersForAFullSocket(t *testing.T) {
 	l, bob, in, g := removedBehind(t)
+	_, err := unix.Write(bob.n.p.fd, []byte("input the session will never read"))
+	require.NoError(t, err)
 	got := make(chan []byte)
-	go func() { got <- readToEOF(bob.n.p.fd) }()
+	go func() {
+		b := readToEOF(bob.n.p.fd)
+		unix.Shutdown(bob.n.p.fd, unix.SHUT_WR) // the client closes after the Bye
+		got <- b
+	}()
 	for i := 0; i < 1000 && !g.done; i++ {
 		n, err := l.p.Wait(l.events, 10*time.Millisecond)
 		require.NoError(t, err)
@@ -296,7 +304,7 @@ func TestByeLingersForAFullSocket(t *testing.T) {
 			l.dispatch(ev)
 		}
 	}
-	require.True(t, g.done, "the tail was written")
+	require.True(t, g.done, "the tail was written and the peer closed")
 	in.buf = append(in.buf, <-got...)
 	m := in.lastMsg()
 	assert.True(t, in.byeAfter, "the Bye came after the last message")

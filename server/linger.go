@@ -15,17 +15,27 @@ import (
 // an error line. When the peer is behind and its socket buffer is full, the
 // close cannot write them. The session ends at once all the same (its rooms
 // hear it leave, its name is free for a new one), but the socket lingers, for
-// up to lingerFor and watched for Writable only, so a reader that catches up
-// still gets them; then it closes. Only bytes that already passed the gate
-// linger: a native session's backlog was cut at its Bye (native.bye), and
-// what was staged before it is sealed and durably reserved by then.
+// up to lingerFor (checked by the once-a-second tick), so a reader that
+// catches up still gets them. Only bytes that already passed the gate linger:
+// a native session's backlog was cut at its Bye (native.bye), and what was
+// staged before it is sealed and durably reserved by then.
+//
+// A lingering socket is read too, and what arrives is thrown away: closed
+// with unread input, TCP resets the connection and drops what the peer has
+// not read yet, the Bye included. Once the tail is written the socket is
+// shut for writing (FIN after the tail) and closes when the peer closes its
+// side, or when its time is up (Apache's lingering close).
 const (
 	lingerFor = 2 * time.Second
 	lingerMax = 256 << 10 // a longer tail is not kept: the socket closes at once
+	// lingerCap bounds the sockets lingering at once, out of the fds the
+	// default --max-conns leaves over (FDReserve) for logins' pad files and
+	// reservations: past it, a socket closes at once, as it did before.
+	lingerCap = FDReserve / 4
 )
 
 // lingerer is a closed connection's socket with the tail of its output; it is
-// a watcher on the loop until the tail is written or its time is up.
+// a watcher on the loop until the peer has it all or its time is up.
 type lingerer struct {
 	l     *Loop
 	sock  int
@@ -36,8 +46,9 @@ type lingerer struct {
 
 func (g *lingerer) fd() int { return g.sock }
 
-// ready writes what the socket takes; a tail written, or a socket that
-// fails, ends the linger.
+// ready writes what the socket takes of the tail, then shuts it for writing,
+// and drains what the peer sends until it closes its side; a socket that
+// fails ends the linger.
 func (g *lingerer) ready(poller.Mask) {
 	for len(g.out) > 0 {
 		n, err := unix.Write(g.sock, g.out)
@@ -45,15 +56,36 @@ func (g *lingerer) ready(poller.Mask) {
 			continue
 		}
 		if errors.Is(err, unix.EAGAIN) {
-			return
+			break
 		}
 		if err != nil {
-			break
+			g.l.endLinger(g)
+			return
 		}
 		g.out = g.out[n:]
 		g.l.stats.bytesOut += uint64(n)
+		if len(g.out) == 0 {
+			g.out = nil
+			unix.Shutdown(g.sock, unix.SHUT_WR)
+			if err := g.l.p.Modify(g.sock, readable, listenerTag|uint64(g.sock)); err != nil {
+				g.l.endLinger(g)
+				return
+			}
+		}
 	}
-	g.l.endLinger(g)
+	buf := g.l.rbuf
+	for {
+		n, err := unix.Read(g.sock, buf)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			return
+		case err != nil || n == 0: // the peer closed (or reset) its side
+			g.l.endLinger(g)
+			return
+		}
+	}
 }
 
 // lingers reports whether c, closing for its reason after a last flush, keeps
@@ -65,17 +97,19 @@ func (c *Conn) lingers() bool {
 	case ReasonSlowConsumer, ReasonWriteError, ReasonReadError, ReasonPeerClosed, ReasonClientQuit, ReasonShutdown:
 		return false
 	}
-	return !c.closed && c.writable && c.held == 0 && c.later == 0 && c.pending() > 0 && c.pending() <= lingerMax
+	return !c.closed && c.writable && c.held == 0 && c.later == 0 && c.pending() > 0 && c.pending() <= lingerMax &&
+		len(c.l.lingerers) < lingerCap
 }
 
 // linger closes c, a connection that lingers, but for its socket, which
-// becomes a watcher holding the rest of c's output.
+// becomes a watcher holding a copy of the rest of c's output.
 func (l *Loop) linger(c *Conn) {
-	out := c.out[c.outPos:]
-	for _, b := range c.shared { // shared bytes are the hub's to reuse: copied
+	out := make([]byte, 0, c.pending())
+	out = append(out, c.out[c.outPos:]...)
+	for _, b := range c.shared {
 		out = append(out, b...)
 	}
-	if err := l.p.Modify(c.fd, writable, listenerTag|uint64(c.fd)); err != nil {
+	if err := l.p.Modify(c.fd, readable|writable, listenerTag|uint64(c.fd)); err != nil {
 		l.closeConn(c, c.reason, nil)
 		return
 	}
