@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
@@ -192,7 +193,7 @@ func runPair(t *testing.T) (*Loop, *native, *eventLog) {
 // still get the whole run. Walking r.members itself, the part moved bob into
 // carol's place and he got none of it.
 func TestRoomRunReachesMembersAfterOneClosed(t *testing.T) {
-	l, _ := plainLoop(t, Config{OutLimit: 8 << 10})
+	l, _ := plainLoop(t, Config{OutLimit: 8 << 10, HistorySize: 100})
 	var users []*gateUser
 	for _, name := range []string{"alice", "carol", "bob"} { // the room's order
 		g := gateLoginPad(t, l, name, 8<<20)
@@ -219,6 +220,8 @@ func TestRoomRunReachesMembersAfterOneClosed(t *testing.T) {
 	alice.n.p.c.read()
 	l.beforeSleep()
 	require.True(t, carol.n.p.c.closed, "carol's write failed")
+	assert.Less(t, l.hub.store.cursor(carol.u.key(), "r"), l.hub.rooms["r"].hist,
+		"carol's history cursor does not claim the run she never got")
 	got := in.read()
 	require.Contains(t, got, "70 r carol quit", "bob heard carol go")
 	var msgs []string

@@ -214,10 +214,12 @@ func (h *Hub) part(m member, name []byte, how string) error {
 
 // seen moves a native account's history cursor in r to the room's last
 // message: a member had everything said while it was there. A session cut
-// off as a slow consumer did not, so its cursor stays where it joined.
+// off as a slow consumer, or whose write failed (in the middle of a run, say),
+// did not, so its cursor stays where it was: the next join replays from there
+// and the client drops what it had shown.
 func (h *Hub) seen(m member, r *Room) {
 	n, ok := m.(*native)
-	if !ok || n.user == nil || n.user.gone || n.c.reason == ReasonSlowConsumer || h.cfg.HistorySize <= 0 {
+	if !ok || n.user == nil || n.user.gone || n.c.reason == ReasonSlowConsumer || n.c.reason == ReasonWriteError || h.cfg.HistorySize <= 0 {
 		return
 	}
 	if h.l.node != nil {
