@@ -152,7 +152,7 @@ func (h *Hub) onRemoteRoom(from string, data []byte) {
 		return // no member here
 	}
 	m.Flags &^= wire.FlagPlain
-	h.notify(r, &m, nil)
+	h.notify(r, &m, nil, 0)
 	if m.Op == wire.OpMessage {
 		h.shareMessage(room, data, false)
 	}

@@ -161,7 +161,7 @@ func (h *Hub) onSharedTopic(room string, rec []byte) {
 		return
 	}
 	r.topic = &t
-	h.notify(r, r.topicMsg(), nil)
+	h.notify(r, r.topicMsg(), nil, 0)
 }
 
 // clusterTopic gives a room created here the cluster's topic for it.

@@ -161,7 +161,7 @@ func (h *Hub) setTopic(m member, name, text []byte) (string, error) {
 	}
 	r.topic = &topic{text: string(text), by: m.name(), at: h.l.now}
 	msg := r.topicMsg()
-	h.notify(r, msg, nil)
+	h.notify(r, msg, nil, 0)
 	h.store.putTopic(r.name, msg)
 	h.shareTopic(r.name, msg)
 	h.l.log.Info().Str("user", m.name()).Str("room", r.name).Msg("topic set")
@@ -186,7 +186,7 @@ func (h *Hub) join(m member, name []byte) (*Room, error) {
 		return r, nil
 	}
 	joined := &wire.Msg{Op: wire.OpJoined, Room: r.nameB, User: []byte(m.name())}
-	h.toNodes(r.name, wire.OpJoined, h.notify(r, joined, m))
+	h.notify(r, joined, m, wire.OpJoined)
 	r.members = append(r.members, m)
 	*m.joined() = append(*m.joined(), r)
 	h.l.log.Info().Str("user", m.name()).Str("room", r.name).Int("members", len(r.members)).Msg("joined")
@@ -205,7 +205,7 @@ func (h *Hub) part(m member, name []byte, how string) error {
 	dropRoom(m.joined(), r)
 	h.seen(m, r)
 	parted := &wire.Msg{Op: wire.OpParted, Room: r.nameB, User: []byte(m.name()), Text: []byte(how)}
-	h.toNodes(r.name, wire.OpParted, h.notify(r, parted, nil))
+	h.notify(r, parted, nil, wire.OpParted)
 	if len(r.members) == 0 && !r.keep {
 		delete(h.rooms, r.name)
 	}
@@ -240,29 +240,26 @@ func (h *Hub) leave(m member, how string) {
 	}
 }
 
-// notify sends an event to every member of r except skip, and returns it
-// encoded (in the arena: valid until the arena is reused).
-func (h *Hub) notify(r *Room, msg *wire.Msg, skip member) []byte {
+// notify sends an event to every member of r except skip. With share (the
+// event's op), what keeps the event takes it first: a room message's history
+// here, and the other nodes (toNodes). Taken after the fan-out, the encoding
+// could already be gone: a delivery can move the arena (an early write past
+// the output limit compacts it) or write over it (a member closed by a
+// failed write fans its part out, encoded in the same arena).
+func (h *Hub) notify(r *Room, msg *wire.Msg, skip member, share wire.Op) {
 	h.stamp(r, msg)
 	if !h.run.extends(r, skip, len(h.arena)) {
 		h.flushRun() // before the encode: a flush's early write may compact the arena
 	}
 	enc := h.encode(msg)
-	h.fanout(r, msg, enc, skip)
-	return enc
-}
-
-// relay sends a room message to every member of r except skip and, with
-// history on, keeps it in the room's history: encoded once for both, the
-// store copying it since the arena is reused. It returns the
-// encoding, as notify does.
-func (h *Hub) relay(r *Room, msg *wire.Msg, skip member) []byte {
-	enc := h.notify(r, msg, skip)
-	if h.cfg.HistorySize > 0 && h.l.node == nil { // clustered: history is shared by toNodes
+	if share == wire.OpMessage && h.cfg.HistorySize > 0 && h.l.node == nil { // clustered: history is shared by toNodes
 		r.hist++
-		h.store.appendHistory(r.name, enc, r.hist)
+		h.store.appendHistory(r.name, enc, r.hist) // a copy: the arena is reused
 	}
-	return enc
+	if share != 0 {
+		h.toNodes(r.name, share, enc)
+	}
+	h.fanout(r, msg, enc, skip)
 }
 
 // stamp sets what the room adds to every event it sends.
@@ -436,7 +433,7 @@ func (h *Hub) compactArena() {
 // arenaCompact is the arena length from which compactArena looks.
 const arenaCompact = 1 << 20
 
-// say relays text from m to every other member of the room and returns its id.
+// say sends text from m to every other member of the room and returns its id.
 func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 	if len(text) == 0 {
 		return 0, ErrEmpty
@@ -459,9 +456,8 @@ func (h *Hub) say(m member, name, text []byte, flags uint8) (uint32, error) {
 	*msg = wire.Msg{Op: wire.OpMessage, Flags: flags & wire.FlagMe, ID: r.seq, Room: r.nameB,
 		User: h.name, Text: text}
 	h.run.say = true
-	enc := h.relay(r, msg, m)
+	h.notify(r, msg, m, wire.OpMessage)
 	h.run.say = false
-	h.toNodes(r.name, wire.OpMessage, enc)
 	if h.cfg.LogMessages {
 		h.l.log.Info().Str("room", r.name).Msgf("<%s>: %s", m.name(), text)
 	}

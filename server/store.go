@@ -6,7 +6,7 @@
 //
 //	bucket     key                           value (encoding)                          written by
 //	mail       <account key>/<seq u64>       mail record (store_mail.go)               before the mail log only: moved into it at start
-//	history    <room>/<seq u64>              wire.Msg OpMessage as delivered           Hub.relay (room says); trimmed to --history
+//	history    <room>/<seq u64>              wire.Msg OpMessage as delivered           Hub.notify (room says); trimmed to --history
 //	                                         (room bucket's sequence = last seq)
 //	dmids      <sender name>                 last DM id u32                            before the mail log only: read for a sender the log has no id of
 //	topics     <room>                        wire.Msg OpTopicIs                        Hub.setTopic
