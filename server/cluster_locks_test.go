@@ -42,6 +42,18 @@ func settle(l *Loop, d time.Duration) {
 	}
 }
 
+// aliceOnANode is a cluster node's loop (on a NATS server of the test's own)
+// with the account alice, once its start's reconciliation ran, and a client
+// of the lock bucket.
+func aliceOnANode(t *testing.T) (*Loop, *bytes.Buffer, jetstream.KeyValue, *User) {
+	t.Helper()
+	e := natstest.Start(t, "")
+	l, logs := plainLoop(t, Config{Cluster: cluster.Options{URL: e.URL, Node: "n1", CA: e.CA, Cert: e.Cert, Key: e.Key}})
+	provision(t, l, "alice", 1<<16)
+	settle(l, 50*time.Millisecond) // the start's reconciliation
+	return l, logs, lockKV(t, e), l.hub.acct.user("alice")
+}
+
 // unlockByHand does what `padchatd user unlock` does: the lock's files go
 // (its mark first), then the daemon hears of it.
 func unlockByHand(t *testing.T, l *Loop, u *User) {
@@ -58,12 +70,7 @@ func unlockByHand(t *testing.T, l *Loop, u *User) {
 // bucket's unlock of the first must not lift it. It stays here, and reaches
 // the bucket.
 func TestClusterLockSetWhileEarlierLockUnderWayStays(t *testing.T) {
-	e := natstest.Start(t, "")
-	l, _ := plainLoop(t, Config{Cluster: cluster.Options{URL: e.URL, Node: "n1", CA: e.CA, Cert: e.Cert, Key: e.Key}})
-	kv := lockKV(t, e)
-	provision(t, l, "alice", 1<<16)
-	settle(l, 50*time.Millisecond) // the start's reconciliation
-	alice := l.hub.acct.user("alice")
+	l, _, kv, alice := aliceOnANode(t)
 	pad := alice.sendID.String()
 
 	// Pad reuse: lock 1, its Create sent. Its answer waits in the loop's
@@ -112,12 +119,7 @@ func TestClusterLockSetWhileEarlierLockUnderWayStays(t *testing.T) {
 // lock once the Create has answered: the bucket ends unlocked, and neither
 // the Create's answer nor the watcher's echo of it locks her here again.
 func TestClusterUnlockWhileLockUnderWayLiftsIt(t *testing.T) {
-	e := natstest.Start(t, "")
-	l, _ := plainLoop(t, Config{Cluster: cluster.Options{URL: e.URL, Node: "n1", CA: e.CA, Cert: e.Cert, Key: e.Key}})
-	kv := lockKV(t, e)
-	provision(t, l, "alice", 1<<16)
-	settle(l, 50*time.Millisecond)
-	alice := l.hub.acct.user("alice")
+	l, _, kv, alice := aliceOnANode(t)
 	pad := alice.sendID.String()
 
 	require.NoError(t, alice.lock("pad reuse detected"))
@@ -159,13 +161,10 @@ func (b *gateBucket) Unlock(_ string, rev uint64, done func(error)) {
 
 // gatedLoop is a cluster node's loop whose lock requests stop at a gate.
 func gatedLoop(t *testing.T) (*Loop, *bytes.Buffer, *gateBucket, *User) {
-	e := natstest.Start(t, "")
-	l, logs := plainLoop(t, Config{Cluster: cluster.Options{URL: e.URL, Node: "n1", CA: e.CA, Cert: e.Cert, Key: e.Key}})
-	provision(t, l, "alice", 1<<16)
-	settle(l, 50*time.Millisecond)
+	l, logs, _, alice := aliceOnANode(t)
 	b := &gateBucket{}
 	l.copies.bucket = b
-	return l, logs, b, l.hub.acct.user("alice")
+	return l, logs, b, alice
 }
 
 // A lock only set here (not shared: NATS unreachable) and lifted by the
@@ -173,12 +172,7 @@ func gatedLoop(t *testing.T) (*Loop, *bytes.Buffer, *gateBucket, *User) {
 // which this node has not seen yet, must survive the unlock: an unlock with
 // no revision is a plain delete in nats.go, and would lift it everywhere.
 func TestClusterUnlockOfUnsharedLockLiftsNoOtherLock(t *testing.T) {
-	e := natstest.Start(t, "")
-	l, _ := plainLoop(t, Config{Cluster: cluster.Options{URL: e.URL, Node: "n1", CA: e.CA, Cert: e.Cert, Key: e.Key}})
-	kv := lockKV(t, e)
-	provision(t, l, "alice", 1<<16)
-	settle(l, 50*time.Millisecond)
-	alice := l.hub.acct.user("alice")
+	l, _, kv, alice := aliceOnANode(t)
 	pad := alice.sendID.String()
 
 	require.NoError(t, alice.lock("pad reuse detected here"))
@@ -309,12 +303,7 @@ func TestClusterChangesOfARenewedAccountLeaveTheNewOnesFiles(t *testing.T) {
 // account before a renew, or written by an older padchatd), or cannot be
 // read, is dropped at start with a warning, and the bucket's lock applies.
 func TestClusterUntrustedUnlockFileDropped(t *testing.T) {
-	e := natstest.Start(t, "")
-	l, logs := plainLoop(t, Config{Cluster: cluster.Options{URL: e.URL, Node: "n1", CA: e.CA, Cert: e.Cert, Key: e.Key}})
-	kv := lockKV(t, e)
-	provision(t, l, "alice", 1<<16)
-	settle(l, 50*time.Millisecond)
-	alice := l.hub.acct.user("alice")
+	l, logs, kv, alice := aliceOnANode(t)
 	pad := alice.sendID.String()
 	why := "pad reuse detected on node 2"
 	rev, err := kv.Create(context.Background(), pad, []byte(why))
