@@ -6,6 +6,7 @@ package cluster
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -81,19 +82,18 @@ func (n *Node) hand(wa *watch, e jetstream.KeyValueEntry, f func(jetstream.KeyVa
 	f(e)
 }
 
-// wentBack: e, read from the bucket as it is now, is older than an entry of
-// its key already handed on. Revisions only rise in one bucket: the bucket
-// lost what it held.
-func (n *Node) wentBack(wa *watch, e jetstream.KeyValueEntry) bool {
-	n.watches.mu.Lock()
-	defer n.watches.mu.Unlock()
-	return e.Revision() < wa.rev[e.Key()]
-}
-
 // follow starts a watcher of wa's bucket in place of the one it had.
 func (n *Node) follow(wa *watch, initial func(jetstream.KeyValueEntry)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
+	// What was handed on before this watcher began: the bucket as it reads
+	// now holds each of those keys at that revision or a later one
+	// (revisions only rise), unless it lost what it held. (An entry the old
+	// watcher hands meanwhile may be newer than what this one reads: it is
+	// not compared.)
+	n.watches.mu.Lock()
+	before := maps.Clone(wa.rev)
+	n.watches.mu.Unlock()
 	w, err := wa.kv.WatchAll(context.Background())
 	if err != nil {
 		return err
@@ -103,7 +103,7 @@ func (n *Node) follow(wa *watch, initial func(jetstream.KeyValueEntry)) error {
 		select {
 		case e := <-w.Updates():
 			if e != nil {
-				if back == "" && n.wentBack(wa, e) {
+				if back == "" && e.Revision() < before[e.Key()] {
 					back = e.Bucket()
 				}
 				n.hand(wa, e, initial)

@@ -90,22 +90,28 @@ func TestRewatchDropsTheOldWatchersStaleEntries(t *testing.T) {
 // entries that follow are dropped until they pass the old ones. The re-read
 // after the reconnection notices, and says so (once per bucket read).
 func TestRewatchSaysWhenRevisionsWentBack(t *testing.T) {
-	first, back, same := newFakeWatcher(), newFakeWatcher(), newFakeWatcher()
-	kv := &fakeKV{next: []*fakeWatcher{first, back, same}}
+	first, back, same, raced := newFakeWatcher(), newFakeWatcher(), newFakeWatcher(), newFakeWatcher()
+	kv := &fakeKV{next: []*fakeWatcher{first, back, same, raced}}
 	var mu sync.Mutex
 	var logged []string
+	handed := map[string]uint64{}
 	n := &Node{opt: Options{Post: func(f func()) { f() }, Log: func(what string, _ error) {
 		mu.Lock()
 		logged = append(logged, what)
 		mu.Unlock()
 	}}}
-	nothing := func(jetstream.KeyValueEntry) {}
+	record := func(e jetstream.KeyValueEntry) { mu.Lock(); handed[e.Key()] = e.Revision(); mu.Unlock() }
 	go func() { first.ch <- fakeEntry{"k", "v5", 5}; first.ch <- fakeEntry{"j", "x", 6}; first.ch <- nil }()
-	require.NoError(t, n.watchAll(kv, nothing, nothing))
+	require.NoError(t, n.watchAll(kv, record, record))
 
 	reread := func(w *fakeWatcher, entries ...fakeEntry) []string {
 		done := make(chan struct{})
 		go func() { n.rewatch(); close(done) }()
+		if w == raced { // the old watcher hands a change made while the new one starts
+			require.Eventually(t, func() bool { return kv.left() == 0 }, 5*time.Second, time.Millisecond)
+			same.ch <- fakeEntry{"k", "v8", 8}
+			require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return handed["k"] == 8 }, 5*time.Second, time.Millisecond)
+		}
 		for _, e := range entries {
 			w.ch <- e
 		}
@@ -120,6 +126,8 @@ func TestRewatchSaysWhenRevisionsWentBack(t *testing.T) {
 	assert.Contains(t, got[0], "bucket b: revisions went back")
 	assert.Contains(t, got[0], "restart every node")
 	assert.Len(t, reread(same, fakeEntry{"k", "v5", 5}, fakeEntry{"j", "x", 6}), 1, "a bucket as it was says nothing")
+	assert.Len(t, reread(raced, fakeEntry{"k", "v7", 7}, fakeEntry{"j", "x", 6}), 1,
+		"nor one read just before a change the old watcher handed first")
 	n.stopWatches()
 }
 
