@@ -94,7 +94,7 @@ func Connect(opt Options) (*Node, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		// The buckets' watchers would be blind for 10 s or more (watch.go).
-		nats.ReconnectHandler(func(*nats.Conn) { go n.rewatch() }),
+		nats.ReconnectHandler(func(*nats.Conn) { n.rewatchWanted() }),
 	}
 	if opt.Creds != "" {
 		nopts = append(nopts, nats.UserCredentials(opt.Creds))

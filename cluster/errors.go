@@ -10,3 +10,7 @@ var ErrReplicas = errors.New("cluster: replicas")
 // ErrLockChanged: an unlock found a later entry in the lock bucket than the
 // lock it was to lift (a lock set since), and left it.
 var ErrLockChanged = errors.New("cluster: lock changed since")
+
+// ErrNoRevision: an unlock named no bucket entry to lift (revision 0), and
+// was not sent: with no entry known there is nothing of this node's to lift.
+var ErrNoRevision = errors.New("cluster: unlock of no known entry")

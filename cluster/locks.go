@@ -73,11 +73,17 @@ func (n *Node) Lock(pad, why string, done func(rev uint64, err error)) {
 }
 
 // Unlock lifts pad's lock on every node if the bucket's last entry for pad is
-// still rev, the lock the operator lifted (0: whatever it is), then hands done
-// (on the loop) nil, ErrLockChanged when the bucket has a later entry (a lock
-// set since stays), or why it could not. Like Lock, it fails at once while
-// NATS is unreachable: the caller tries again.
+// still rev, the lock the operator lifted, then hands done (on the loop) nil,
+// ErrLockChanged when the bucket has a later entry (a lock set since stays),
+// or why it could not. Like Lock, it fails at once while NATS is unreachable:
+// the caller tries again. rev must be a revision the caller saw: nats.go
+// sends a Delete with revision 0 unconditioned, which would lift whatever
+// lock the bucket holds by then, so Unlock refuses it (ErrNoRevision).
 func (n *Node) Unlock(pad string, rev uint64, done func(error)) {
+	if rev == 0 {
+		n.opt.Post(func() { done(ErrNoRevision) })
+		return
+	}
 	if !n.Connected() {
 		n.opt.Post(func() { done(nats.ErrDisconnected) })
 		return

@@ -6,6 +6,7 @@ package cluster
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -30,9 +31,12 @@ type watches struct {
 	mu   sync.Mutex
 	all  []*watch
 	done bool // Close ran
-	// again: one re-read after a reconnection at a time (two would each
-	// start a watcher and stop only the one they found).
-	again sync.Mutex
+	// Under mu. rereading: a re-read after a reconnection runs (one at a
+	// time: two would each start a watcher and stop only the one they
+	// found); wanted: a reconnection came during it, so one more follows
+	// it. However often a flapping link reconnects meanwhile, that is one
+	// re-read, not one each.
+	rereading, wanted bool
 }
 
 // rewatchFor bounds the tries to read the buckets again after a reconnection
@@ -82,18 +86,36 @@ func (n *Node) hand(wa *watch, e jetstream.KeyValueEntry, f func(jetstream.KeyVa
 func (n *Node) follow(wa *watch, initial func(jetstream.KeyValueEntry)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
+	// What was handed on before this watcher began: the bucket as it reads
+	// now holds each of those keys at that revision or a later one
+	// (revisions only rise), unless it lost what it held. (An entry the old
+	// watcher hands meanwhile may be newer than what this one reads: it is
+	// not compared.)
+	n.watches.mu.Lock()
+	before := maps.Clone(wa.rev)
+	n.watches.mu.Unlock()
 	w, err := wa.kv.WatchAll(context.Background())
 	if err != nil {
 		return err
 	}
+	back := ""
 	for {
 		select {
 		case e := <-w.Updates():
 			if e != nil {
+				if back == "" && e.Revision() < before[e.Key()] {
+					back = e.Bucket()
+				}
 				n.hand(wa, e, initial)
 				continue
 			}
 			// The current values are all in.
+			if back != "" {
+				n.opt.Post(func() {
+					n.opt.Log("cluster: bucket "+back+": revisions went back (NATS lost its store, or the bucket was made again); "+
+						"changes are ignored here until their revisions pass the old ones: restart every node", nil)
+				})
+			}
 			n.watches.mu.Lock()
 			old, done := wa.w, n.watches.done
 			wa.w = w
@@ -119,11 +141,33 @@ func (n *Node) follow(wa *watch, initial func(jetstream.KeyValueEntry)) error {
 	}
 }
 
-// rewatch, after a reconnection, follows every bucket again from its
-// current entries (nats.go's reconnect handler).
+// rewatchWanted, after a reconnection (nats.go's reconnect handler), starts
+// a re-read of every bucket, or asks the one under way for one more.
+func (n *Node) rewatchWanted() {
+	n.watches.mu.Lock()
+	defer n.watches.mu.Unlock()
+	if n.watches.rereading {
+		n.watches.wanted = true
+		return
+	}
+	n.watches.rereading = true
+	go func() {
+		for {
+			n.rewatch()
+			n.watches.mu.Lock()
+			again := n.watches.wanted
+			n.watches.wanted, n.watches.rereading = false, again
+			n.watches.mu.Unlock()
+			if !again {
+				return
+			}
+		}
+	}()
+}
+
+// rewatch follows every bucket again from its current entries (one at a
+// time: rewatchWanted).
 func (n *Node) rewatch() {
-	n.watches.again.Lock()
-	defer n.watches.again.Unlock()
 	n.watches.mu.Lock()
 	all := slices.Clone(n.watches.all)
 	n.watches.mu.Unlock()

@@ -6,9 +6,11 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"padchat/cluster"
 	"padchat/otp"
@@ -55,6 +57,10 @@ type lockChange struct {
 	// was on its way, and lifts that lock's entry, known once it answers.
 	rev   uint64
 	after bool
+	// overtaken: the bucket refused the unlock (a later entry than the lock
+	// it lifts) before the watcher showed that entry: it is not sent again,
+	// and that entry settles it once it arrives (onSharedLock).
+	overtaken bool
 }
 
 // lockSharedFile, beside a user's LOCKED file, holds that file's modification
@@ -188,32 +194,52 @@ func (h *Hub) forget(pad string) {
 }
 
 func (h *Hub) dropUnlock(u *User) {
+	if u.gone { // renewed or removed: its directory is another account's now
+		return
+	}
 	if err := os.Remove(filepath.Join(u.dir, unlockFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: cannot remove " + unlockFile)
 	}
 }
 
-// unlockFile, beside a user's (removed) LOCKED file, holds the revision of
-// the bucket's lock that the operator lifted here while the bucket does not
-// know it yet, so that a restart sends the unlock again rather than take
-// that lock back from the bucket.
+// unlockFile, beside a user's (removed) LOCKED file, holds "PAD REV": the
+// send pad id whose lock the operator lifted here and the revision of that
+// lock in the bucket, while the bucket does not know of the unlock yet, so
+// that a restart sends the unlock again rather than take that lock back from
+// the bucket. The pad id ties it to the account as it was: after a renew
+// the directory holds another pad's account.
 const unlockFile = "UNLOCK.pending"
 
 // keepUnlock writes c's unlock file (once the revision it lifts is known).
 func (h *Hub) keepUnlock(c *lockChange) {
-	if err := os.WriteFile(filepath.Join(c.u.dir, unlockFile), strconv.AppendUint(nil, c.rev, 10), 0o600); err != nil {
+	if c.u.gone {
+		return
+	}
+	b := strconv.AppendUint([]byte(c.u.sendID.String()+" "), c.rev, 10)
+	if err := os.WriteFile(filepath.Join(c.u.dir, unlockFile), b, 0o600); err != nil {
 		h.l.log.Warn().Err(err).Str("user", c.u.Name).Msg("cluster: unlock not kept on disk (a restart before NATS has it takes the lock back)")
 	}
 }
 
-// keptUnlock reads u's unlock file: the revision it lifts, if there is one.
-func keptUnlock(u *User) (uint64, bool) {
+// keptUnlock reads u's unlock file: the revision it lifts, if there is one
+// (ok), or why the file there is not to be trusted (err: unreadable, or
+// another pad's).
+func keptUnlock(u *User) (rev uint64, ok bool, err error) {
 	b, err := os.ReadFile(filepath.Join(u.dir, unlockFile))
-	if err != nil {
-		return 0, false
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
 	}
-	rev, err := strconv.ParseUint(string(b), 10, 64)
-	return rev, err == nil
+	if err != nil {
+		return 0, false, err
+	}
+	pad, r, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+	if rev, err = strconv.ParseUint(r, 10, 64); err != nil || rev == 0 {
+		return 0, false, fmt.Errorf("unreadable: %q", b)
+	}
+	if pad != u.sendID.String() {
+		return 0, false, fmt.Errorf("for pad %s, not the account's %s (renewed since)", pad, u.sendID)
+	}
+	return rev, true, nil
 }
 
 // retryLocks tries again to give the bucket the changes it does not hold
@@ -229,7 +255,7 @@ func (h *Hub) retryLocks() {
 func (h *Hub) sendChange(pad string) {
 	w := h.l.copies
 	c := w.pending[pad]
-	if c == nil || w.sharing[pad] != nil || c.after {
+	if c == nil || w.sharing[pad] != nil || c.after || c.overtaken {
 		return
 	}
 	w.sharing[pad] = c
@@ -267,6 +293,10 @@ func (h *Hub) lockSent(pad string, c *lockChange, rev uint64, err error) {
 			now.rev = rev
 		}
 		now.after = false
+		if now.rev == 0 { // the lock's fate is unknown, and the bucket had nothing before it
+			h.nothingToUnlock(pad, now.u)
+			return
+		}
 		h.keepUnlock(now)
 	}
 	if now != c { // a failed one waits for the heartbeat
@@ -283,9 +313,11 @@ func (h *Hub) unlockSent(pad string, c *lockChange, err error) {
 	case w.pending[pad] != c: // a later change, or the bucket's entry after c's
 		h.sendChange(pad)
 	case errors.Is(err, cluster.ErrLockChanged):
-		h.forget(pad)
-		if e := w.locks[pad]; e.Rev > c.rev { // seen while the unlock waited; else the watcher brings it
+		if e := w.locks[pad]; e.Rev > c.rev { // seen while the unlock waited
+			h.unlockSettled(pad, c, e)
 			h.applyLock(pad, e)
+		} else { // the watcher brings that entry: onSharedLock settles c then
+			c.overtaken = true
 		}
 	case err != nil: // tried again at the heartbeat
 		h.shareFailed(pad, c, err)
@@ -294,6 +326,37 @@ func (h *Hub) unlockSent(pad string, c *lockChange, err error) {
 		w.locks[pad] = cluster.LockEntry{Rev: w.locks[pad].Rev}
 		h.shareDone(pad, c)
 	}
+}
+
+// unlockSettled: the bucket has e, a later entry than the lock the unlock c
+// lifts, so c has nothing left to do. An unlock there (c's own that landed
+// late, or another node's) is what the operator asked for; a lock set since
+// stays, and the operator is told that it won.
+func (h *Hub) unlockSettled(pad string, c *lockChange, e cluster.LockEntry) {
+	w := h.l.copies
+	switch {
+	case e.Why != "":
+		h.l.log.Warn().Str("user", c.u.Name).Uint64("revision", e.Rev).
+			Msg("cluster: unlock overtaken by a later lock (pad reuse seen again, here or on another node): the bundle stays locked on every node")
+	case w.told[pad]:
+		h.l.log.Info().Str("user", c.u.Name).Uint64("revision", e.Rev).
+			Msg("cluster: unlock shared with every node (the bucket has an unlock since the lock it lifted: this one, landed late, or another node's)")
+	}
+	delete(w.told, pad)
+	h.forget(pad)
+}
+
+// nothingToUnlock: the operator's unlock of u's lock names no bucket entry
+// (this node saw none for the pad, and no lock of its own is known to have
+// reached it), so nothing is sent: an unlock with no revision would lift
+// whatever the bucket holds by the time it lands, another node's later lock
+// included. A lock of this node's that did reach the bucket comes back here
+// from the watcher (the safe side): unlock again.
+func (h *Hub) nothingToUnlock(pad string, u *User) {
+	w := h.l.copies
+	delete(w.pending, pad) // no unlock file was written for it
+	delete(w.told, pad)
+	h.l.log.Info().Str("user", u.Name).Msg("cluster: unlock not sent: the lock bucket holds no lock of this bundle known here")
 }
 
 func (h *Hub) shareFailed(pad string, c *lockChange, err error) {
@@ -325,11 +388,14 @@ func (h *Hub) shareDone(pad string, c *lockChange) {
 // markLockShared records that the bucket holds u's lock as its LOCKED file
 // now stands.
 func (h *Hub) markLockShared(u *User) {
+	if u.gone { // renewed or removed: its directory is another account's now
+		return
+	}
 	fi, err := os.Stat(filepath.Join(u.dir, lockFile))
 	if err == nil {
 		err = os.WriteFile(filepath.Join(u.dir, lockSharedFile), lockStamp(fi), 0o600)
 	}
-	if err != nil && h.acct.byName[u.Name] == u { // a removed account's files are gone
+	if err != nil {
 		h.l.log.Warn().Err(err).Str("user", u.Name).Msg("cluster: lock not marked shared (a restart shares it again)")
 	}
 }
@@ -358,7 +424,13 @@ func (h *Hub) clusterSynced(name, what string) {
 	}
 	w, pad := h.l.copies, u.sendID.String()
 	s := w.sharing[pad]
-	h.change(pad, &lockChange{u: u, unlock: true, rev: w.locks[pad].Rev, after: s != nil && !s.unlock})
+	c := &lockChange{u: u, unlock: true, rev: w.locks[pad].Rev, after: s != nil && !s.unlock}
+	if c.rev == 0 && !c.after {
+		h.forget(pad) // a lock of this node's not sent yet goes with it
+		h.nothingToUnlock(pad, u)
+		return
+	}
+	h.change(pad, c)
 }
 
 // onSharedLock applies a change of the bucket (another node's lock or
@@ -371,10 +443,7 @@ func (h *Hub) onSharedLock(pad string, e cluster.LockEntry) {
 		if c.after || e.Rev <= c.rev {
 			return
 		}
-		if e.Why == "" { // this unlock, or another node's
-			h.shareDone(pad, c)
-		}
-		h.forget(pad) // a later entry: the unlock has nothing left to lift
+		h.unlockSettled(pad, c, e) // a later entry: the unlock has nothing left to lift
 	}
 	h.applyLock(pad, e)
 }
@@ -404,6 +473,9 @@ func (h *Hub) applyLock(pad string, e cluster.LockEntry) {
 func (h *Hub) unlockHere(u *User) {
 	u.lockWhy = ""
 	delete(h.l.copies.held, u.sendID.String())
+	if u.gone { // renewed or removed: its directory is another account's now
+		return
+	}
 	for _, f := range []string{lockSharedFile, lockFile} { // the mark never outlives its lock
 		if err := os.Remove(filepath.Join(u.dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			h.l.log.Error().Err(err).Str("user", u.Name).Msg("cannot remove lock file")
@@ -425,8 +497,11 @@ func (h *Hub) reconcileLocks() {
 	for _, u := range h.acct.byName {
 		pad := u.sendID.String()
 		e, known := w.locks[pad]
-		kept, unlocking := keptUnlock(u)
+		kept, unlocking, bad := keptUnlock(u)
 		switch {
+		case bad != nil:
+			h.l.log.Warn().Err(bad).Str("user", u.Name).Msg("cluster: " + unlockFile + " dropped: an unlock it held is not sent again (unlock again if the bundle is refused)")
+			h.dropUnlock(u)
 		case unlocking && u.lockWhy == "" && e.Why != "" && e.Rev <= kept:
 			h.change(pad, &lockChange{u: u, unlock: true, rev: kept}) // the operator's, not in the bucket yet
 			continue

@@ -18,6 +18,11 @@ import (
 	"padchat/wire"
 )
 
+// afterNATSRestart bounds a wait for what follows NATS coming back: the
+// nodes reconnect (every 250 ms), then read the buckets again, which may
+// itself take up to 10 s (cluster's rewatchFor) while JetStream starts.
+const afterNATSRestart = 30 * time.Second
+
 // A copied bundle caught on node 1 is refused by node 2 too: the lock is in
 // the cluster's lock bucket, node 2 closes the session it had at once, refuses
 // the next login with the lock's reason, and an unlock on node 2 lets the
@@ -139,7 +144,7 @@ func TestClusterLockSetWhileNATSDownHolds(t *testing.T) {
 	c.nodes[0].waitLog("lock not shared")
 	c.nats.Restart(t)
 
-	waitFor(t, 10*time.Second, func() bool { return exists(lock2) },
+	waitFor(t, afterNATSRestart, func() bool { return exists(lock2) },
 		"node 2 learns the lock node 1 set while NATS was down\n%s", c.nodes[0].logs)
 	_, err = pcclient.Dial(c.nodes[1].addr, dir)
 	require.ErrorIs(t, err, pcclient.ErrRefused, "node 2 refuses the locked bundle")
@@ -184,7 +189,7 @@ func TestClusterUnlockWhileNATSDownReachesEveryNode(t *testing.T) {
 	}
 	unlockedEverywhere := func() {
 		t.Helper()
-		waitFor(t, 10*time.Second, func() bool { return !exists(lock1) },
+		waitFor(t, afterNATSRestart, func() bool { return !exists(lock1) },
 			"node 1 follows the unlock made on node 2 while NATS was down\n%s", c.nodes[1].logs)
 		assert.False(t, exists(lock2), "node 2 took no lock back from the bucket")
 		for i := range c.nodes {
@@ -202,7 +207,8 @@ func TestClusterUnlockWhileNATSDownReachesEveryNode(t *testing.T) {
 	// Node 2 keeps trying while NATS is away.
 	lockAndUnlockWhileNATSDown()
 	c.nats.Restart(t)
-	c.nodes[1].waitLog("unlock shared with every node")
+	waitFor(t, afterNATSRestart, func() bool { return strings.Contains(c.nodes[1].logs.String(), "unlock shared with every node") },
+		"node 2 says the unlock got through\n%s", c.nodes[1].logs)
 	unlockedEverywhere()
 
 	// Node 2 dies before NATS is back, and starts again once it is.
