@@ -175,16 +175,30 @@ func TestRoomRunSurvivesTheArenaRecycled(t *testing.T) {
 // and a log of what bob hears from now on.
 func runPair(t *testing.T) (*Loop, *native, *eventLog) {
 	l, _ := plainLoop(t, Config{})
-	alice, bob := gateLoginPad(t, l, "alice", 8<<20), gateLoginPad(t, l, "bob", 8<<20)
-	for _, g := range []*gateUser{alice, bob} {
+	bob := roomR(t, l, "alice", "bob")[1]
+	return l, bob.n.p.c.h.(*native), hears(t, l, bob)
+}
+
+// roomR logs names in and has them join room r, in that order.
+func roomR(t *testing.T, l *Loop, names ...string) []*gateUser {
+	t.Helper()
+	var users []*gateUser
+	for _, name := range names {
+		g := gateLoginPad(t, l, name, 8<<20)
 		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
 		g.n.p.c.read()
 		l.beforeSleep()
+		users = append(users, g)
 	}
-	in := &eventLog{t: t, g: bob, rcv: openRecv(t, l, "bob")}
+	return users
+}
+
+// hears returns a log of what g hears from now on.
+func hears(t *testing.T, l *Loop, g *gateUser) *eventLog {
+	in := &eventLog{t: t, g: g, rcv: openRecv(t, l, g.u.Name)}
 	in.read()
 	in.got = nil
-	return l, bob.n.p.c.h.(*native), in
+	return in
 }
 
 // TestRoomRunReachesMembersAfterOneClosed: a member whose connection fails
@@ -194,18 +208,9 @@ func runPair(t *testing.T) (*Loop, *native, *eventLog) {
 // carol's place and he got none of it.
 func TestRoomRunReachesMembersAfterOneClosed(t *testing.T) {
 	l, _ := plainLoop(t, Config{OutLimit: 8 << 10, HistorySize: 100})
-	var users []*gateUser
-	for _, name := range []string{"alice", "carol", "bob"} { // the room's order
-		g := gateLoginPad(t, l, name, 8<<20)
-		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
-		g.n.p.c.read()
-		l.beforeSleep()
-		users = append(users, g)
-	}
+	users := roomR(t, l, "alice", "carol", "bob") // the room's order
 	alice, carol, bob := users[0], users[1], users[2]
-	in := &eventLog{t: t, g: bob, rcv: openRecv(t, l, "bob")}
-	in.read()
-	in.got = nil
+	in := hears(t, l, bob)
 	require.NoError(t, unix.Close(carol.n.p.fd)) // carol's peer is gone: her next write fails
 
 	var plain []byte
@@ -240,16 +245,9 @@ func TestRoomRunReachesMembersAfterOneClosed(t *testing.T) {
 func TestRoomRunChunksFitTheFrameLimit(t *testing.T) {
 	l, _ := plainLoop(t, Config{MaxMessage: 4 << 10, MaxFrame: 1})
 	require.Equal(t, 5<<10, l.cfg.MaxFrame)
-	alice := gateLoginPad(t, l, "alice", 8<<20)
-	bob := gateLoginPad(t, l, "bob", 8<<20)
-	for _, g := range []*gateUser{alice, bob} {
-		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
-		g.n.p.c.read()
-		l.beforeSleep()
-	}
-	in := &eventLog{t: t, g: bob, rcv: openRecv(t, l, "bob")}
-	in.read()
-	in.got = nil
+	users := roomR(t, l, "alice", "bob")
+	alice, bob := users[0], users[1]
+	in := hears(t, l, bob)
 	var frames []byte // a frame each (alice's frames have the limit too), one write
 	var want []string
 	for i := range 2 {
