@@ -352,3 +352,32 @@ func removedBehind(t *testing.T) (*Loop, *gateUser, *frameReader, *lingerer) {
 	require.Equal(t, []*lingerer{g}, l.lingerers)
 	return l, bob, in, g
 }
+
+// TestAckThenCloseInOneRead: a session that acknowledges a DM and then
+// breaks the protocol in the same read is closed before the store commits
+// the ack; the commit's callback must not reach through the session's user,
+// which the close cleared. It did, and panicked the daemon (found by
+// FuzzNativeCommands).
+func TestAckThenCloseInOneRead(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	alice, bob := gateLoginPad(t, l, "alice", 8<<20), gateLoginPad(t, l, "bob", 8<<20)
+	bob.send(t, &wire.Msg{Op: wire.OpDM, User: []byte("alice"), Text: []byte("hi")})
+	bob.n.p.c.read()
+	l.beforeSleep()
+	an := alice.n.p.c.h.(*native)
+	require.Len(t, an.inflight, 1, "the DM reached alice")
+	var ref mailRef
+	for ref = range an.inflight {
+	}
+	plain := wire.Append(nil, &wire.Msg{Op: wire.OpAck, User: []byte(ref.from), ID: ref.id})
+	plain = append(plain, 0xff, 0xff, 0xff) // then bytes that are no message
+	_, err := unix.Write(alice.n.p.fd, alice.n.frame(t, plain))
+	require.NoError(t, err)
+	alice.n.p.c.read()
+	require.True(t, alice.n.p.c.dying, "the bad bytes end the session")
+	l.beforeSleep()
+	require.True(t, alice.n.p.c.closed)
+	left := 0
+	l.hub.mail.(*localMail).boxes.scan(alice.u.key(), 0, func(uint64, []byte) bool { left++; return true })
+	assert.Zero(t, left, "the ack still took the DM out of her mailbox")
+}

@@ -46,12 +46,13 @@ func (m *localMail) pump(s *native) {
 // is durable.
 func (m *localMail) ack(by *native, ref mailRef, key uint64) {
 	h := m.h
-	rcpt := by.user.Name
+	u := by.user // by may close before the commit: onClose clears by.user
+	rcpt := u.Name
 	sender := h.acct.user(ref.from)
 	// Receipts are not acknowledged with receipts; a receipt for a sender
 	// who has gone (removed) has nowhere to wait.
 	keep := !ref.receipt && sender != nil && sender.session == nil
-	m.boxes.delete(by.user.key(), key)
+	m.boxes.delete(u.key(), key)
 	if keep {
 		m.boxes.put(sender.key(), appendMail(nil, mailReceipt, rcpt, ref.id, h.l.now, nil))
 	}
@@ -65,7 +66,7 @@ func (m *localMail) ack(by *native, ref mailRef, key uint64) {
 		case !ref.receipt && sender != nil && sender.session != nil:
 			sender.session.deliver(&wire.Msg{Op: wire.OpDelivered, User: []byte(rcpt), ID: ref.id, Time: h.l.now}, nil)
 		}
-		if by.user.session == by {
+		if u.session == by {
 			h.pump(by)
 		}
 	})
