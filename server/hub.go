@@ -3,7 +3,6 @@ package server
 
 import (
 	"fmt"
-	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -50,7 +49,7 @@ type Hub struct {
 	senders       []*otp.Sender
 	parked        int             // sessions parked since memory was last handed back (coolPads)
 	returnedAt    int64           // when it was
-	giveBack      func()          // hands freed memory back to the system (a background FreeOSMemory)
+	giveBack      func()          // hands freed memory and idle threads back to the system (a background handBack)
 	handles       *sessionHandles // one-time session labels (handles.go)
 	files         *files          // offered files (files.go)
 }
@@ -58,7 +57,8 @@ type Hub struct {
 func newHub(l *Loop) (*Hub, error) {
 	h := &Hub{l: l, cfg: &l.cfg, online: map[string]member{}, rooms: map[string]*Room{}}
 	h.coolTimer = l.newTimer(h.coolPads)
-	h.giveBack = func() { go debug.FreeOSMemory() }
+	keep := threadsToKeep()
+	h.giveBack = func() { go handBack(keep) }
 	h.commitTimer = l.newTimer(func() {}) // the wake-up is the point: beforeSleep commits
 	var err error
 	if h.acct, err = openAccounts(l.cfg.DataDir, &l.cfg); err != nil {
@@ -677,7 +677,8 @@ func (h *Hub) coolPads() {
 	// What parking freed stays in the process until a GC runs and the
 	// runtime returns it, which for a quiet daemon may be minutes away. Once
 	// a crowd went idle (a call that parked all it found, after many), one
-	// background GC hands it back now; if one ran less than returnEvery ago,
+	// background hand-back (handBack: the idle threads the burst left end,
+	// then a GC) returns it now; if one ran less than returnEvery ago,
 	// the timer comes back for it then, so the last of a long crowd (logins
 	// arriving while the first park) is handed back too.
 	h.parked += parked
