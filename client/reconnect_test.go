@@ -2,6 +2,7 @@
 package client
 
 import (
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -45,7 +46,9 @@ func (s *fakeServer) answerPing() {
 	s.send(wire.Msg{Op: wire.OpOK, Seq: m.Seq, Text: []byte("pong")})
 }
 
-func TestReconnectPiped(t *testing.T) {
+// inLobbyAndDev starts a piped session for carol, in rooms lobby and dev.
+func inLobbyAndDev(t *testing.T) (*fakeServer, *syncBuffer, *os.File, func() error) {
+	t.Helper()
 	in, typed := pipe(t)
 	srv, out, _, wait := newSession(t, in, testPadSize)
 	srv.login("carol", "lobby")
@@ -54,6 +57,11 @@ func TestReconnectPiped(t *testing.T) {
 	join := srv.expect(wire.OpJoin, "dev", "", "")
 	srv.send(wire.Msg{Op: wire.OpOK, Seq: join.Seq})
 	waitLine(t, out, "-- joined dev")
+	return srv, out, typed, wait
+}
+
+func TestReconnectPiped(t *testing.T) {
+	srv, out, typed, wait := inLobbyAndDev(t)
 	typed.WriteString("before\n")
 	srv.expect(wire.OpSay, "dev", "", "before")
 	srv.answerPing()
@@ -131,14 +139,7 @@ func TestReconnectRefusedCredentialsAreFinal(t *testing.T) {
 // the welcome, a message sent right after could reach the room before the
 // rejoin did.
 func TestReconnectedOnceRejoinsAnswered(t *testing.T) {
-	in, typed := pipe(t)
-	srv, out, _, wait := newSession(t, in, testPadSize)
-	srv.login("carol", "lobby")
-	waitLine(t, out, "-- joined lobby")
-	typed.WriteString("/join dev\n")
-	join := srv.expect(wire.OpJoin, "dev", "", "")
-	srv.send(wire.Msg{Op: wire.OpOK, Seq: join.Seq})
-	waitLine(t, out, "-- joined dev")
+	srv, out, typed, wait := inLobbyAndDev(t)
 
 	srv.conn.Close()
 	waitLine(t, out, "-- connection lost (server closed the connection); reconnecting…")
