@@ -90,26 +90,29 @@ func (s *Sender) Step() int64 { return s.step }
 // must not be used elsewhere meanwhile. The error joins those of the Senders
 // that failed; their frames past the old mark must not leave the process.
 func ReserveAll(ss []*Sender) error {
-	var pending []int
-	for i, s := range ss {
+	pending := 0
+	var last *Sender
+	for _, s := range ss {
 		if s != nil && s.Pending() {
-			pending = append(pending, i)
+			pending++
+			last = s
 		}
 	}
-	switch len(pending) {
+	switch pending {
 	case 0:
 		return nil
 	case 1:
-		return ss[pending[0]].Reserve()
+		return last.Reserve()
 	}
 	errs := make([]error, len(ss))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(len(pending), reserveWorkers) {
-		wg.Go(func() {
-			for k := next.Add(1) - 1; k < int64(len(pending)); k = next.Add(1) - 1 {
-				i := pending[k]
-				errs[i] = ss[i].Reserve()
+	for range min(pending, reserveWorkers) {
+		wg.Go(func() { // each takes the next Sender of ss in turn
+			for i := next.Add(1) - 1; i < int64(len(ss)); i = next.Add(1) - 1 {
+				if s := ss[i]; s != nil && s.Pending() {
+					errs[i] = s.Reserve()
+				}
 			}
 		})
 	}
