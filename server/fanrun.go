@@ -46,7 +46,7 @@ func (h *Hub) addRun(r *Room, enc []byte, skip member) bool {
 	if sp.solo {
 		return false
 	}
-	if run.r != nil && (run.r != r || run.skip != s || run.to != sp.off) {
+	if !run.extends(r, skip, sp.off) {
 		return false // notify flushes a run this does not extend, before the encode
 	}
 	if run.r == nil {

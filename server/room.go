@@ -62,12 +62,7 @@ func (r *Room) has(m member) bool {
 	if mine := *m.joined(); len(mine) < len(r.members) {
 		return slices.Contains(mine, r)
 	}
-	for _, x := range r.members {
-		if x == m {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.members, m)
 }
 
 func (r *Room) remove(m member) bool {
