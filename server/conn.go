@@ -174,11 +174,9 @@ func (c *Conn) flush() {
 	if c.held > 0 && c.s.durable(c) {
 		c.held = 0
 	}
-	for c.outPos < len(c.out)-c.held {
-		n, err := unix.Write(c.fd, c.out[c.outPos:len(c.out)-c.held])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
+	if end := len(c.out) - c.held; c.outPos < end {
+		n, err := c.l.write(c.fd, c.out[c.outPos:end])
+		c.outPos += n
 		if errors.Is(err, unix.EAGAIN) {
 			c.wantWritable(true)
 			return
@@ -187,8 +185,6 @@ func (c *Conn) flush() {
 			c.l.closeConn(c, ReasonWriteError, err)
 			return
 		}
-		c.outPos += n
-		c.l.stats.bytesOut += uint64(n)
 	}
 	if c.held == 0 && !c.flushShared() {
 		return
@@ -207,9 +203,10 @@ func (c *Conn) flush() {
 func (c *Conn) flushShared() bool {
 	done, ok := 0, true
 	for ok && done < len(c.shared) {
-		n, err := unix.Write(c.fd, c.shared[done])
+		n, err := c.l.write(c.fd, c.shared[done])
+		c.sharedN -= n
+		c.shared[done] = c.shared[done][n:]
 		switch {
-		case errors.Is(err, unix.EINTR):
 		case errors.Is(err, unix.EAGAIN):
 			c.wantWritable(true)
 			ok = false
@@ -217,11 +214,7 @@ func (c *Conn) flushShared() bool {
 			c.l.closeConn(c, ReasonWriteError, err)
 			return false // closeConn let go of shared
 		default:
-			c.sharedN -= n
-			c.l.stats.bytesOut += uint64(n)
-			if c.shared[done] = c.shared[done][n:]; len(c.shared[done]) == 0 {
-				done++
-			}
+			done++
 		}
 	}
 	if c.closed {
@@ -234,6 +227,25 @@ func (c *Conn) flushShared() bool {
 		c.shared = nil // a burst's list is not kept by an idle connection
 	}
 	return ok
+}
+
+// write writes b to fd until all of it is written, the socket is full
+// (unix.EAGAIN) or it fails, and returns how much it wrote: the one write
+// loop of every path out (Conn.flush, flushShared, a lingering socket).
+func (l *Loop) write(fd int, b []byte) (int, error) {
+	done := 0
+	for done < len(b) {
+		n, err := unix.Write(fd, b[done:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		done += n
+		l.stats.bytesOut += uint64(n)
+	}
+	return done, nil
 }
 
 // room extends out, c.out, by n bytes of room (contents unspecified: the

@@ -50,21 +50,15 @@ func (g *lingerer) fd() int { return g.sock }
 // and drains what the peer sends until it closes its side; a socket that
 // fails ends the linger.
 func (g *lingerer) ready(poller.Mask) {
-	for len(g.out) > 0 {
-		n, err := unix.Write(g.sock, g.out)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if errors.Is(err, unix.EAGAIN) {
-			break
-		}
-		if err != nil {
+	if len(g.out) > 0 {
+		n, err := g.l.write(g.sock, g.out)
+		g.out = g.out[n:]
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+		case err != nil:
 			g.l.endLinger(g)
 			return
-		}
-		g.out = g.out[n:]
-		g.l.stats.bytesOut += uint64(n)
-		if len(g.out) == 0 {
+		default: // the tail is out
 			g.out = nil
 			unix.Shutdown(g.sock, unix.SHUT_WR)
 			if err := g.l.p.Modify(g.sock, readable, listenerTag|uint64(g.sock)); err != nil {
