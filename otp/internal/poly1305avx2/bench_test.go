@@ -16,7 +16,7 @@ func BenchmarkSum(b *testing.B) {
 	for i := range key {
 		key[i] = byte(i)
 	}
-	for _, n := range []int{150, 256, 512, 768, 1024, 2048, 8192} {
+	for _, n := range []int{150, 512, 768, 1024, 1536, 2048, 8192} {
 		msg := make([]byte, n)
 		b.Run(fmt.Sprintf("xcrypto/%d", n), func(b *testing.B) {
 			b.SetBytes(int64(n))
