@@ -31,7 +31,7 @@ func BenchmarkSum(b *testing.B) {
 		b.Run(fmt.Sprintf("vector/%d", n), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			for b.Loop() {
-				sumVec(&out, &key, &x, &y, msg)
+				sumVec(&out, &key, &x, &y, msg, true)
 			}
 		})
 		b.Run(fmt.Sprintf("Sum/%d", n), func(b *testing.B) {
