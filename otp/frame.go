@@ -5,8 +5,7 @@ import (
 	"encoding/binary"
 	"unsafe"
 
-	//lint:ignore SA1019 poly1305 is meant here as the building block: each tag's key is fresh pad, used once
-	"golang.org/x/crypto/poly1305"
+	"padchat/otp/internal/poly1305avx2"
 )
 
 const magic0, magic1 = 'P', 'C'
@@ -59,14 +58,11 @@ func PeekPadID(hdr []byte) PadID {
 
 // frameTag computes Poly1305 with the one-time key over client nonce || server
 // nonce || msg (header and ciphertext). The nonces are two whole Poly1305 blocks,
-// so feeding them apart from msg costs nothing over one contiguous buffer; the
-// MAC stays on the stack because poly1305.New is inlined.
+// so feeding them apart from msg costs nothing over one contiguous buffer. Long
+// frames (flood fan-out's runs of messages) take the AVX2 code where the CPU has
+// it, the rest x/crypto/poly1305; poly1305avx2 decides.
 func frameTag(out *[TagSize]byte, key []byte, sess *Session, msg []byte) {
-	m := poly1305.New((*[KeySize]byte)(key))
-	m.Write(sess.Client[:])
-	m.Write(sess.Server[:])
-	m.Write(msg)
-	m.Sum(out[:0])
+	poly1305avx2.Sum(out, (*[KeySize]byte)(key), &sess.Client, &sess.Server, msg)
 }
 
 // grow extends dst by n bytes, reallocating only when its capacity is short, and

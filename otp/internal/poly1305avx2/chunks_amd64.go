@@ -1,0 +1,23 @@
+//go:build amd64 && !purego
+
+// The AVX2 kernel's Go side: the CPU check and the call.
+package poly1305avx2
+
+import "golang.org/x/sys/cpu"
+
+// hasVec is decided once at start; x/sys/cpu's HasAVX2 includes the OS saving
+// the YMM registers.
+var hasVec = cpu.X86.HasAVX2
+
+// blocksAVX2 is chunksGeneric in AVX2 (chunks_amd64.s).
+//
+//go:noescape
+func blocksAVX2(h *limbs, tab *table, first *[64]byte, mid []byte, last *[64]byte)
+
+func chunks4(h *limbs, tab *table, first *[64]byte, mid []byte, last *[64]byte) {
+	if hasVec {
+		blocksAVX2(h, tab, first, mid, last)
+		return
+	}
+	chunksGeneric(h, tab, first, mid, last)
+}

@@ -1,0 +1,212 @@
+//go:build amd64 && !purego
+
+// blocksAVX2: four Poly1305 blocks per step, one per 64-bit lane of a YMM
+// register, 26-bit limbs (see mac.go for the method).
+//
+// Registers: Y0-Y4 the accumulator's limbs h0-h4 (lane j sums blocks 4i+j),
+// Y5-Y9 the products d0-d4, Y10-Y13 scratch, Y14 the chunk's 2^128 bits in
+// limb 4, Y15 the 26-bit mask. BX points at the multiplier rows of the table:
+// r^4 but for the last two chunks, which have their own. SI is the chunk, R8
+// the next one of mid, R10 last, CX the number of chunks left.
+
+#include "textflag.h"
+
+DATA mask26<>+0(SB)/8, $0x3ffffff
+DATA mask26<>+8(SB)/8, $0x3ffffff
+DATA mask26<>+16(SB)/8, $0x3ffffff
+DATA mask26<>+24(SB)/8, $0x3ffffff
+GLOBL mask26<>(SB), RODATA|NOPTR, $32
+
+DATA hibit<>+0(SB)/8, $0x1000000
+DATA hibit<>+8(SB)/8, $0x1000000
+DATA hibit<>+16(SB)/8, $0x1000000
+DATA hibit<>+24(SB)/8, $0x1000000
+GLOBL hibit<>(SB), RODATA|NOPTR, $32
+
+// Table rows, 32 bytes each: R0-R4 then S1-S4 (5 times R1-R4).
+#define R0 0(BX)
+#define R1 32(BX)
+#define R2 64(BX)
+#define R3 96(BX)
+#define R4 128(BX)
+#define S1 160(BX)
+#define S2 192(BX)
+#define S3 224(BX)
+#define S4 256(BX)
+
+// func blocksAVX2(h *limbs, tab *table, first *[64]byte, mid []byte, last *[64]byte)
+TEXT ·blocksAVX2(SB), NOSPLIT, $0-56
+	MOVQ h+0(FP), DI
+	MOVQ tab+8(FP), DX
+	MOVQ first+16(FP), SI
+	MOVQ mid_base+24(FP), R8
+	MOVQ mid_len+32(FP), CX
+	MOVQ last+48(FP), R10
+	SHRQ $6, CX
+	ADDQ $2, CX // chunks left, first and last included
+
+	VPXOR   Y0, Y0, Y0
+	VPXOR   Y1, Y1, Y1
+	VPXOR   Y2, Y2, Y2
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VMOVDQU hibit<>(SB), Y14
+	VMOVDQU mask26<>(SB), Y15
+
+loop:
+	// Blocks 0-3 of the chunk: low and high 64 bits of each, one block a lane.
+	VMOVDQU 0(SI), Y10
+	VMOVDQU 32(SI), Y11
+	VPERM2I128 $0x20, Y11, Y10, Y12 // blocks 0, 2
+	VPERM2I128 $0x31, Y11, Y10, Y13 // blocks 1, 3
+	VPUNPCKLQDQ Y13, Y12, Y10       // low halves of blocks 0, 1, 2, 3
+	VPUNPCKHQDQ Y13, Y12, Y11       // high halves
+
+	// h += block, split into 26-bit limbs, 2^128 added.
+	VPAND   Y15, Y10, Y12
+	VPADDQ  Y12, Y0, Y0
+	VPSRLQ  $26, Y10, Y12
+	VPAND   Y15, Y12, Y12
+	VPADDQ  Y12, Y1, Y1
+	VPSRLQ  $52, Y10, Y12
+	VPSLLQ  $12, Y11, Y13
+	VPOR    Y13, Y12, Y12
+	VPAND   Y15, Y12, Y12
+	VPADDQ  Y12, Y2, Y2
+	VPSRLQ  $14, Y11, Y12
+	VPAND   Y15, Y12, Y12
+	VPADDQ  Y12, Y3, Y3
+	VPSRLQ  $40, Y11, Y12
+	VPOR    Y14, Y12, Y12
+	VPADDQ  Y12, Y4, Y4
+
+	// The last two chunks have multipliers of their own (table rows 9 and 18).
+	MOVQ DX, BX
+	CMPQ CX, $2
+	JA   mul
+	LEAQ 288(DX), BX
+	JE   mul
+	LEAQ 576(DX), BX
+
+mul:
+	// d = h * r, lane by lane; 2^130 = 5 folds the high products into S rows.
+	VPMULUDQ R0, Y0, Y5
+	VPMULUDQ R1, Y0, Y6
+	VPMULUDQ R2, Y0, Y7
+	VPMULUDQ R3, Y0, Y8
+	VPMULUDQ R4, Y0, Y9
+
+	VPMULUDQ S4, Y1, Y10
+	VPMULUDQ R0, Y1, Y11
+	VPMULUDQ R1, Y1, Y12
+	VPMULUDQ R2, Y1, Y13
+	VPADDQ   Y10, Y5, Y5
+	VPADDQ   Y11, Y6, Y6
+	VPADDQ   Y12, Y7, Y7
+	VPADDQ   Y13, Y8, Y8
+	VPMULUDQ R3, Y1, Y10
+	VPADDQ   Y10, Y9, Y9
+
+	VPMULUDQ S3, Y2, Y10
+	VPMULUDQ S4, Y2, Y11
+	VPMULUDQ R0, Y2, Y12
+	VPMULUDQ R1, Y2, Y13
+	VPADDQ   Y10, Y5, Y5
+	VPADDQ   Y11, Y6, Y6
+	VPADDQ   Y12, Y7, Y7
+	VPADDQ   Y13, Y8, Y8
+	VPMULUDQ R2, Y2, Y10
+	VPADDQ   Y10, Y9, Y9
+
+	VPMULUDQ S2, Y3, Y10
+	VPMULUDQ S3, Y3, Y11
+	VPMULUDQ S4, Y3, Y12
+	VPMULUDQ R0, Y3, Y13
+	VPADDQ   Y10, Y5, Y5
+	VPADDQ   Y11, Y6, Y6
+	VPADDQ   Y12, Y7, Y7
+	VPADDQ   Y13, Y8, Y8
+	VPMULUDQ R1, Y3, Y10
+	VPADDQ   Y10, Y9, Y9
+
+	VPMULUDQ S1, Y4, Y10
+	VPMULUDQ S2, Y4, Y11
+	VPMULUDQ S3, Y4, Y12
+	VPMULUDQ S4, Y4, Y13
+	VPADDQ   Y10, Y5, Y5
+	VPADDQ   Y11, Y6, Y6
+	VPADDQ   Y12, Y7, Y7
+	VPADDQ   Y13, Y8, Y8
+	VPMULUDQ R0, Y4, Y10
+	VPADDQ   Y10, Y9, Y9
+
+	// Carry d into h, two chains at once: d3->d4->d0, d0->d1->d2->d3->d4.
+	// Afterwards h1 is below 2^26+2^11, h4 below 2^26+2^8, the rest below 2^26.
+	VPSRLQ $26, Y8, Y10
+	VPAND  Y15, Y8, Y3
+	VPADDQ Y10, Y9, Y9
+	VPSRLQ $26, Y5, Y11
+	VPAND  Y15, Y5, Y0
+	VPADDQ Y11, Y6, Y6
+
+	VPSRLQ $26, Y9, Y10
+	VPAND  Y15, Y9, Y4
+	VPSLLQ $2, Y10, Y12
+	VPADDQ Y12, Y10, Y10
+	VPADDQ Y10, Y0, Y0
+	VPSRLQ $26, Y6, Y11
+	VPAND  Y15, Y6, Y1
+	VPADDQ Y11, Y7, Y7
+
+	VPSRLQ $26, Y0, Y10
+	VPAND  Y15, Y0, Y0
+	VPADDQ Y10, Y1, Y1
+	VPSRLQ $26, Y7, Y11
+	VPAND  Y15, Y7, Y2
+	VPADDQ Y11, Y3, Y3
+
+	VPSRLQ $26, Y3, Y10
+	VPAND  Y15, Y3, Y3
+	VPADDQ Y10, Y4, Y4
+
+	// Next chunk: from mid, or last with its own 2^128 bits (table row 27).
+	DECQ    CX
+	JZ      done
+	MOVQ    R8, SI
+	ADDQ    $64, R8
+	CMPQ    CX, $1
+	JNE     loop
+	MOVQ    R10, SI
+	VMOVDQU 864(DX), Y14
+	JMP     loop
+
+done:
+
+	// Sum the four lanes of each limb into h.
+	VEXTRACTI128 $1, Y0, X10
+	VPADDQ       X10, X0, X0
+	VPSHUFD      $0x4e, X0, X10
+	VPADDQ       X10, X0, X0
+	VMOVQ        X0, 0(DI)
+	VEXTRACTI128 $1, Y1, X10
+	VPADDQ       X10, X1, X1
+	VPSHUFD      $0x4e, X1, X10
+	VPADDQ       X10, X1, X1
+	VMOVQ        X1, 8(DI)
+	VEXTRACTI128 $1, Y2, X10
+	VPADDQ       X10, X2, X2
+	VPSHUFD      $0x4e, X2, X10
+	VPADDQ       X10, X2, X2
+	VMOVQ        X2, 16(DI)
+	VEXTRACTI128 $1, Y3, X10
+	VPADDQ       X10, X3, X3
+	VPSHUFD      $0x4e, X3, X10
+	VPADDQ       X10, X3, X3
+	VMOVQ        X3, 24(DI)
+	VEXTRACTI128 $1, Y4, X10
+	VPADDQ       X10, X4, X4
+	VPSHUFD      $0x4e, X4, X10
+	VPADDQ       X10, X4, X4
+	VMOVQ        X4, 32(DI)
+	VZEROUPPER
+	RET

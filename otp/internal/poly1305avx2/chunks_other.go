@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+// Elsewhere than amd64 there is no vector code: Sum takes x/crypto's path, and
+// chunks4 is the Go version for the tests.
+package poly1305avx2
+
+const hasVec = false
+
+func chunks4(h *limbs, tab *table, first *[64]byte, mid []byte, last *[64]byte) {
+	chunksGeneric(h, tab, first, mid, last)
+}
