@@ -9,7 +9,9 @@
 # messages of 100 B) once per target and samples WINDOW seconds (default 2) from 2 s into the
 # measured phase (5 s long), when every thread of both processes exists. The publisher is paced,
 # so the window holds WINDOW × 1,000 messages: every count is divided by that. Per-thread
-# figures are summed per thread, not per goroutine: a Go server's loop moves between threads. Needs perf and
+# figures are summed per thread, not per goroutine: a Go server's loop moves between threads.
+# On a busy machine the window can outlast the phase (fewer writes per message, a thread list
+# left empty): the ratios per loop iteration (per epoll wait) still hold. Needs perf and
 # root (or perf_event_paranoid ≤ 1). Hold the bench lock: flock /work/notes/bench.lock ...
 # Knobs: BENCH=bin/padchat-bench PADCHATD=bin/padchatd WINDOW=1.5 ROUNDS=1
 set -euo pipefail
