@@ -3,6 +3,8 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -111,4 +113,34 @@ func TestByeLingersOverTCP(t *testing.T) {
 	assert.Equal(t, uint32(wire.ByeRemoved), m.ID, "with its reason")
 	assert.Less(t, in.last, backlogMsgs-1, "the backlog was not sent")
 	assert.Zero(t, len(in.buf), "no partial frame")
+}
+
+// TestLingerCap: at most lingerCap sockets linger at once; past that, a
+// session ended while its socket is full closes at once, as it did before
+// lingering. The sockets already lingering are stand-ins: only their number
+// counts.
+func TestLingerCap(t *testing.T) {
+	for _, tc := range []struct {
+		others  int
+		lingers bool
+	}{
+		{lingerCap - 1, true},
+		{lingerCap, false},
+	} {
+		t.Run(fmt.Sprintf("%d lingering", tc.others), func(t *testing.T) {
+			l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
+			bob, _ := backlogFlood(t, l, backlogMsgs)
+			c := bob.n.p.c
+			require.True(t, c.writable, "bob's socket is full")
+			for range tc.others {
+				l.lingerers = append(l.lingerers, &lingerer{l: l, sock: -1, until: math.MaxInt64})
+			}
+			l.hub.acct.evict(bob.u, wire.ByeRemoved, "removed by the operator")
+			l.beforeSleep()
+			require.True(t, c.closed, "the session ended at once")
+			_, kept := l.watchers[c.fd]
+			assert.Equal(t, tc.lingers, kept, "bob's socket lingers")
+			assert.Equal(t, min(tc.others+1, lingerCap), len(l.lingerers), "sockets lingering")
+		})
+	}
 }
