@@ -162,9 +162,15 @@ func (r *frameReader) lastMsg() wire.Msg {
 // socket, past the join's replies (the receiver allows the gap before them).
 func backlogPair(t *testing.T, l *Loop) (alice, bob *gateUser, in *frameReader) {
 	t.Helper()
-	alice, bob = gateLoginPad(t, l, "alice", 64<<20), gateLoginPad(t, l, "bob", 64<<20)
+	return backlogJoin(t, l, gateLoginPad(t, l, "alice", 64<<20), gateLoginPad(t, l, "bob", 64<<20))
+}
+
+// backlogJoin is backlogPair with the sessions given.
+func backlogJoin(t *testing.T, l *Loop, alice, bob *gateUser) (_, _ *gateUser, in *frameReader) {
+	t.Helper()
 	for _, g := range []*gateUser{alice, bob} {
 		g.send(t, &wire.Msg{Op: wire.OpJoin, Room: []byte("r")})
+		awaitInput(g.n.p.c.fd)
 		g.n.p.c.read()
 		l.beforeSleep()
 	}
@@ -179,6 +185,13 @@ func backlogPair(t *testing.T, l *Loop) (alice, bob *gateUser, in *frameReader) 
 func backlogFlood(t *testing.T, l *Loop, msgs int) (*gateUser, *frameReader) {
 	t.Helper()
 	alice, bob, in := backlogPair(t, l)
+	floodSays(t, l, alice, msgs)
+	return bob, in
+}
+
+// floodSays has alice say msgs messages of 4,000 bytes in room r, 12 to a frame.
+func floodSays(t *testing.T, l *Loop, alice *gateUser, msgs int) {
+	t.Helper()
 	const text = 4000
 	for i := 0; i < msgs; i += 12 {
 		var plain []byte
@@ -190,7 +203,6 @@ func backlogFlood(t *testing.T, l *Loop, msgs int) (*gateUser, *frameReader) {
 		alice.n.p.c.read()
 		l.beforeSleep()
 	}
-	return bob, in
 }
 
 // readToEOF reads fd until the peer closes it, waiting while it has nothing.
@@ -339,6 +351,13 @@ func removedBehind(t *testing.T) (*Loop, *gateUser, *frameReader, *lingerer) {
 	t.Helper()
 	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
 	bob, in := backlogFlood(t, l, backlogMsgs)
+	return l, bob, in, evictBehind(t, l, bob)
+}
+
+// evictBehind removes bob's account while he is behind with a full socket:
+// his session ends at once and his socket lingers.
+func evictBehind(t *testing.T, l *Loop, bob *gateUser) *lingerer {
+	t.Helper()
 	c := bob.n.p.c
 	require.Positive(t, c.later, "a backlog waits")
 	require.True(t, c.writable, "bob's socket is full")
@@ -350,7 +369,7 @@ func removedBehind(t *testing.T) (*Loop, *gateUser, *frameReader, *lingerer) {
 	g, ok := l.watchers[c.fd].(*lingerer)
 	require.True(t, ok, "its socket lingers")
 	require.Equal(t, []*lingerer{g}, l.lingerers)
-	return l, bob, in, g
+	return g
 }
 
 // TestAckThenCloseInOneRead: a session that acknowledges a DM and then

@@ -50,8 +50,15 @@ func bundleSender(t *testing.T, l *Loop, name string, size int64) *otp.Sender {
 // gateSession opens a (further) session of a provisioned user.
 func gateSession(t *testing.T, l *Loop, name string, snd *otp.Sender) *gateUser {
 	t.Helper()
-	g := &gateUser{name: name, n: attachNative(t, l, snd)}
+	return gateHello(t, l, name, attachNative(t, l, snd))
+}
+
+// gateHello authenticates n, a greeted native client, as name.
+func gateHello(t *testing.T, l *Loop, name string, n *nativeClient) *gateUser {
+	t.Helper()
+	g := &gateUser{name: name, n: n}
 	g.send(t, &wire.Msg{Op: wire.OpHello, Text: []byte("gate")})
+	awaitInput(g.n.p.c.fd)
 	g.n.p.c.read()
 	l.beforeSleep()
 	g.u = l.hub.acct.byName[name]

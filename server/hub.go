@@ -38,6 +38,7 @@ type Hub struct {
 	event, events uint64
 	run           roomRun  // Says of one read queued per member at once (fanrun.go)
 	walking       []member // copies of member lists being fanned out to (walk)
+	fanning       int      // fan-outs walking with an event in the arena (fanout)
 	formatted     plainShared
 	name          []byte  // scratch for the sender's name in msg
 	reserve       []*User // senders sealed past their durable mark this iteration
@@ -277,6 +278,7 @@ func (h *Hub) fanout(r *Room, msg *wire.Msg, enc []byte, skip member) {
 		return
 	}
 	h.event = h.events
+	h.fanning++ // enc stays where it is until the last member has it (recycleArena)
 	members, walk := h.walk(r)
 	// Against a native skip, each member is compared with a concrete
 	// pointer (its type word and data word); member against member would be
@@ -295,6 +297,7 @@ func (h *Hub) fanout(r *Room, msg *wire.Msg, enc []byte, skip member) {
 		}
 	}
 	h.walked(walk)
+	h.fanning--
 	// A deliver can close a connection and so notify again: that inner
 	// notify ends with event 0, and the rest of this one formats each time.
 	h.event = 0
@@ -353,8 +356,14 @@ const arenaMax = 4 << 20
 // recycleArena empties the arena once no session holds a span of it: after
 // every seal of the iteration (the reserve hook), a closed or sealed session
 // lets go of its spans; one still holding some (a backlog, or a seal that
-// waits) keeps the arena, which is then only compacted.
+// waits) keeps the arena, which is then only compacted. Under a fan-out
+// (an early write of one of its members) it waits for the next reserve: the
+// members after would get the event from where it lay, emptied and written
+// over by the part of a member whose write failed, or moved by compaction.
 func (h *Hub) recycleArena() {
+	if h.fanning > 0 {
+		return
+	}
 	keep := h.holders[:0]
 	for _, n := range h.holders {
 		if len(n.spans) > 0 && !n.c.closed && !n.broken {

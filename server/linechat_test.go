@@ -43,6 +43,12 @@ func attach(tb testing.TB, l *Loop, typ int, mk func(*Conn) handler) *plainPeer 
 		tb.Fatalf("no SOCK_SEQPACKET socketpair here: %v", err)
 	}
 	require.NoError(tb, err)
+	return attachFds(tb, l, fds, mk)
+}
+
+// attachFds puts fds[0] on the loop as a Conn and gives the test fds[1].
+func attachFds(tb testing.TB, l *Loop, fds [2]int, mk func(*Conn) handler) *plainPeer {
+	tb.Helper()
 	for _, fd := range fds {
 		require.NoError(tb, unix.SetNonblock(fd, true))
 		unix.CloseOnExec(fd)
@@ -52,6 +58,12 @@ func attach(tb testing.TB, l *Loop, typ int, mk func(*Conn) handler) *plainPeer 
 	require.NotNil(tb, p.c)
 	tb.Cleanup(func() { unix.Close(p.fd) })
 	return p
+}
+
+// awaitInput waits, up to a second, until fd has input to read: over a
+// socketpair it has at once, over loopback TCP once the segment is through.
+func awaitInput(fd int) {
+	unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 1000)
 }
 
 func attachLineChat(tb testing.TB, l *Loop) *plainPeer {

@@ -23,8 +23,18 @@ type nativeClient struct {
 }
 
 func attachNative(tb testing.TB, l *Loop, snd *otp.Sender) *nativeClient {
-	p := attach(tb, l, unix.SOCK_STREAM, func(c *Conn) handler { return newNative(l.hub, c) })
+	return greetNative(tb, attach(tb, l, unix.SOCK_STREAM, nativeConn(l)), snd)
+}
+
+func nativeConn(l *Loop) func(*Conn) handler {
+	return func(c *Conn) handler { return newNative(l.hub, c) }
+}
+
+// greetNative exchanges the greetings with the native Conn at p's other end.
+func greetNative(tb testing.TB, p *plainPeer, snd *otp.Sender) *nativeClient {
+	l := p.l
 	l.beforeSleep() // flushes the server's greeting
+	awaitInput(p.fd)
 	nonce, err := wire.ParseGreeting([]byte(p.recv()))
 	require.NoError(tb, err)
 	n := &nativeClient{p: p, snd: snd}

@@ -313,6 +313,14 @@ func TestClusterNodeKillsLoseNoAckedDMAndReuseNoPad(t *testing.T) {
 		join(t, carol, "mix")
 		bobDone := make(chan struct{})
 		go func() { readBob(bob); close(bobDone) }()
+		// One DM end to end before the kill is timed: on a loaded machine,
+		// or with the nodes still reconnecting after the NATS restart, the
+		// first acknowledgement took longer than the 5-305 ms to the kill,
+		// and a run whose cycles acknowledged nothing checked nothing.
+		first := fmt.Sprintf("c%d-first", cycle)
+		r := request(t, alice, wire.Msg{Op: wire.OpDM, User: []byte("bob"), Text: []byte(first)})
+		require.Equal(t, wire.OpOK, r.Op, "cycle %d: %s", cycle, r.Text)
+		acked[r.ID] = first
 		killed := killAtRandom(victim, 300)
 		var carolSays sync.WaitGroup
 		carolSays.Go(func() { // her OKs wait unread in the socket: a few KiB
