@@ -518,8 +518,8 @@ func (h *Hub) who(room []byte) (string, error) {
 	sort.Strings(names)
 	names = slices.Compact(names) // one user on two nodes
 	for i, n := range names {
-		if s, ok := h.online[n].(*native); ok && s.away != "" {
-			names[i] = n + "\taway: " + s.away
+		if s, ok := h.online[n].(*native); ok && s.some().away != "" {
+			names[i] = n + "\taway: " + s.rare.away
 		}
 	}
 	return strings.Join(names, "\n"), nil
