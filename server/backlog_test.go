@@ -384,9 +384,9 @@ func TestAckThenCloseInOneRead(t *testing.T) {
 	bob.n.p.c.read()
 	l.beforeSleep()
 	an := alice.n.p.c.h.(*native)
-	require.Len(t, an.inflight, 1, "the DM reached alice")
+	require.Len(t, an.some().inflight, 1, "the DM reached alice")
 	var ref mailRef
-	for ref = range an.inflight {
+	for ref = range an.some().inflight {
 	}
 	plain := wire.Append(nil, &wire.Msg{Op: wire.OpAck, User: []byte(ref.from), ID: ref.id})
 	plain = append(plain, 0xff, 0xff, 0xff) // then bytes that are no message

@@ -83,7 +83,7 @@ func (fb *fanoutBench) member(b *testing.B, name string) *native {
 	l.gen++
 	c := &Conn{l: l, fd: fb.devnull, gen: l.gen, remote: name, maxIn: l.cfg.MaxFrame + 1024}
 	u := &User{Name: name}
-	n := &native{h: l.hub, c: c, st: stFrames, user: u, inflight: map[mailRef]uint64{}}
+	n := &native{h: l.hub, c: c, st: stFrames, user: u}
 	n.sess.Client[0], n.sess.Server[0] = 1, 2
 	c.h, c.s = n, n
 	n.pad = u

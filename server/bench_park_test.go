@@ -56,7 +56,7 @@ func BenchmarkSparseRoom(b *testing.B) {
 		}
 		l.gen++
 		c := &Conn{l: l, fd: devnull, gen: l.gen, remote: name, maxIn: l.cfg.MaxFrame + 1024}
-		n := &native{h: h, c: c, st: stFrames, user: u, pad: u, inflight: map[mailRef]uint64{}}
+		n := &native{h: h, c: c, st: stFrames, user: u, pad: u}
 		c.h, c.s = n, n
 		u.session = n
 		h.online[name] = n

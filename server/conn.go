@@ -4,6 +4,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,11 +58,11 @@ type Conn struct {
 	closed   bool
 	dialing  bool // outgoing connect in progress: its first Writable goes to finishConnect (dial.go)
 	keepSock bool // closed, but its socket lingers with the last words (linger.go)
+	perIP    bool // counted in l.perIP under host() while open
 	reason   Reason
 	fd       int
 	gen      uint32
-	remote   string
-	ip       string // counted in l.perIP while open
+	remote   string // host:port; its host is the per-IP key, so an idle conn holds one string, not two
 	h        handler
 	in       []byte   // unconsumed input from earlier reads
 	shared   [][]byte // output after out, not copied: bytes other conns share (queueShared)
@@ -69,6 +70,16 @@ type Conn struct {
 	lastRead int64    // unix nanos of the last byte received
 	created  int64
 	maxIn    int // input bytes one message may need
+}
+
+// host is the IP of remote (accept's "ip:port" or "[ip6]:port"), the key of
+// l.perIP: a slice of remote, not a string of its own.
+func (c *Conn) host() string {
+	h := c.remote[:max(strings.LastIndexByte(c.remote, ':'), 0)]
+	if len(h) >= 2 && h[0] == '[' {
+		h = h[1 : len(h)-1]
+	}
+	return h
 }
 
 // pending is the number of queued, unsent output bytes, held ones included.

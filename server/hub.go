@@ -527,8 +527,8 @@ func (h *Hub) who(room []byte) (string, error) {
 	sort.Strings(names)
 	names = slices.Compact(names) // one user on two nodes
 	for i, n := range names {
-		if s, ok := h.online[n].(*native); ok && s.away != "" {
-			names[i] = n + "\taway: " + s.away
+		if s, ok := h.online[n].(*native); ok && s.some().away != "" {
+			names[i] = n + "\taway: " + s.rare.away
 		}
 	}
 	return strings.Join(names, "\n"), nil
@@ -689,10 +689,14 @@ func (h *Hub) coolPads() {
 	// background hand-back (handBack: the idle threads the burst left end,
 	// then a GC) returns it now; if one ran less than returnEvery ago,
 	// the timer comes back for it then, so the last of a long crowd (logins
-	// arriving while the first park) is handed back too.
+	// arriving while the first park) is handed back too. When nothing is
+	// left to park within returnEvery (settled: the crowd has parked, the
+	// rest is in use), waiting would only keep the crowd's garbage longer:
+	// it goes now.
 	h.parked += parked
+	settled := next == 0 || next-now >= int64(returnEvery)
 	if parked < parkPerTick && h.parked >= parkReturn {
-		if at := h.returnedAt + int64(returnEvery); now < at {
+		if at := h.returnedAt + int64(returnEvery); now < at && !settled {
 			if h.coolAt == 0 || at < h.coolAt {
 				h.coolAt = at
 				h.l.setTimer(h.coolTimer, at)

@@ -104,8 +104,8 @@ func (ln *listener) ready(_ poller.Mask) {
 		}
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		if c := l.addConn(fd, (&net.TCPAddr{IP: ip, Port: port}).String(), ln.mk); c != nil {
-			c.ip = ip.String()
-			l.perIP[c.ip]++
+			c.perIP = true
+			l.perIP[c.host()]++
 		}
 	}
 }
@@ -162,10 +162,12 @@ func (l *Loop) admitIP(ip net.IP) bool {
 }
 
 func (l *Loop) releaseIP(c *Conn) {
-	if c.ip == "" {
+	if !c.perIP {
 		return
 	}
-	if l.perIP[c.ip]--; l.perIP[c.ip] <= 0 {
-		delete(l.perIP, c.ip)
+	c.perIP = false
+	key := c.host()
+	if l.perIP[key]--; l.perIP[key] <= 0 {
+		delete(l.perIP, key)
 	}
 }

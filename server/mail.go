@@ -47,7 +47,7 @@ const maxInflight = 1024
 // mailRoom says whether s may take another mail record now: fewer than
 // maxInflight unacknowledged, and its output not past half the limit.
 func (h *Hub) mailRoom(s *native) bool {
-	return len(s.inflight) < maxInflight && s.c.pending() <= h.cfg.OutLimit/2 && !s.c.dying
+	return len(s.some().inflight) < maxInflight && s.c.pending() <= h.cfg.OutLimit/2 && !s.c.dying
 }
 
 // dm stores a direct message for `to` and calls done with its id once it is
@@ -98,10 +98,11 @@ func (h *Hub) deliverMail(s *native, key uint64, rec []byte, idFromKey bool) {
 	if idFromKey && msg.Op == wire.OpDirect {
 		msg.ID = mailID(key)
 	}
-	if s.inflight == nil {
-		s.inflight = map[mailRef]uint64{}
+	r := s.more()
+	if r.inflight == nil {
+		r.inflight = map[mailRef]uint64{}
 	}
-	s.inflight[mailRef{string(msg.User), msg.ID, msg.Op == wire.OpDelivered}] = key
+	r.inflight[mailRef{string(msg.User), msg.ID, msg.Op == wire.OpDelivered}] = key
 	s.deliver(&msg, h.encode(&msg))
 }
 
@@ -109,11 +110,11 @@ func (h *Hub) deliverMail(s *native, key uint64, rec []byte, idFromKey bool) {
 // to its sender (the message service's SEND MESS ACK).
 func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 	ref := mailRef{string(from), id, flags&wire.FlagReceipt != 0}
-	key, ok := by.inflight[ref]
+	key, ok := by.some().inflight[ref]
 	if !ok {
 		return // a duplicate ack, or one for a message of an earlier session
 	}
-	delete(by.inflight, ref)
+	delete(by.rare.inflight, ref)
 	h.mail.ack(by, ref, key)
 }
 

@@ -28,14 +28,14 @@ func (m *localMail) put(from string, to *User, text []byte, done func(id uint32,
 // an ack or the next put pumps again.
 func (m *localMail) pump(s *native) {
 	h := m.h
-	if s.c.dying || len(s.inflight) >= maxInflight {
+	if s.c.dying || len(s.some().inflight) >= maxInflight {
 		return
 	}
-	m.boxes.scan(s.user.key(), s.mailNext+1, func(key uint64, rec []byte) bool {
+	m.boxes.scan(s.user.key(), s.some().mailNext+1, func(key uint64, rec []byte) bool {
 		if !h.mailRoom(s) {
 			return false
 		}
-		s.mailNext = key
+		s.more().mailNext = key
 		h.deliverMail(s, key, rec, false)
 		return true
 	})

@@ -40,26 +40,53 @@ type native struct {
 	// stage gives them room as the socket drains, so pad is spent and a frame
 	// sealed only for what is about to be written (Conn.later counts them).
 	later     []int
-	from      int   // offset in c.out of the first unsealed frame
-	openAt    int   // offset in c.out of the open frame, which takes more messages
-	open      bool  // a frame is open
-	unsealed  bool  // c.out[from:] holds plaintext frames
-	broken    bool  // a seal failed: nothing held may ever leave
-	exhausted bool  // the pad reached byeReserve: only the goodbye leaves
-	holding   bool  // in h.holders
-	ending    bool  // the Bye is queued: it goes after what is staged, never into later
+	from      int  // offset in c.out of the first unsealed frame
+	openAt    int  // offset in c.out of the open frame, which takes more messages
+	open      bool // a frame is open
+	unsealed  bool // c.out[from:] holds plaintext frames
+	broken    bool // a seal failed: nothing held may ever leave
+	exhausted bool // the pad reached byeReserve: only the goodbye leaves
+	holding   bool // in h.holders
+	ending    bool // the Bye is queued: it goes after what is staged, never into later
+	st        nativeState
+	pinged    bool
 	end       int64 // pad offset the last sealed frame ends at
 
-	st       nativeState
-	pinged   bool
-	sess     otp.Session
-	user     *User // nil until the first frame authenticated
-	rooms    []*Room
+	sess   otp.Session
+	user   *User // nil until the first frame authenticated
+	rooms  []*Room
+	rare   *nativeRare // what few sessions use; nil until one does (more)
+	rxBase int64       // the Receiver's session base while the user is parked (User.park, open); -1: none
+}
+
+// nativeRare holds the session state that most sessions never set: mail in
+// flight, an away message, a refusal. Kept apart so that an idle session,
+// which has none of it, costs a 208-byte object, not a 256-byte one
+// (TestIdleSessionSizes).
+type nativeRare struct {
 	inflight map[mailRef]uint64
 	mailNext uint64    // mailbox key of the last message pushed
 	away     string    // away message; empty: here (not stored)
 	refused  *refusing // set once refused: see refuse
-	rxBase   int64     // the Receiver's session base while the user is parked (User.park, open); -1: none
+}
+
+// noRare is what a session without rare state reads.
+var noRare nativeRare
+
+// more is n's rare state, made on first use.
+func (n *native) more() *nativeRare {
+	if n.rare == nil {
+		n.rare = &nativeRare{}
+	}
+	return n.rare
+}
+
+// some is n's rare state to read: the zero one if it has none.
+func (n *native) some() *nativeRare {
+	if n.rare == nil {
+		return &noRare
+	}
+	return n.rare
 }
 
 // span is a run of bytes in the hub's arena (or solo).
@@ -91,7 +118,7 @@ func (n *native) joined() *[]*Room { return &n.rooms }
 // The Says of one read may form a room run (roomRun), which goes out before
 // it returns.
 func (n *native) onData(c *Conn, b []byte) int {
-	if n.refused != nil {
+	if n.some().refused != nil {
 		return len(b) // refused: nothing more is read into the session
 	}
 	h := n.h
@@ -105,7 +132,7 @@ func (n *native) onData(c *Conn, b []byte) int {
 // frames is onData's work: the greeting, then whole frames.
 func (n *native) frames(c *Conn, b []byte) int {
 	used := 0
-	for !c.dying && !c.closed && n.refused == nil {
+	for !c.dying && !c.closed && n.some().refused == nil {
 		rest := b[used:]
 		switch n.st {
 		case stGreeting:
@@ -315,8 +342,9 @@ type refusing struct {
 
 // refuse answers an unauthenticated peer in clear, after refusalDelay, and closes.
 func (n *native) refuse(cause error) {
-	n.refused = &refusing{at: n.c.lastRead + int64(refusalDelay), cause: cause}
-	n.h.l.setTimer(n.c.tag(), n.refused.at)
+	r := &refusing{at: n.c.lastRead + int64(refusalDelay), cause: cause}
+	n.more().refused = r
+	n.h.l.setTimer(n.c.tag(), r.at)
 }
 
 // finalBye seals a last Bye with a final reason to an authenticated peer.
@@ -630,12 +658,13 @@ func (n *native) bye(r wire.ByeReason, why string) {
 func (n *native) onDeadline(c *Conn, now int64) int64 {
 	auth, idle := c.created+int64(n.h.cfg.AuthTimeout), int64(n.h.cfg.IdleTimeout)
 	switch {
-	case n.refused != nil:
-		if now < n.refused.at {
-			return n.refused.at
+	case n.some().refused != nil:
+		r := n.rare.refused
+		if now < r.at {
+			return r.at
 		}
 		c.queue(refusal)
-		n.fail(ReasonAuthFailed, n.refused.cause)
+		n.fail(ReasonAuthFailed, r.cause)
 		return 0
 	case n.user == nil && now >= auth:
 		n.fail(ReasonAuthTimeout, nil)

@@ -82,7 +82,7 @@ func (n *native) command(m *wire.Msg) {
 			n.replyErr(seq, ErrBadText)
 			return
 		}
-		n.away = string(m.Text)
+		n.more().away = string(m.Text)
 		n.reply(seq, 0, "", false)
 	case wire.OpPing:
 		n.reply(seq, 0, "pong", false)

@@ -161,33 +161,73 @@ func TestWokenSoonStaysOpenLonger(t *testing.T) {
 	assert.True(t, alice.parked, "parks after padIdle again")
 }
 
-// Memory that parking freed is handed back once a crowd went idle, at most
-// once per returnEvery; a second crowd parked sooner (the last of a long
-// login burst) is handed back once returnEvery has passed, not forgotten
-// until the next crowd.
-func TestParkedCrowdHandedBackOnceMore(t *testing.T) {
-	l, _ := plainLoop(t, Config{})
+// handBackLoop is a loop without the housekeeping tick whose hand-backs
+// are counted in *gave, and open provisions and opens the accounts
+// u<from>…u<from+n-1> on it.
+func handBackLoop(t *testing.T) (l *Loop, gave *int, open func(from, n int)) {
+	l, _ = plainLoop(t, Config{})
 	l.stopTimer(l.tickTimer)
-	h := l.hub
-	gave := 0
-	h.giveBack = func() { gave++ }
-	crowd := func(from int) {
-		for i := from; i < from+parkReturn; i++ {
+	gave = new(int)
+	l.hub.giveBack = func() { *gave++ }
+	return l, gave, func(from, n int) {
+		for i := from; i < from+n; i++ {
 			name := fmt.Sprintf("u%04d", i)
 			provision(t, l, name, 16<<10)
-			require.NoError(t, h.acct.user(name).open(h.acct))
+			require.NoError(t, l.hub.acct.user(name).open(l.hub.acct))
 		}
 	}
+}
+
+// Memory that parking freed is handed back once a crowd went idle, at most
+// once per returnEvery while others may still park; a crowd parked sooner
+// with nothing else left to park is handed back at once, and one parked
+// while users are in use once returnEvery has passed, not forgotten until
+// the next crowd.
+func TestParkedCrowdHandedBackOnceMore(t *testing.T) {
+	l, n, open := handBackLoop(t)
+	h := l.hub
+	crowd := func(from int) { open(from, parkReturn) }
 	t0 := l.now
 	crowd(0)
 	advance(l, t0, padIdle)
-	require.Equal(t, 1, gave, "the first crowd parked and was handed back")
+	require.Equal(t, 1, *n, "the first crowd parked and was handed back")
 
 	t1 := l.now
 	crowd(parkReturn)
 	advance(l, t1, padIdle)
 	require.Nil(t, h.acct.user(fmt.Sprintf("u%04d", parkReturn)).sender, "the second crowd parked")
-	assert.Equal(t, 1, gave, "not twice within returnEvery")
-	advance(l, t0, padIdle+returnEvery)
-	assert.Equal(t, 2, gave, "the second crowd handed back when returnEvery passed")
+	assert.Equal(t, 2, *n, "nothing else to park: the second crowd is handed back at once")
+
+	// A third crowd parks while a user in use keeps the cool timer going:
+	// its hand-back waits for returnEvery, as more may be about to park.
+	t2 := l.now
+	busy := h.acct.user("u0000")
+	require.NoError(t, busy.open(h.acct))
+	crowd(2 * parkReturn)
+	for l.now < t2+int64(padIdle)*3/2 {
+		h.opened(busy, false) // a use every half padIdle
+		advance(l, l.now, padIdle/2)
+	}
+	require.Nil(t, h.acct.user(fmt.Sprintf("u%04d", 2*parkReturn)).sender, "the third crowd parked")
+	require.NotNil(t, busy.sender, "the user in use did not")
+	assert.Equal(t, 2, *n, "not twice within returnEvery while others may park")
+	advance(l, t1, padIdle+returnEvery)
+	assert.Equal(t, 3, *n, "the third crowd handed back when returnEvery passed")
+}
+
+// The last of a login burst parks after the first of it was handed back:
+// once no one is left to park, what it left goes back at once, not
+// returnEvery later (padchat-bench idle samples 5 s after its dials).
+func TestLastOfABurstHandedBackWhenItParks(t *testing.T) {
+	l, n, open := handBackLoop(t)
+	h := l.hub
+	t0 := l.now
+	open(0, parkReturn)
+	advance(l, t0, padIdle/2)
+	open(parkReturn, parkReturn) // the rest of the burst, half padIdle later
+	advance(l, t0, padIdle)
+	require.Equal(t, 1, *n, "the first half parked and was handed back")
+	advance(l, t0, padIdle*3/2)
+	require.Nil(t, h.acct.user(fmt.Sprintf("u%04d", 2*parkReturn-1)).sender, "the last of the burst parked")
+	assert.Equal(t, 2, *n, "handed back when the last parked, well within returnEvery")
 }
