@@ -38,7 +38,7 @@ type Hub struct {
 	event, events uint64
 	run           roomRun  // Says of one read queued per member at once (fanrun.go)
 	walking       []member // copies of member lists being fanned out to (walk)
-	fanning       int      // fan-outs walking with an event in the arena (fanout)
+	fanning       int      // fan-outs walking, or deliveries holding, an event in the arena
 	formatted     plainShared
 	name          []byte  // scratch for the sender's name in msg
 	reserve       []*User // senders sealed past their durable mark this iteration

@@ -365,7 +365,9 @@ func (n *native) fail(r Reason, err error) {
 // Says this session is not the sender of goes first (roomRun).
 func (n *native) deliver(m *wire.Msg, enc []byte) {
 	if h := n.h; h.run.r != nil && n != h.run.skip {
+		h.fanning++ // enc, if encoded already, stays where it lies (recycleArena)
 		h.flushRun()
+		h.fanning--
 	}
 	if enc == nil {
 		enc = n.h.encodeOne(m)
