@@ -72,8 +72,9 @@ type Conn struct {
 	maxIn    int // input bytes one message may need
 }
 
-// host is the IP of remote (accept's "ip:port" or "[ip6]:port"), the key of
-// l.perIP: a slice of remote, not a string of its own.
+// host is the IP of remote, the key of l.perIP: a slice of remote, not a
+// string of its own. Only for accepted TCP connections, whose remote is
+// "ip:port" or "[ip6]:port" (perIP is set for no other).
 func (c *Conn) host() string {
 	h := c.remote[:max(strings.LastIndexByte(c.remote, ':'), 0)]
 	if len(h) >= 2 && h[0] == '[' {

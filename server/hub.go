@@ -38,7 +38,7 @@ type Hub struct {
 	event, events uint64
 	run           roomRun  // Says of one read queued per member at once (fanrun.go)
 	walking       []member // copies of member lists being fanned out to (walk)
-	fanning       int      // fan-outs walking with an event in the arena (fanout)
+	fanning       int      // fan-outs walking, or deliveries holding, an event in the arena
 	formatted     plainShared
 	name          []byte  // scratch for the sender's name in msg
 	reserve       []*User // senders sealed past their durable mark this iteration
@@ -692,11 +692,15 @@ func (h *Hub) coolPads() {
 	// arriving while the first park) is handed back too. When nothing is
 	// left to park within returnEvery (settled: the crowd has parked, the
 	// rest is in use), waiting would only keep the crowd's garbage longer:
-	// it goes now.
+	// it goes once returnSettled has passed since the last (each is a
+	// forced GC: churn must not make them back to back).
 	h.parked += parked
-	settled := next == 0 || next-now >= int64(returnEvery)
 	if parked < parkPerTick && h.parked >= parkReturn {
-		if at := h.returnedAt + int64(returnEvery); now < at && !settled {
+		wait := returnEvery
+		if next == 0 || next-now >= int64(returnEvery) {
+			wait = returnSettled
+		}
+		if at := h.returnedAt + int64(wait); now < at {
 			if h.coolAt == 0 || at < h.coolAt {
 				h.coolAt = at
 				h.l.setTimer(h.coolTimer, at)
@@ -738,8 +742,9 @@ const holdFor = 30 * time.Second
 // parkReturn sessions parked, at most once per returnEvery, make coolPads
 // hand the memory back to the system.
 const (
-	parkReturn  = 256
-	returnEvery = 10 * time.Second
+	parkReturn    = 256
+	returnEvery   = 10 * time.Second
+	returnSettled = time.Second
 )
 
 // parkPerTick bounds the pads parked per coolPads call: each costs two

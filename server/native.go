@@ -70,9 +70,6 @@ type nativeRare struct {
 	refused  *refusing // set once refused: see refuse
 }
 
-// noRare is what a session without rare state reads.
-var noRare nativeRare
-
 // more is n's rare state, made on first use.
 func (n *native) more() *nativeRare {
 	if n.rare == nil {
@@ -81,12 +78,14 @@ func (n *native) more() *nativeRare {
 	return n.rare
 }
 
-// some is n's rare state to read: the zero one if it has none.
-func (n *native) some() *nativeRare {
+// some is n's rare state to read, by value (the zero one if it has none), so
+// that no write can go through it to state other sessions read: writes take
+// more.
+func (n *native) some() nativeRare {
 	if n.rare == nil {
-		return &noRare
+		return nativeRare{}
 	}
-	return n.rare
+	return *n.rare
 }
 
 // span is a run of bytes in the hub's arena (or solo).
@@ -366,7 +365,9 @@ func (n *native) fail(r Reason, err error) {
 // Says this session is not the sender of goes first (roomRun).
 func (n *native) deliver(m *wire.Msg, enc []byte) {
 	if h := n.h; h.run.r != nil && n != h.run.skip {
+		h.fanning++ // enc, if encoded already, stays where it lies (recycleArena)
 		h.flushRun()
+		h.fanning--
 	}
 	if enc == nil {
 		enc = n.h.encodeOne(m)

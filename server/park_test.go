@@ -215,6 +215,24 @@ func TestParkedCrowdHandedBackOnceMore(t *testing.T) {
 	assert.Equal(t, 3, *n, "the third crowd handed back when returnEvery passed")
 }
 
+// Crowds that settle one right after another are not handed back back to
+// back: each hand-back is a forced GC, so the second waits for
+// returnSettled after the first.
+func TestSettledCrowdsHandedBackApart(t *testing.T) {
+	l, n, open := handBackLoop(t)
+	t0 := l.now
+	open(0, parkReturn)
+	advance(l, t0, returnSettled/2)
+	open(parkReturn, parkReturn)
+	advance(l, t0, padIdle)
+	require.Equal(t, 1, *n, "the first crowd parked and was handed back")
+	advance(l, t0, padIdle+returnSettled/2)
+	require.Nil(t, l.hub.acct.user(fmt.Sprintf("u%04d", parkReturn)).sender, "the second crowd parked")
+	assert.Equal(t, 1, *n, "not again within returnSettled")
+	advance(l, t0, padIdle+returnSettled)
+	assert.Equal(t, 2, *n, "the second crowd handed back once returnSettled passed")
+}
+
 // The last of a login burst parks after the first of it was handed back:
 // once no one is left to park, what it left goes back at once, not
 // returnEvery later (padchat-bench idle samples 5 s after its dials).
