@@ -20,14 +20,14 @@ import (
 // the window is small from the start).
 func loopbackPair(tb testing.TB, rcvbuf int) [2]int {
 	tb.Helper()
-	ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	ln, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	require.NoError(tb, err)
 	defer unix.Close(ln)
 	require.NoError(tb, unix.Bind(ln, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 	require.NoError(tb, unix.Listen(ln, 1))
 	addr, err := unix.Getsockname(ln)
 	require.NoError(tb, err)
-	cl, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	cl, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	require.NoError(tb, err)
 	require.NoError(tb, unix.SetsockoptInt(cl, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf))
 	require.NoError(tb, unix.Connect(cl, addr)) // loopback: done once the listener's backlog has it
