@@ -5,7 +5,7 @@ package poly1305avx2
 import "encoding/binary"
 
 // chunksGeneric sets h to the sum of the four lanes after first, mid's 64-byte
-// chunks and last; every limb is left below 2^28.
+// chunks and last; every limb is left below 2^28+2^8.
 func chunksGeneric(h *limbs, tab *table, first *[64]byte, mid []byte, last *[64]byte) {
 	var lanes [4]limbs
 	all := [4]uint64{hibit, hibit, hibit, hibit}

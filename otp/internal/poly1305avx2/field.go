@@ -28,7 +28,8 @@ func split(lo, hi, top uint64) limbs {
 
 // mul returns a*b mod 2^130-5, carried so that every limb is below 2^26 but
 // limb 1, which may be up to 2^10 over. s is fives(b). The limbs of a must be
-// below 2^27 and those of b below 2^26+2^10 for the sums to fit 64 bits.
+// below 2^27+2^6 and those of b below 2^26+2^10 for the sums to fit 64 bits
+// (they stay below 2^58).
 func mul(a, b *limbs, s *[4]uint64) limbs {
 	d0 := a[0]*b[0] + a[1]*s[3] + a[2]*s[2] + a[3]*s[1] + a[4]*s[0]
 	d1 := a[0]*b[1] + a[1]*b[0] + a[2]*s[3] + a[3]*s[2] + a[4]*s[1]
