@@ -527,8 +527,10 @@ func (h *Hub) who(room []byte) (string, error) {
 	sort.Strings(names)
 	names = slices.Compact(names) // one user on two nodes
 	for i, n := range names {
-		if s, ok := h.online[n].(*native); ok && s.some().away != "" {
-			names[i] = n + "\taway: " + s.rare.away
+		if s, ok := h.online[n].(*native); ok {
+			if away := s.some().away; away != "" {
+				names[i] = n + "\taway: " + away
+			}
 		}
 	}
 	return strings.Join(names, "\n"), nil
@@ -739,8 +741,9 @@ func (h *Hub) hold(name string) string {
 // after it (a user command that died between the two).
 const holdFor = 30 * time.Second
 
-// parkReturn sessions parked, at most once per returnEvery, make coolPads
-// hand the memory back to the system.
+// parkReturn sessions parked make coolPads hand the memory back to the
+// system: at most once per returnEvery while more may park, once per
+// returnSettled when none is due to.
 const (
 	parkReturn    = 256
 	returnEvery   = 10 * time.Second

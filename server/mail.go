@@ -110,11 +110,12 @@ func (h *Hub) deliverMail(s *native, key uint64, rec []byte, idFromKey bool) {
 // to its sender (the message service's SEND MESS ACK).
 func (h *Hub) ack(by *native, from []byte, id uint32, flags uint8) {
 	ref := mailRef{string(from), id, flags&wire.FlagReceipt != 0}
-	key, ok := by.some().inflight[ref]
+	inflight := by.some().inflight
+	key, ok := inflight[ref]
 	if !ok {
 		return // a duplicate ack, or one for a message of an earlier session
 	}
-	delete(by.rare.inflight, ref)
+	delete(inflight, ref)
 	h.mail.ack(by, ref, key)
 }
 

@@ -657,16 +657,16 @@ func (n *native) bye(r wire.ByeReason, why string) {
 // onDeadline: authenticate within AuthTimeout; a session silent for half the
 // IdleTimeout is pinged once, and closed when silent for all of it.
 func (n *native) onDeadline(c *Conn, now int64) int64 {
-	auth, idle := c.created+int64(n.h.cfg.AuthTimeout), int64(n.h.cfg.IdleTimeout)
-	switch {
-	case n.some().refused != nil:
-		r := n.rare.refused
+	if r := n.some().refused; r != nil {
 		if now < r.at {
 			return r.at
 		}
 		c.queue(refusal)
 		n.fail(ReasonAuthFailed, r.cause)
 		return 0
+	}
+	auth, idle := c.created+int64(n.h.cfg.AuthTimeout), int64(n.h.cfg.IdleTimeout)
+	switch {
 	case n.user == nil && now >= auth:
 		n.fail(ReasonAuthTimeout, nil)
 		return 0
