@@ -125,9 +125,9 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
 	runs dm && for t in $TARGETS; do
 		case $t in irc | line*) ;; *) bench dm "$t" --pubs 4 --msgs 10000 --recipients 10 --window 128 --size 100 ;; esac
 	done
-done
-runs idle && for t in $TARGETS; do
-	bench idle "$t" --conns 1000
+	runs idle && for t in $TARGETS; do
+		bench idle "$t" --conns 1000
+	done
 done
 
 # Which commit a padchatd was built from: $2 if given (PADCHATD_REV, BASELINE_REV), else what

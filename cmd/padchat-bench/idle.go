@@ -15,9 +15,9 @@ import (
 
 func runIdle(ctx context.Context, o *options, stderr io.Writer) (*Result, error) {
 	p := plan{conns: o.conns}
-	idleNames := names("i", o.conns)
+	idleNames, warmNames := names("i", o.conns), names("w", o.warm)
 	if o.target == "native" {
-		for _, n := range idleNames {
+		for _, n := range append(idleNames, warmNames...) {
 			p.users = append(p.users, userSpec{n, minPad})
 		}
 	}
@@ -29,8 +29,24 @@ func runIdle(ctx context.Context, o *options, stderr io.Writer) (*Result, error)
 	fmt.Fprintf(stderr, "idle %s: %d connections (server pid %d)\n", o.label, o.conns, e.pid)
 	r := &Result{Scenario: "idle", Target: o.target, Label: o.label, When: time.Now().UTC(),
 		Conns: o.conns, Expected: int64(o.conns), ProvisionS: e.provision.Seconds()}
-	// The baseline: the server as started, after it settled.
+	// Three samples: the server as started (cold), after a few warm-up
+	// connections, and with all of them. What one more idle connection costs
+	// is the growth from the second to the third; the growth from the first
+	// also holds what the first logins pay once (code pages first run,
+	// runtime and store structures made on first use), reported beside it.
 	time.Sleep(o.settle)
+	cold, err := sampleProc(e.pid)
+	if err != nil {
+		return nil, err
+	}
+	warm, err := dialAll(ctx, e.dial, warmNames, "", o.dialers)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(warm)
+	if len(warm) > 0 {
+		time.Sleep(o.settle)
+	}
 	before, err := sampleProc(e.pid)
 	if err != nil {
 		return nil, err
@@ -56,6 +72,9 @@ func runIdle(ctx context.Context, o *options, stderr io.Writer) (*Result, error)
 	r.AnonPerConn = float64(after.RSSAnon-before.RSSAnon) / n
 	// Mapped files and shared memory: padchatd's pads (page cache, reclaimable).
 	r.FilePerConn = float64((after.RSS-after.RSSAnon)-(before.RSS-before.RSSAnon)) / n
+	r.Warm = len(warm)
+	r.ColdRSSPerConn = float64(after.RSS-cold.RSS) / (n + float64(len(warm)))
+	r.ColdAnonPerConn = float64(after.RSSAnon-cold.RSSAnon) / (n + float64(len(warm)))
 	r.ServerFDs = countFDs(e.pid)
 	// Held is not served: after the idle period every connection must still
 	// get an answer (padchatd opens its pads again). Each joins a room of its

@@ -208,10 +208,13 @@ func writeReport(w io.Writer, rs []Result, ref string, notes []string, chart str
 	}
 	if gs := groupResults(rs, "idle", ref); len(gs) > 0 {
 		writeTable(w, "Idle connections", []string{"server RSS per conn", "× ref", "anon per conn", "mapped files per conn",
-			"server CPU per connect µs", "RSS before → after"}, gs, ref, func(r, rf *Result) string {
-			return fmt.Sprintf("%.0f B | %s | %.0f B | %.0f B | %.0f | %s → %s", r.RSSPerConn, ratio(r.RSSPerConn, rf.RSSPerConn),
-				r.AnonPerConn, r.FilePerConn, r.CPUNsPerMsg/1e3, mib(r.RSSStart), mib(r.RSSEnd))
+			"from cold: RSS per conn", "from cold: anon", "server CPU per connect µs", "RSS before → after"}, gs, ref, func(r, rf *Result) string {
+			return fmt.Sprintf("%.0f B | %s | %.0f B | %.0f B | %.0f B | %.0f B | %.0f | %s → %s", r.RSSPerConn, ratio(r.RSSPerConn, rf.RSSPerConn),
+				r.AnonPerConn, r.FilePerConn, r.ColdRSSPerConn, r.ColdAnonPerConn, r.CPUNsPerMsg/1e3, mib(r.RSSStart), mib(r.RSSEnd))
 		})
+		fmt.Fprintf(w, "Per conn: the growth from the server with a few warm-up connections open (after it settled) "+
+			"to it with all of them, over the number added. From cold: the growth from the server as started, "+
+			"over every connection, warm-up ones included; it also holds what the first logins pay once.\n\n")
 	}
 	if gs := groupResults(rs, "dm", ref); len(gs) > 0 {
 		writeTable(w, "Durable direct messages to offline users", []string{"acked msg/s", "× ref", "lost", "errors",
@@ -370,7 +373,8 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 	}
 	for _, g := range groupResults(rs, "idle", ref) {
 		if rf := refOf(g, ref); rf != nil {
-			fmt.Fprintf(w, "- %s: %s %.0f B RSS per idle connection (anon %.0f B); ≤ 1 KiB: %s\n", g.key, ref, rf.RSSPerConn, rf.AnonPerConn, mark(rf.RSSPerConn <= 1024))
+			fmt.Fprintf(w, "- %s: %s %.0f B RSS per idle connection (anon %.0f B); ≤ 1 KiB: %s; from cold %.0f B: %s\n", g.key, ref,
+				rf.RSSPerConn, rf.AnonPerConn, mark(rf.RSSPerConn <= 1024), rf.ColdRSSPerConn, mark(rf.ColdRSSPerConn <= 1024))
 		}
 	}
 	fmt.Fprintln(w)
@@ -401,7 +405,8 @@ func medianOf(runs []Result) Result {
 	// measured names the figures that take the median, as pointers into x.
 	measured := func(x *Result) []*float64 {
 		return []*float64{&x.PerSec, &x.Seconds, &x.P50us, &x.P99us, &x.MaxUs, &x.ServerCPUs, &x.CPUNsPerMsg,
-			&x.PadPerMsg, &x.ClientCPUs, &x.FirstP50us, &x.FirstP99us, &x.SpreadP50us, &x.SpreadP99us, &x.NATSCPUs, &x.RSSPerConn, &x.AnonPerConn, &x.FilePerConn}
+			&x.PadPerMsg, &x.ClientCPUs, &x.FirstP50us, &x.FirstP99us, &x.SpreadP50us, &x.SpreadP99us, &x.NATSCPUs, &x.RSSPerConn, &x.AnonPerConn, &x.FilePerConn,
+			&x.ColdRSSPerConn, &x.ColdAnonPerConn}
 	}
 	median := func(get func(*Result) float64) float64 {
 		v := make([]float64, len(runs))

@@ -60,6 +60,7 @@ type options struct {
 	rate                   float64
 	window                 int
 	conns                  int
+	warm                   int
 	recipients             int
 	settle                 time.Duration
 	fileSize               int64   // files; fan-out: a file sent beside the run (0: none)
@@ -164,6 +165,7 @@ func parseScenario(name string, args []string, stderr io.Writer) (*options, erro
 	fs.IntVar(&o.window, "window", window, "fan-out: messages a subscriber may lag behind, 0 = flood (no window); dm: unacknowledged per sender")
 	flood := fs.Bool("flood", false, "fan-out: same as --window 0")
 	fs.IntVar(&o.conns, "conns", 1000, "idle: connections to hold")
+	fs.IntVar(&o.warm, "warm", 32, "idle: connections opened before the baseline sample, so what the first logins pay once is not counted per connection (also reported from cold)")
 	fs.IntVar(&o.recipients, "recipients", 10, "dm: offline recipients")
 	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait this long before sampling RSS (padchatd parks a session idle for 2 s, at most 1,024 a second)")
 	fileSize, fileRate := "", 0.0
@@ -195,7 +197,7 @@ func parseScenario(name string, args []string, stderr io.Writer) (*options, erro
 	switch {
 	case o.size < payloadHeader:
 		return nil, fmt.Errorf("--size must be at least %d (the timestamp header)", payloadHeader)
-	case o.subs < 1 || o.pubs < 1 || o.msgs < 1 || o.window < 0 || o.conns < 1 || o.recipients < 1:
+	case o.subs < 1 || o.pubs < 1 || o.msgs < 1 || o.window < 0 || o.conns < 1 || o.warm < 0 || o.recipients < 1:
 		return nil, errors.New("counts must be positive")
 	case o.window == 0 && o.scenario == "dm":
 		return nil, errors.New("dm needs a --window of at least 1")
