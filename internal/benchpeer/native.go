@@ -53,11 +53,12 @@ func (n *native) Subscribe(room string) error {
 	}
 }
 
-// queue seals m onto the write buffer.
+// queue seals m straight into the write buffer's free room (no allocation
+// while the frame fits, as the text protocols' peers write theirs).
 func (n *native) queue(m *wire.Msg) error {
 	n.wmu.Lock()
 	defer n.wmu.Unlock()
-	f, err := n.c.Seal(m)
+	f, err := n.c.AppendSeal(n.w.AvailableBuffer(), m)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,47 @@
+// The test client's own costs: sealing into a caller's buffer, opening frames in place.
+package tests
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"padchat/wire"
+)
+
+// A client that seals into its own buffer allocates nothing per message: the
+// paced benchmark's publisher, when it did, ran the GC in the measured phase.
+func TestAppendSealAllocatesNothing(t *testing.T) {
+	d := startServer(t)
+	alice := dial(t, d, "alice")
+	join(t, alice, "lobby")
+	m := wire.Msg{Op: wire.OpSay, Room: []byte("lobby"), Text: make([]byte, 100)}
+	buf := make([]byte, 0, 4<<10)
+	var err error
+	allocs := testing.AllocsPerRun(500, func() {
+		if _, e := alice.AppendSeal(buf[:0], &m); e != nil {
+			err = e
+		}
+	})
+	require.NoError(t, err)
+	assert.Zero(t, allocs, "allocations per sealed message")
+}
+
+// Frames that fit the reader's buffer are opened where they lie, longer ones
+// from a copy: both give the message, and one after the other keep their order.
+func TestRecvSmallAndLargeFrames(t *testing.T) {
+	d := startServer(t)
+	alice, bob := dial(t, d, "alice"), dial(t, d, "bob")
+	join(t, alice, "lobby")
+	join(t, bob, "lobby")
+	texts := [][]byte{[]byte("short"), bytes.Repeat([]byte("L"), 4000), []byte("short again"), bytes.Repeat([]byte("M"), 3000)}
+	for _, text := range texts {
+		require.Equal(t, wire.OpOK, request(t, alice, wire.Msg{Op: wire.OpSay, Room: []byte("lobby"), Text: text}).Op)
+	}
+	for i, text := range texts {
+		got := expect(t, bob, "message", func(m *wire.Msg) bool { return m.Op == wire.OpMessage })
+		assert.Equal(t, text, got.Text, "message %d", i)
+	}
+}
