@@ -1,4 +1,4 @@
-// The mail log: native mailboxes as an append-only file, one write and one fdatasync per loop iteration.
+// The mail log: native mailboxes and session handles as an append-only file, one write and one fdatasync per loop iteration.
 package server
 
 import (
@@ -19,7 +19,13 @@ import (
 // pending mail lives in memory, indexed by mailbox, rebuilt from the file at
 // start. A batch's records go out in one write ended by a commit record and
 // one fdatasync (sync); scan sees a batch only after that. When most of the
-// file is dead (deleted mail), compact rewrites it with the live mail alone.
+// file is dead (deleted mail, consumed handles), compact rewrites it with
+// what is live alone.
+//
+// The session handles (handles.go) are here too: a login writes one and
+// retires one, and as a bbolt put each cost the commit a copy of the random
+// leaf it lands in (~6 KB of garbage a login). Here a handle is a 43-byte
+// record in the batch's buffer.
 //
 // The file is zero-filled ahead of its end (grow): writing into blocks the
 // file already has lets fdatasync skip the journal commit an append costs,
@@ -33,9 +39,15 @@ type mailLog struct {
 	live  int64 // bytes of the records that still hold pending mail
 	boxes map[string]*logBox
 	ids   map[string]uint32 // each sender's last DM id, as the log says
-	buf   []byte            // this batch's records
-	batch []logRecord       // the same, to apply once durable
-	torn  int64             // bytes of an unfinished batch zeroed at open
+	// handles: every outstanding session handle (→ the account's send pad
+	// id), as replayed at open; from then on sessionHandles owns it and
+	// changes it as it queues each change's record, and compaction writes
+	// it out.
+	handles map[otp.PadID]otp.PadID
+	buf     []byte      // this batch's records
+	batch   []logRecord // the same but the handles' records, to apply once durable
+	torn    int64       // bytes of an unfinished batch zeroed at open
+	v1      bool        // the file has the version 1 header: rewritten at open
 }
 
 // logBox is one mailbox: its records in key order; a deleted one keeps its
@@ -65,7 +77,7 @@ var growMin int64 = 1 << 20 // a variable for the tests' sake
 // A batch without its commit record (a crash mid-write) is zeroed, so that
 // no later batch can end where one of its records begins.
 func openMailLog(path string) (*mailLog, error) {
-	l := &mailLog{path: path, boxes: map[string]*logBox{}, ids: map[string]uint32{}}
+	l := &mailLog{path: path, boxes: map[string]*logBox{}, ids: map[string]uint32{}, handles: map[otp.PadID]otp.PadID{}}
 	data, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -76,6 +88,8 @@ func openMailLog(path string) (*mailLog, error) {
 	}
 	if good < int64(len(logHeader)) {
 		err = l.rewrite(nil) // new, or cut before its header was whole
+	} else if l.v1 {
+		err = l.compactAll() // before any handle record goes in
 	} else if l.f, err = os.OpenFile(path, os.O_RDWR, 0o600); err == nil {
 		l.end, l.alloc = good, int64(len(data))
 		if l.torn = int64(len(bytes.TrimRight(data[good:], "\x00"))); l.torn > 0 {
@@ -96,12 +110,16 @@ func openMailLog(path string) (*mailLog, error) {
 // replay applies data's whole batches and says where the last one ended.
 func (l *mailLog) replay(data []byte) (int64, error) {
 	if len(data) < len(logHeader) {
-		if !bytes.HasPrefix([]byte(logHeader), data) {
+		if !bytes.HasPrefix([]byte(logHeader), data) && !bytes.HasPrefix([]byte(logHeaderV1), data) {
 			return 0, errors.New("not a mail log")
 		}
 		return 0, nil
 	}
-	if string(data[:len(logHeader)]) != logHeader {
+	switch string(data[:len(logHeader)]) {
+	case logHeader:
+	case logHeaderV1:
+		l.v1 = true
+	default:
 		return 0, errors.New("not a mail log (bad header)")
 	}
 	good, off := len(logHeader), len(logHeader)
@@ -160,6 +178,10 @@ func (l *mailLog) apply(r logRecord) {
 		}
 	case logDMID:
 		l.ids[r.name] = uint32(r.key)
+	case logHandle:
+		l.handles[otp.PadID([]byte(r.name))] = otp.PadID(r.rec)
+	case logUnhandle:
+		delete(l.handles, otp.PadID([]byte(r.name)))
 	}
 }
 
@@ -245,7 +267,21 @@ func (l *mailLog) setDMID(sender string, id uint32) {
 	l.queue(logRecord{kind: logDMID, name: sender, key: uint64(id)})
 }
 
-func (l *mailLog) pending() bool { return len(l.batch) > 0 }
+// putHandle and dropHandle record, with this batch, a change sessionHandles
+// made to handles already: their records only go to the file, with nothing
+// to apply once durable.
+func (l *mailLog) putHandle(handle, pad otp.PadID) {
+	l.buf = appendLogRecord(l.buf, logRecord{kind: logHandle, name: string(handle[:]), rec: pad[:]})
+}
+
+func (l *mailLog) dropHandle(handle otp.PadID) {
+	l.buf = appendLogRecord(l.buf, logRecord{kind: logUnhandle, name: string(handle[:])})
+}
+
+// handleRecord is the size of a live handle's record.
+const handleRecord = logFrame + logBodyHead + 2*otp.IDSize
+
+func (l *mailLog) pending() bool { return len(l.buf) > 0 }
 
 // discard drops this batch unwritten.
 func (l *mailLog) discard() {
@@ -256,7 +292,7 @@ func (l *mailLog) discard() {
 // sync writes the batch with its commit record, makes it durable and then
 // visible.
 func (l *mailLog) sync() error {
-	if len(l.batch) == 0 {
+	if len(l.buf) == 0 {
 		return nil
 	}
 	l.buf = appendLogRecord(l.buf, logRecord{kind: logCommit})
@@ -285,13 +321,16 @@ func (l *mailLog) sync() error {
 
 // compact rewrites the log when the file is mostly dead.
 func (l *mailLog) compact() error {
-	if l.end <= compactMin || l.live >= l.end/4 {
+	if l.end <= compactMin || l.live+int64(len(l.handles))*handleRecord >= l.end/4 {
 		return nil
 	}
 	return l.compactAll()
 }
 
-// compactAll rewrites the log as its live mail and DM ids, one batch.
+// compactAll rewrites the log as its live mail, DM ids and session handles,
+// one batch. The store compacts right after a batch landed, so handles holds
+// no change whose record is not durable; a change a waiter made since is in
+// the next batch too, and both orders give the same map.
 func (l *mailLog) compactAll() error {
 	var b []byte
 	names := make([]string, 0, len(l.boxes))
@@ -315,6 +354,9 @@ func (l *mailLog) compactAll() error {
 	}
 	for sender, id := range l.ids {
 		b = appendLogRecord(b, logRecord{kind: logDMID, name: sender, key: uint64(id)})
+	}
+	for h, pad := range l.handles {
+		b = appendLogRecord(b, logRecord{kind: logHandle, name: string(h[:]), rec: pad[:]})
 	}
 	b = appendLogRecord(b, logRecord{kind: logCommit})
 	l.live = live

@@ -1,31 +1,42 @@
-// The mail log's records: how one put, delete, drop, DM id or batch end is framed on disk.
+// The mail log's records: how one put, delete, drop, DM id, session handle or batch end is framed on disk.
 package server
 
 import (
 	"encoding/binary"
 	"hash/crc32"
+
+	"padchat/otp"
 )
 
 // A record is length u32 | crc32c(body) u32 | body, and the body is
 // kind u8 | name_len u16 | name | the kind's fields:
 //
-//	logPut     name = mailbox (account key)  key u64 | mail record (store_mail.go)
-//	logDelete  name = mailbox                key u64
-//	logDrop    name = mailbox                -
-//	logDMID    name = sender name            last DM id u32
-//	logCommit  name empty                    -  (ends a batch: replay applies whole batches only)
+//	logPut       name = mailbox (account key)  key u64 | mail record (store_mail.go)
+//	logDelete    name = mailbox                key u64
+//	logDrop      name = mailbox                -
+//	logDMID      name = sender name            last DM id u32
+//	logCommit    name empty                    -  (ends a batch: replay applies whole batches only)
+//	logHandle    name = session handle [16]    the account's send pad id [16] (handles.go)
+//	logUnhandle  name = session handle [16]    -  (the handle was consumed or replaced)
 const (
 	logPut byte = 1 + iota
 	logDelete
 	logDrop
 	logDMID
 	logCommit
+	logHandle
+	logUnhandle
 )
 
+// The file's first 8 bytes. Version 2 added the session handles; a daemon
+// that knows version 1 only refuses the file instead of taking the first
+// handle record for a torn tail and zeroing everything after it. A version 1
+// file is rewritten as version 2 at open.
 const (
-	logHeader   = "PCMAIL1\n" // the file's first 8 bytes
-	logFrame    = 8           // length + checksum
-	maxLogBody  = 1 << 20     // far above a mail record (13 + 255 + --max-message); larger is corruption
+	logHeader   = "PCMAIL2\n"
+	logHeaderV1 = "PCMAIL1\n"
+	logFrame    = 8       // length + checksum
+	maxLogBody  = 1 << 20 // far above a mail record (13 + 255 + --max-message); larger is corruption
 	maxLogName  = 1<<16 - 1
 	logBodyHead = 3 // kind + name length
 )
@@ -37,7 +48,7 @@ type logRecord struct {
 	kind byte
 	name string
 	key  uint64 // logPut, logDelete; the DM id for logDMID
-	rec  []byte // logPut
+	rec  []byte // logPut; the send pad id for logHandle
 }
 
 // appendLogRecord frames r onto b.
@@ -49,6 +60,8 @@ func appendLogRecord(b []byte, r logRecord) []byte {
 	switch r.kind {
 	case logPut:
 		b = binary.BigEndian.AppendUint64(b, r.key)
+		b = append(b, r.rec...)
+	case logHandle:
 		b = append(b, r.rec...)
 	case logDelete:
 		b = binary.BigEndian.AppendUint64(b, r.key)
@@ -67,6 +80,8 @@ func logRecordSize(r logRecord) int {
 	switch r.kind {
 	case logPut:
 		n += 8 + len(r.rec)
+	case logHandle:
+		n += len(r.rec)
 	case logDelete:
 		n += 8
 	case logDMID:
@@ -110,6 +125,9 @@ func decodeLogRecord(b []byte) (logRecord, int, error) {
 	case r.kind == logDMID && len(rest) == 4:
 		r.key = uint64(binary.BigEndian.Uint32(rest))
 	case r.kind == logCommit && len(rest) == 0 && nl == 0:
+	case r.kind == logHandle && nl == otp.IDSize && len(rest) == otp.IDSize:
+		r.rec = rest
+	case r.kind == logUnhandle && nl == otp.IDSize && len(rest) == 0:
 	default:
 		return logRecord{}, 0, errLogCorrupt
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"padchat/otp"
 )
 
 // logState is what a mail log holds, as scan and the DM ids show it.
@@ -130,6 +132,60 @@ func TestMailLogTornTail(t *testing.T) {
 	}
 }
 
+// Session handles put and dropped come back after a reopen as the batches
+// that reached the file left them, a batch never synced left out; a
+// compaction keeps them.
+func TestMailLogHandles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	l := openTestLog(t, path)
+	h := func(b byte) otp.PadID { return otp.PadID{b, 0xaa} }
+	l.putHandle(h(1), h(11))
+	l.putHandle(h(2), h(12))
+	l.put("a", []byte("1"))
+	require.NoError(t, l.sync())
+	l.dropHandle(h(1))
+	l.putHandle(h(3), h(13))
+	require.NoError(t, l.sync())
+	l.putHandle(h(4), h(14)) // never synced: a crash before the commit
+	l.dropHandle(h(2))
+	l.buf = l.buf[:0]
+	require.NoError(t, l.close())
+
+	l = openTestLog(t, path)
+	want := map[otp.PadID]otp.PadID{h(2): h(12), h(3): h(13)}
+	assert.Equal(t, want, l.handles)
+	require.NoError(t, l.compactAll())
+	require.NoError(t, l.close())
+	l = openTestLog(t, path)
+	assert.Equal(t, want, l.handles)
+	assert.Equal(t, map[string][]string{"a": {"1=1"}}, logState(l))
+}
+
+// A version 1 log (before session handles) is read and rewritten as version
+// 2 at open, before any handle record could follow its records: a daemon
+// that knows version 1 only then refuses the file rather than zeroing what
+// it cannot read.
+func TestMailLogVersion1IsRewritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	v1 := []byte(logHeaderV1)
+	v1 = appendLogRecord(v1, logRecord{kind: logPut, name: "a", key: 1, rec: []byte("1")})
+	v1 = appendLogRecord(v1, logRecord{kind: logDMID, name: "bob", key: 7})
+	v1 = appendLogRecord(v1, logRecord{kind: logCommit})
+	require.NoError(t, os.WriteFile(path, v1, 0o600))
+	l := openTestLog(t, path)
+	want := map[string][]string{"a": {"1=1"}, "id:bob": {"7"}}
+	assert.Equal(t, want, logState(l))
+	l.putHandle(otp.PadID{1}, otp.PadID{2})
+	require.NoError(t, l.sync())
+	require.NoError(t, l.close())
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, logHeader, string(data[:len(logHeader)]))
+	l = openTestLog(t, path)
+	assert.Equal(t, want, logState(l))
+	assert.Equal(t, map[otp.PadID]otp.PadID{{1}: {2}}, l.handles)
+}
+
 // A file that is not a mail log is refused, not truncated; a header cut short
 // (a crash while creating the file) starts an empty log.
 func TestMailLogHeader(t *testing.T) {
@@ -194,6 +250,8 @@ func FuzzMailLogRecord(f *testing.F) {
 		{kind: logDrop, name: "old"},
 		{kind: logDMID, name: "bob", key: 3},
 		{kind: logCommit},
+		{kind: logHandle, name: "0123456789abcdef", rec: []byte("fedcba9876543210")},
+		{kind: logUnhandle, name: "0123456789abcdef"},
 	} {
 		b := appendLogRecord(nil, r)
 		f.Add(b)
@@ -206,7 +264,7 @@ func FuzzMailLogRecord(f *testing.F) {
 			assert.Equal(t, data[:n], appendLogRecord(nil, r))
 			assert.Equal(t, n, logRecordSize(r))
 		}
-		l := &mailLog{boxes: map[string]*logBox{}, ids: map[string]uint32{}}
+		l := &mailLog{boxes: map[string]*logBox{}, ids: map[string]uint32{}, handles: map[otp.PadID]otp.PadID{}}
 		good, err := l.replay(append([]byte(logHeader), data...))
 		require.NoError(t, err)
 		require.LessOrEqual(t, good, int64(len(logHeader)+len(data)))

@@ -11,7 +11,7 @@
 //	dmids      <sender name>                 last DM id u32                            before the mail log only: read for a sender the log has no id of
 //	topics     <room>                        wire.Msg OpTopicIs                        Hub.setTopic
 //	cursors    <account key> 0x00 <room>     last history seq the account had, u64     Hub.seen, a native JOIN
-//	handles    <session handle [16]>         the account's send pad id [16]            sessionHandles (handles.go)
+//	handles    <session handle [16]>         the account's send pad id [16]            before the mail log only: moved into it at start
 //	svc_users  <alias>                       JSON {name, date, last_id, addr}          the message service (msgsvc*.go)
 //	svc_mail   <recipient alias>/<seq u64>   svc mail record (store_svc.go)            the message service
 //
@@ -21,12 +21,13 @@
 // Every bucket is created at open, so an older data dir simply gains the
 // empty ones it lacks.
 //
-// <data dir>/mail.log holds the native accounts' mailboxes and DM ids
-// (maillog.go): "PCMAIL1\n", then records of length u32 | crc32c u32 | body
-// (maillog_record.go: put <account key> <seq u64> <mail record>, delete
-// <account key> <seq u64>, drop <account key>, dmid <sender name> <id u32>),
+// <data dir>/mail.log holds the native accounts' mailboxes, DM ids and
+// session handles (maillog.go): "PCMAIL2\n", then records of length u32 |
+// crc32c u32 | body (maillog_record.go: put <account key> <seq u64> <mail
+// record>, delete <account key> <seq u64>, drop <account key>, dmid <sender
+// name> <id u32>, handle <handle> <send pad id>, handle gone <handle>),
 // each batch ended by a commit record, then zeros to the file's end. Written by
-// Hub.dm, Hub.ack (localMail) and account removal; one write and one
+// Hub.dm, Hub.ack (localMail), account removal and sessionHandles; one write and one
 // fdatasync per loop iteration, before the bbolt transaction; rewritten with
 // the live records alone when under a quarter of it is live.
 package server

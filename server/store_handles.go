@@ -1,31 +1,51 @@
-// The store's session handles: handle → the account's send pad id, written with the batch.
+// The store's session handles: handle → the account's send pad id, records in the mail log written with the batch.
 package server
 
 import (
+	"bytes"
+
 	bolt "go.etcd.io/bbolt"
 
 	"padchat/otp"
 )
 
-// loadHandles reads every outstanding session handle.
+// loadHandles gives every outstanding session handle: the mail log's map,
+// which the caller then keeps up to date as it queues each change (putHandle,
+// dropHandle). Handles a data dir from before the log kept in bbolt's
+// handles bucket are moved into the log first: the log is rewritten with them
+// and synced before the bucket is emptied, so a crash in between loads them
+// twice, the same.
 func (s *Store) loadHandles() (map[otp.PadID]otp.PadID, error) {
-	m := map[otp.PadID]otp.PadID{}
+	m := s.log.handles
+	var old [][]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktHandles).ForEach(func(k, v []byte) error {
+			old = append(old, bytes.Clone(k)) // k lives as long as the transaction
 			if len(k) == otp.IDSize && len(v) == otp.IDSize {
 				m[otp.PadID(k)] = otp.PadID(v)
 			}
 			return nil
 		})
 	})
+	if err != nil || len(old) == 0 {
+		return m, err
+	}
+	if err := s.log.compactAll(); err != nil {
+		return nil, err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktHandles)
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	return m, err
 }
 
-// putHandle and dropHandle join this iteration's transaction.
-func (s *Store) putHandle(handle, pad otp.PadID) {
-	s.do(func(tx *bolt.Tx) error { return tx.Bucket(bktHandles).Put(handle[:], pad[:]) })
-}
+// putHandle and dropHandle join this iteration's batch.
+func (s *Store) putHandle(handle, pad otp.PadID) { s.log.putHandle(handle, pad) }
 
-func (s *Store) dropHandle(handle otp.PadID) {
-	s.do(func(tx *bolt.Tx) error { return tx.Bucket(bktHandles).Delete(handle[:]) })
-}
+func (s *Store) dropHandle(handle otp.PadID) { s.log.dropHandle(handle) }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 
+	"padchat/otp"
 	"padchat/wire"
 )
 
@@ -87,13 +88,15 @@ func TestLayoutIsTheBucketTable(t *testing.T) {
 	s.putTopic("dev", &wire.Msg{Op: wire.OpTopicIs, Room: []byte("dev"), Text: []byte("t")})
 	s.putSvcUser("ann", &svcRecord{Name: "Ann", Date: "d", LastID: 9})
 	s.nextDMID("bob")
+	handle, pad := otp.PadID{1, 2}, otp.PadID{3, 4}
+	s.putHandle(handle, pad)
 	s.commit()
 	require.NoError(t, s.usable())
 	s.close()
 
 	data, err := os.ReadFile(filepath.Join(dir, "mail.log"))
 	require.NoError(t, err)
-	require.Equal(t, "PCMAIL1\n", string(data[:8]))
+	require.Equal(t, "PCMAIL2\n", string(data[:8]))
 	var recs []logRecord
 	off := 8
 	for {
@@ -107,6 +110,7 @@ func TestLayoutIsTheBucketTable(t *testing.T) {
 	assert.Empty(t, bytes.TrimRight(data[off:], "\x00"), "zeros after the last batch")
 	assert.Equal(t, []logRecord{
 		{kind: logPut, name: "#acct", key: 1, rec: encodeMail("bob", 7, 42, []byte("hi"))},
+		{kind: logHandle, name: string(handle[:]), rec: pad[:]},
 		{kind: logDMID, name: "bob", key: 1},
 		{kind: logCommit},
 	}, recs)
@@ -135,6 +139,8 @@ func TestLayoutIsTheBucketTable(t *testing.T) {
 		b, err := tx.Bucket([]byte("mail")).CreateBucketIfNotExists([]byte("old"))
 		require.NoError(t, err)
 		require.NoError(t, b.Put(u64(3), appendMail(nil, mailReceipt, "carol", 11, 0, nil)))
+		assert.Nil(t, tx.Bucket([]byte("handles")).Get(handle[:]), "session handles are in the mail log")
+		require.NoError(t, tx.Bucket([]byte("handles")).Put([]byte("0123456789abcdef"), []byte("fedcba9876543210")))
 		return nil
 	}))
 	require.NoError(t, db.Close())
@@ -160,6 +166,9 @@ func TestLayoutIsTheBucketTable(t *testing.T) {
 	assert.Equal(t, uint64(5), s.historySeq("dev"))
 	assert.Equal(t, uint32(2), s.nextDMID("bob"))
 	assert.Equal(t, uint32(42), s.nextDMID("dave"))
+	handles, err := s.loadHandles()
+	require.NoError(t, err)
+	assert.Equal(t, map[otp.PadID]otp.PadID{handle: pad, otp.PadID([]byte("0123456789abcdef")): otp.PadID([]byte("fedcba9876543210"))}, handles)
 	s.commit()
 	s.close()
 
@@ -168,6 +177,8 @@ func TestLayoutIsTheBucketTable(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, db.View(func(tx *bolt.Tx) error {
 		assert.Nil(t, tx.Bucket([]byte("mail")).Bucket([]byte("old")))
+		k, _ := tx.Bucket([]byte("handles")).Cursor().First()
+		assert.Nil(t, k, "the bbolt handles were moved into the log")
 		return nil
 	}))
 	require.NoError(t, db.Close())
@@ -179,6 +190,9 @@ func TestLayoutIsTheBucketTable(t *testing.T) {
 	assert.Equal(t, 1, n)
 	assert.Equal(t, uint32(3), s.nextDMID("bob"))
 	assert.Equal(t, uint32(43), s.nextDMID("dave"))
+	handles, err = s.loadHandles()
+	require.NoError(t, err)
+	assert.Len(t, handles, 2)
 }
 
 // Purging orphans drops the mailboxes of accounts that are gone, and only those.
