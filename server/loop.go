@@ -77,8 +77,8 @@ type Loop struct {
 	bufDrawn  bool        // a buffer was taken from bufs since the last tick
 	web       *webService // the --http listener (http.go); nil when off
 
-	// timers holds every deadline (timers.go): a Conn's under its tag, the
-	// loop's own under ids from newTimer, which calls timerFns[id&^loopTimer].
+	// timers holds every deadline (timers.go): a Conn's in Conn.timer, firing
+	// with its tag, the loop's own under ids from newTimer, which calls timerFns[id&^loopTimer].
 	timers      poller.Timers
 	timerFns    []func()
 	tickTimer   uint64 // housekeeping (tick)
@@ -378,7 +378,7 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 		l.p.Remove(c.fd)
 		unix.Close(c.fd)
 	}
-	l.stopTimer(c.tag())
+	l.timers.Stop(&c.timer)
 	l.conns[c.fd] = nil
 	l.nconns--
 	if !isAdmin(c) {

@@ -343,7 +343,7 @@ type refusing struct {
 func (n *native) refuse(cause error) {
 	r := &refusing{at: n.c.lastRead + int64(refusalDelay), cause: cause}
 	n.more().refused = r
-	n.h.l.setTimer(n.c.tag(), r.at)
+	n.h.l.setConnTimer(n.c, r.at)
 }
 
 // finalBye seals a last Bye with a final reason to an authenticated peer.
