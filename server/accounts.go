@@ -36,6 +36,7 @@ type User struct {
 	warned   bool     // low-pad warning logged
 	parked   bool     // pads closed while idle (park); opened again on the next use
 	stay     uint8    // parks after padIdle<<stay unused: see Hub.opened
+	at       int32    // index in Hub.sessions while session is set (in the padding after stay)
 	left     [2]int64 // parked: pad left [send, recv] when parked, for /metrics
 	gone     bool     // evicted: its pads close with its last session
 	lockWhy  string   // why the account is locked (the LOCKED file), or ""

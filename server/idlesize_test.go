@@ -2,11 +2,14 @@ package server
 
 import (
 	"net"
+	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"padchat/wire"
 )
 
 // An idle native connection is a Conn and a native, kept by the thousand:
@@ -42,4 +45,52 @@ func TestConnHostIsTheIP(t *testing.T) {
 		assert.Equal(t, ip.String(), c.host(), c.remote)
 	}
 	assert.Empty(t, (&Conn{remote: "local"}).host())
+}
+
+// A native session is found through its account and listed in
+// Hub.sessions, not put in a map by name (~80 bytes per idle connection):
+// the list follows logins, a quit, a close and a replaced session, and
+// who, session and the metrics read it.
+func TestSessionsListedNotMapped(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	h := l.hub
+	check := func(names ...string) {
+		t.Helper()
+		require.Len(t, h.sessions, len(names))
+		for i, u := range h.sessions {
+			require.Equal(t, int32(i), u.at, u.Name)
+			require.Same(t, u, u.session.user)
+		}
+		who, err := h.who(nil)
+		require.NoError(t, err)
+		assert.Equal(t, strings.Join(names, "\n"), who)
+		l.publish()
+		assert.Equal(t, len(names), l.Metrics().Online)
+	}
+	snd := bundleSender(t, l, "alice", 1<<20)
+	alice := gateSession(t, l, "alice", snd)
+	bob := gateLogin(t, l, "bob")
+	gateLogin(t, l, "carol")
+	assert.Empty(t, h.online, "no map entry for a native session")
+	check("alice", "bob", "carol")
+	assert.Same(t, alice.n.p.c.h, h.session("alice"))
+
+	bob.send(t, &wire.Msg{Op: wire.OpQuit})
+	awaitInput(bob.n.p.c.fd)
+	bob.n.p.c.read()
+	require.True(t, bob.n.p.c.dying)
+	assert.Nil(t, h.session("bob"), "quit: no longer online, though not closed yet")
+	who, _ := h.who(nil)
+	assert.Equal(t, "alice\ncarol", who)
+	l.beforeSleep()
+	require.True(t, bob.n.p.c.closed)
+	check("alice", "carol")
+
+	again := gateSession(t, l, "alice", snd)
+	l.beforeSleep()
+	assert.Same(t, again.n.p.c.h, h.session("alice"), "the newer session replaced the first")
+	check("alice", "carol")
+	l.closeConn(again.n.p.c, ReasonClientQuit, nil)
+	check("carol")
+	assert.Nil(t, h.session("alice"))
 }

@@ -265,8 +265,7 @@ func (n *native) authenticate(f []byte) {
 		h.mail.ended(old) // onClose will not: the session has no user by then
 		old.user = nil
 	}
-	n.user, u.session = u, n
-	h.online[u.Name] = n
+	h.startSession(u, n)
 	h.l.log.Info().Str("user", u.Name).Str("remote", n.c.remote).Msg("connected")
 	if h.cfg.LogMessages {
 		h.l.log.Info().Msgf("[SERVER] Client: %s connected!", u.Name)
@@ -701,7 +700,7 @@ func (n *native) onClose(c *Conn) {
 	n.h.leave(n, how)
 	n.h.sessionEnded(n)
 	if u.session == n {
-		u.session = nil
+		n.h.endSession(u)
 		if u.gone {
 			n.h.acct.shut(u)
 		}
