@@ -48,9 +48,10 @@ func TestConnHostIsTheIP(t *testing.T) {
 }
 
 // A native session is found through its account and listed in
-// Hub.sessions, not put in a map by name (~80 bytes per idle connection):
-// the list follows logins, a quit, a close and a replaced session, and
-// who, session and the metrics read it.
+// Hub.sessions, not put in a map by name (~80 bytes per idle connection),
+// and its account's open pads in the list Accounts.opened, not a set (~36):
+// the lists follow logins, a quit, a close and a replaced session, and
+// who, session and the metrics read them.
 func TestSessionsListedNotMapped(t *testing.T) {
 	l, _ := plainLoop(t, Config{})
 	h := l.hub
@@ -60,6 +61,9 @@ func TestSessionsListedNotMapped(t *testing.T) {
 		for i, u := range h.sessions {
 			require.Equal(t, int32(i), u.at, u.Name)
 			require.Same(t, u, u.session.user)
+		}
+		for i, u := range h.acct.opened { // the open set is a list too
+			require.Equal(t, int32(i+1), u.opened, u.Name)
 		}
 		who, err := h.who(nil)
 		require.NoError(t, err)
