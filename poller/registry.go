@@ -46,7 +46,10 @@ func (r *registry) canAdd(fd int, op string) error {
 
 func (r *registry) put(fd int, want Mask, tag uint64) {
 	if fd >= len(r.fds) {
-		grown := make([]entry, max(fd+1, 2*len(r.fds)))
+		// By a quarter, not double: fds are dense and grow with the
+		// connections, and the slack of a doubling is up to 16 bytes per
+		// connection held for good.
+		grown := make([]entry, max(fd+1, len(r.fds)+len(r.fds)/4+64))
 		copy(grown, r.fds)
 		r.fds = grown
 	}

@@ -2,65 +2,101 @@
 
 package poller
 
-import (
-	"container/heap"
-	"time"
-)
+import "time"
 
-// Timers is a set of deadlines keyed by caller-chosen ids. The zero value is
-// ready to use. It is not safe for concurrent use: the event loop owns it.
+// Timers is a set of deadlines. The zero value is ready to use. It is not
+// safe for concurrent use: the event loop owns it.
+//
+// A deadline is armed either under a caller-chosen id (Set, Cancel), or in a
+// Timer its owner keeps (SetTimer, Stop): a connection holds its Timer in its
+// own struct, so its deadline costs one heap slot and no allocation or map
+// entry. A fired timer's fn hears the id it was armed with either way.
 type Timers struct {
-	h    timerHeap
-	byID map[uint64]*timer
-	seq  uint64   // bumped by every Set; orders equal deadlines first-set-first
-	fire []*timer // Expire's batch, kept so a steady loop allocates nothing
+	h    []slot
+	byID map[uint64]*Timer // the timers armed by id; few (the loop's own)
+	n    int               // armed timers, those Expire is firing included
+	seq  uint64            // bumped by every arming; orders equal deadlines first-armed-first
+	fire []slot            // Expire's batch, kept so a steady loop allocates nothing
 }
 
-// timer is 32 bytes, one per connection: at is unix nanoseconds, not a
+// Timer is the place of one deadline in Timers, kept by whoever arms it. The
+// zero value is disarmed. A Timer must not be copied while armed.
+type Timer struct {
+	i int32 // 1 + its index in the heap; 0: disarmed; due: taken out by Expire, not yet fired
+}
+
+// slot is a heap entry, 32 bytes, by value: at is unix nanoseconds, not a
 // time.Time (24 bytes), which the loop's deadlines are anyway.
-type timer struct {
-	id    uint64
-	at    int64
-	seq   uint64
-	index int // position in the heap, or due while Expire is firing it
+type slot struct {
+	at  int64
+	seq uint64
+	id  uint64
+	t   *Timer
 }
 
 // due marks a timer Expire took out of the heap and has yet to fire.
 const due = -1
 
-// Set arms timer id for at, moving it if it is already armed.
-func (t *Timers) Set(id uint64, deadline time.Time) {
+// Armed reports whether t is armed (or due and not yet fired).
+func (t *Timer) Armed() bool { return t.i != 0 }
+
+// SetTimer arms t for deadline under id, moving it if it is already armed.
+func (t *Timers) SetTimer(tm *Timer, id uint64, deadline time.Time) {
 	t.seq++
-	at := deadline.UnixNano()
-	if tm, ok := t.byID[id]; ok {
-		tm.at, tm.seq = at, t.seq
-		if tm.index == due {
-			heap.Push(&t.h, tm) // moved before it fired: back in the heap, and Expire skips it
-		} else {
-			heap.Fix(&t.h, tm.index)
+	s := slot{at: deadline.UnixNano(), seq: t.seq, id: id, t: tm}
+	switch tm.i {
+	case 0, due: // a due one moved before it fired is back in the heap, and Expire skips it
+		if tm.i == 0 {
+			t.n++
 		}
+		t.h = append(t.h, s)
+		tm.i = int32(len(t.h))
+		t.up(len(t.h) - 1)
+	default:
+		i := int(tm.i - 1)
+		t.h[i] = s
+		if !t.up(i) {
+			t.down(i)
+		}
+	}
+}
+
+// Stop disarms t; a disarmed one is left as it is.
+func (t *Timers) Stop(tm *Timer) {
+	switch tm.i {
+	case 0:
 		return
+	case due:
+	default:
+		t.remove(int(tm.i - 1))
 	}
-	if t.byID == nil {
-		t.byID = make(map[uint64]*timer)
+	tm.i = 0
+	t.n--
+}
+
+// Set arms timer id for deadline, moving it if it is already armed.
+func (t *Timers) Set(id uint64, deadline time.Time) {
+	tm := t.byID[id]
+	if tm == nil {
+		if t.byID == nil {
+			t.byID = make(map[uint64]*Timer)
+		}
+		tm = new(Timer)
+		t.byID[id] = tm
 	}
-	tm := &timer{id: id, at: at, seq: t.seq}
-	t.byID[id] = tm
-	heap.Push(&t.h, tm)
+	t.SetTimer(tm, id, deadline)
 }
 
 // Cancel disarms timer id; an unknown id is ignored.
 func (t *Timers) Cancel(id uint64) {
-	if tm, ok := t.byID[id]; ok {
-		if tm.index != due {
-			heap.Remove(&t.h, tm.index)
-		}
+	if tm := t.byID[id]; tm != nil {
+		t.Stop(tm)
 		delete(t.byID, id)
 	}
 }
 
 // Len is the number of armed timers.
-func (t *Timers) Len() int { return len(t.byID) }
+func (t *Timers) Len() int { return t.n }
 
 // Until is the time from now to the nearest deadline: -1 if no timer is armed
 // (Wait's "forever"), 0 if one is already due.
@@ -72,57 +108,90 @@ func (t *Timers) Until(now time.Time) time.Duration {
 }
 
 // Expire disarms and calls fn for each timer due at now, earliest first. fn may
-// Set or Cancel any timer: a due timer it cancels or moves does not fire, and
+// arm or disarm any timer: a due timer it disarms or moves does not fire, and
 // a timer it arms for now or earlier fires on the next Expire, so a timer
 // re-arming itself can't loop forever. A timer re-armed from its own fn keeps
 // its slot: a deadline pushed back each time it fires costs no allocation.
 func (t *Timers) Expire(now time.Time, fn func(id uint64)) {
 	fire := t.fire[:0]
 	for at := now.UnixNano(); len(t.h) > 0 && t.h[0].at <= at; {
-		tm := heap.Pop(&t.h).(*timer)
-		tm.index = due
-		fire = append(fire, tm)
+		s := t.h[0]
+		t.remove(0)
+		s.t.i = due
+		fire = append(fire, s)
 	}
-	for i, tm := range fire {
-		fire[i] = nil
-		if t.byID[tm.id] != tm || tm.index != due {
-			continue // cancelled or moved by an earlier fn
+	for i := range fire {
+		s := fire[i]
+		fire[i] = slot{}
+		if s.t.i != due {
+			continue // disarmed or moved by an earlier fn
 		}
-		fn(tm.id)
-		if tm.index == due && t.byID[tm.id] == tm {
-			delete(t.byID, tm.id) // fired and not re-armed
+		fn(s.id)
+		if s.t.i == due { // fired and not re-armed
+			s.t.i = 0
+			t.n--
+			if t.byID[s.id] == s.t {
+				delete(t.byID, s.id)
+			}
 		}
 	}
 	t.fire = fire[:0]
 }
 
-// timerHeap implements heap.Interface, ordered by deadline, then by Set order.
-type timerHeap []*timer
-
-func (h timerHeap) Len() int { return len(h) }
-
-func (h timerHeap) Less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
+func (t *Timers) less(i, j int) bool {
+	a, b := &t.h[i], &t.h[j]
+	if a.at != b.at {
+		return a.at < b.at
 	}
-	return h[i].seq < h[j].seq
+	return a.seq < b.seq
 }
 
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
+func (t *Timers) swap(i, j int) {
+	t.h[i], t.h[j] = t.h[j], t.h[i]
+	t.h[i].t.i, t.h[j].t.i = int32(i+1), int32(j+1)
 }
 
-func (h *timerHeap) Push(x any) {
-	tm := x.(*timer)
-	tm.index = len(*h)
-	*h = append(*h, tm)
+// up moves slot i towards the root while it is earlier than its parent, and
+// reports whether it moved.
+func (t *Timers) up(i int) bool {
+	i0 := i
+	for i > 0 {
+		p := (i - 1) / 2
+		if !t.less(i, p) {
+			break
+		}
+		t.swap(i, p)
+		i = p
+	}
+	return i != i0
 }
 
-func (h *timerHeap) Pop() any {
-	old := *h
-	tm := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return tm
+func (t *Timers) down(i int) {
+	for n := len(t.h); ; {
+		c := 2*i + 1
+		if c >= n {
+			return
+		}
+		if c+1 < n && t.less(c+1, c) {
+			c++
+		}
+		if !t.less(c, i) {
+			return
+		}
+		t.swap(i, c)
+		i = c
+	}
+}
+
+// remove takes slot i out of the heap; its Timer's index is left to the caller.
+func (t *Timers) remove(i int) {
+	last := len(t.h) - 1
+	if i != last {
+		t.swap(i, last)
+	}
+	t.h[last] = slot{}
+	t.h = t.h[:last]
+	if i != last && !t.up(i) {
+		t.down(i)
+	}
 }

@@ -32,10 +32,12 @@ type User struct {
 	reserve  bool     // queued in hub.reserve: sealed past the durable mark
 	hot      bool     // pad pages touched since the last release
 	cooling  bool     // in hub.hot, where coolPads looks for it
+	opened   int32    // 1 + index in Accounts.opened; 0: not in it (in the padding before active)
 	active   int64    // when a pad was last used (unix nanos)
 	warned   bool     // low-pad warning logged
 	parked   bool     // pads closed while idle (park); opened again on the next use
 	stay     uint8    // parks after padIdle<<stay unused: see Hub.opened
+	at       int32    // index in Hub.sessions while session is set (in the padding after stay)
 	left     [2]int64 // parked: pad left [send, recv] when parked, for /metrics
 	gone     bool     // evicted: its pads close with its last session
 	lockWhy  string   // why the account is locked (the LOCKED file), or ""
@@ -67,8 +69,9 @@ type Accounts struct {
 	claim func(otp.PadID) otp.Claimer
 	// opened holds the users whose pads open has mapped, so that the
 	// metrics look at those and not at every account; one closed since
-	// leaves at the next padLeft, an evicted one at once (shut).
-	opened map[*User]struct{}
+	// leaves at the next padLeft, an evicted one at once (shut). A list,
+	// each at User.opened, not a set: a slot per idle session, not a map entry.
+	opened []*User
 	// used hears of every open of a user's pads, and whether it reopens
 	// parked ones (Hub.opened): an open is a use, so the cool timer lists
 	// the user even when the frame that opened the pads then fails (a bad
@@ -87,7 +90,7 @@ type Accounts struct {
 func usersDir(dataDir string) string { return filepath.Join(dataDir, "users") }
 
 func openAccounts(dataDir string, cfg *Config) (*Accounts, error) {
-	a := &Accounts{dir: usersDir(dataDir), byName: map[string]*User{}, byPad: map[otp.PadID]*User{}, opened: map[*User]struct{}{},
+	a := &Accounts{dir: usersDir(dataDir), byName: map[string]*User{}, byPad: map[otp.PadID]*User{},
 		// The store's lock on the data dir keeps other daemons out, so the pads'
 		// state files need no flock of their own and stay closed while idle:
 		// an online user then costs one descriptor, its socket.
@@ -198,7 +201,10 @@ func (u *User) open(a *Accounts) error {
 		// another connection naming the pad).
 		u.receiver.Resume(&n.sess, n.rxBase)
 	}
-	a.opened[u] = struct{}{}
+	if u.opened == 0 {
+		a.opened = append(a.opened, u)
+		u.opened = int32(len(a.opened))
+	}
 	a.leftKept = false
 	u.recvID, u.parked = u.recvPad.ID(), false
 	if a.used != nil {
@@ -215,7 +221,8 @@ func (a *Accounts) padLeft() []PadLeft {
 	}
 	left := make([]PadLeft, 0, len(a.opened))
 	kept := true
-	for u := range a.opened {
+	for i := 0; i < len(a.opened); i++ {
+		u := a.opened[i]
 		var l [2]int64
 		switch {
 		case u.sender != nil:
@@ -224,7 +231,8 @@ func (a *Accounts) padLeft() []PadLeft {
 		case u.parked && !u.gone: // closed while idle: as it was then
 			l = u.left
 		default: // closed, or gone while parked
-			delete(a.opened, u)
+			a.unlist(u)
+			i-- // the last took its place
 			continue
 		}
 		if a.byName[u.Name] == u { // not a removed account's last session
@@ -239,8 +247,21 @@ func (a *Accounts) padLeft() []PadLeft {
 // end) and drops it from the open set, parked or not.
 func (a *Accounts) shut(u *User) {
 	u.close()
-	delete(a.opened, u)
+	a.unlist(u)
 	a.leftKept = false
+}
+
+// unlist takes u out of the open set, if there: the last takes its place.
+func (a *Accounts) unlist(u *User) {
+	if u.opened == 0 {
+		return
+	}
+	i, last := u.opened-1, len(a.opened)-1
+	a.opened[i] = a.opened[last]
+	a.opened[i].opened = i + 1
+	a.opened[last] = nil
+	a.opened = a.opened[:last]
+	u.opened = 0
 }
 
 func (u *User) close() {

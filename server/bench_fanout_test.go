@@ -87,9 +87,8 @@ func (fb *fanoutBench) member(b *testing.B, name string) *native {
 	n.sess.Client[0], n.sess.Server[0] = 1, 2
 	c.h, c.s = n, n
 	n.pad = u
-	u.session = n
 	u.sender = fb.sender(b, otp.RoleSend)
-	l.hub.online[name] = n
+	l.hub.startSession(u, n)
 	return n
 }
 

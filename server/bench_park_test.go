@@ -58,8 +58,7 @@ func BenchmarkSparseRoom(b *testing.B) {
 		c := &Conn{l: l, fd: devnull, gen: l.gen, remote: name, maxIn: l.cfg.MaxFrame + 1024}
 		n := &native{h: h, c: c, st: stFrames, user: u, pad: u}
 		c.h, c.s = n, n
-		u.session = n
-		h.online[name] = n
+		h.startSession(u, n)
 		if _, err := h.join(n, []byte("sparse")); err != nil {
 			b.Fatal(err)
 		}

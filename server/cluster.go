@@ -166,7 +166,7 @@ func (h *Hub) heartbeat() {
 		return
 	}
 	b := h.l.shareBuf[:0]
-	for name, m := range h.online {
+	h.members(func(name string, m member) {
 		b = append(b, name...)
 		for _, r := range *m.joined() {
 			b = append(b, '\t')
@@ -176,7 +176,7 @@ func (h *Hub) heartbeat() {
 			b = append(b, r.name...)
 		}
 		b = append(b, '\n')
-	}
+	})
 	h.l.shareBuf = b
 	if err := n.PublishPresence(b); err != nil {
 		h.l.log.Warn().Err(err).Msg("cluster: heartbeat not sent")

@@ -113,11 +113,11 @@ func (h *Hub) shareRecv(u *User) {
 // marks are in the bucket, and so in recv, by the time they open again.
 func (h *Hub) shareRecvs() {
 	w := h.l.copies
-	for u := range h.acct.opened {
+	for _, u := range h.acct.opened {
 		h.shareRecv(u)
 	}
 	for u := range w.sent {
-		if _, open := h.acct.opened[u]; !open || u.receiver == nil || h.acct.byName[u.Name] != u {
+		if u.opened == 0 || u.receiver == nil || h.acct.byName[u.Name] != u {
 			delete(w.sent, u)
 		}
 	}

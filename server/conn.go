@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"padchat/poller"
 )
 
 // handler is a dialect: it consumes input and hears about deadlines and the close.
@@ -62,7 +64,8 @@ type Conn struct {
 	reason   Reason
 	fd       int
 	gen      uint32
-	remote   string // host:port; its host is the per-IP key, so an idle conn holds one string, not two
+	timer    poller.Timer // its deadline (armConn), in the padding after gen
+	remote   string       // host:port; its host is the per-IP key, so an idle conn holds one string, not two
 	h        handler
 	in       []byte   // unconsumed input from earlier reads
 	shared   [][]byte // output after out, not copied: bytes other conns share (queueShared)

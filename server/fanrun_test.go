@@ -127,7 +127,7 @@ func TestRoomRunKeepsEachMembersOrder(t *testing.T) {
 // fanned out to the room, follows the run's messages for that member.
 func TestRoomRunGoesBeforeADelivery(t *testing.T) {
 	l, bob, in := runPair(t)
-	h, an := l.hub, l.hub.online["alice"].(*native)
+	h, an := l.hub, l.hub.session("alice")
 	h.run.on = true
 	for i := range 3 {
 		_, err := h.say(an, []byte("r"), fmt.Appendf(nil, "m%d", i), 0)
@@ -153,7 +153,7 @@ func TestRoomRunGoesBeforeADelivery(t *testing.T) {
 // moves with them when the arena is compacted.
 func TestRoomRunSurvivesTheArenaRecycled(t *testing.T) {
 	l, _, in := runPair(t)
-	h, an := l.hub, l.hub.online["alice"].(*native)
+	h, an := l.hub, l.hub.session("alice")
 	// What earlier reads left in the arena, held by nobody: compaction drops it.
 	h.arena = append(h.arena, make([]byte, 2*arenaCompact)...)
 	h.run.on = true

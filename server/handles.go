@@ -16,7 +16,9 @@ import (
 // carry it both ways (otp.Session.Label). A handle is consumed when its
 // session authenticates, and an account has at most one outstanding.
 type sessionHandles struct {
-	account map[otp.PadID]otp.PadID // handle → the account's send pad id
+	// account maps a handle to its account: to the User, whose send pad id
+	// it stands for, not to a copy of the id (a 24-byte map slot, not 32).
+	account map[otp.PadID]*User
 	// An account's outstanding handle is User.handle: a field, not a second
 	// map, since every online account has one.
 }
@@ -26,18 +28,24 @@ func newSessionHandles(s *Store, acct *Accounts) (*sessionHandles, error) {
 	if err != nil {
 		return nil, err
 	}
+	sh := &sessionHandles{account: make(map[otp.PadID]*User, len(m))}
 	for h, pad := range m {
+		// A handle of a pad no account has is left out: naming it could only
+		// ever be refused (no such pad).
 		if u := acct.lookup(pad); u != nil {
+			sh.account[h] = u
 			u.handle = h // more than one only after a crash mid-batch; the next issue drops one
 		}
 	}
-	return &sessionHandles{account: m}, nil
+	return sh, nil
 }
 
 // lookup says whose handle id is; ok is false when it is none (a pad id, or nothing).
 func (sh *sessionHandles) lookup(id otp.PadID) (pad otp.PadID, ok bool) {
-	pad, ok = sh.account[id]
-	return pad, ok
+	if u := sh.account[id]; u != nil {
+		return u.sendID, true
+	}
+	return pad, false
 }
 
 // consume retires handle, whose session authenticated as u: one use only.
@@ -66,10 +74,10 @@ func (sh *sessionHandles) issue(s *Store, u *User) otp.PadID {
 		s.dropHandle(old)
 	}
 	var h otp.PadID
-	for h == (otp.PadID{}) || sh.account[h] != (otp.PadID{}) {
+	for h == (otp.PadID{}) || sh.account[h] != nil {
 		rand.Read(h[:])
 	}
-	sh.account[h], u.handle = u.sendID, h
+	sh.account[h], u.handle = u, h
 	s.putHandle(h, u.sendID)
 	return h
 }

@@ -15,13 +15,18 @@ import (
 
 // Hub holds the chat state. It runs on the loop goroutine only.
 type Hub struct {
-	l      *Loop
-	cfg    *Config
-	acct   *Accounts
-	store  *Store
-	mail   mailbox // where DMs wait: the store, or JetStream (mail.go)
-	online map[string]member
-	rooms  map[string]*Room
+	l     *Loop
+	cfg   *Config
+	acct  *Accounts
+	store *Store
+	mail  mailbox // where DMs wait: the store, or JetStream (mail.go)
+	// online holds the plain-text members by name. A native session is
+	// found through its account (User.session, Hub.session), and the
+	// accounts with one are listed in sessions: an idle native connection
+	// costs a slot in a list, not a map entry by name.
+	online   map[string]member
+	sessions []*User // the accounts with a session, each at User.at
+	rooms    map[string]*Room
 	// arena holds every message encoded since it was last emptied; native
 	// sessions queue references into it (span) and their seal reads it, so a
 	// room event is copied once, not once per member (native.go, push).
@@ -238,6 +243,51 @@ func (h *Hub) leave(m member, how string) {
 	}
 	if h.online[m.name()] == m {
 		delete(h.online, m.name())
+	}
+}
+
+// startSession makes n the session of u, which has none or is replacing it.
+func (h *Hub) startSession(u *User, n *native) {
+	if u.session == nil {
+		u.at = int32(len(h.sessions))
+		h.sessions = append(h.sessions, u)
+	}
+	n.user, u.session = u, n
+}
+
+// endSession drops u's session from the list: the last account takes its place.
+func (h *Hub) endSession(u *User) {
+	i, last := u.at, len(h.sessions)-1
+	h.sessions[i] = h.sessions[last]
+	h.sessions[i].at = i
+	h.sessions[last] = nil
+	h.sessions = h.sessions[:last]
+	u.session = nil
+}
+
+// online reports whether n is online: its account's session, not quit
+// (OpQuit leaves, then kills), replaced or closing.
+func (n *native) online() bool {
+	return n.user != nil && n.user.session == n && !n.c.dying && !n.c.closed
+}
+
+// session is the online native session named name, or nil.
+func (h *Hub) session(name string) *native {
+	if u := h.acct.user(name); u != nil && u.session != nil && u.session.online() {
+		return u.session
+	}
+	return nil
+}
+
+// members calls fn for everyone online: plain-text members, then native sessions.
+func (h *Hub) members(fn func(name string, m member)) {
+	for name, m := range h.online {
+		fn(name, m)
+	}
+	for _, u := range h.sessions {
+		if u.session.online() {
+			fn(u.Name, u.session)
+		}
 	}
 }
 
@@ -512,9 +562,7 @@ func (h *Hub) listRooms() string {
 func (h *Hub) who(room []byte) (string, error) {
 	var names []string
 	if len(room) == 0 {
-		for n := range h.online {
-			names = append(names, n)
-		}
+		h.members(func(name string, _ member) { names = append(names, name) })
 	} else if r := h.rooms[string(room)]; r != nil {
 		for _, x := range r.members {
 			names = append(names, x.name())
@@ -527,7 +575,7 @@ func (h *Hub) who(room []byte) (string, error) {
 	sort.Strings(names)
 	names = slices.Compact(names) // one user on two nodes
 	for i, n := range names {
-		if s, ok := h.online[n].(*native); ok {
+		if s := h.session(n); s != nil {
 			if away := s.some().away; away != "" {
 				names[i] = n + "\taway: " + away
 			}
@@ -538,8 +586,8 @@ func (h *Hub) who(room []byte) (string, error) {
 
 // goodbye tells every native session the server is going away.
 func (h *Hub) goodbye() {
-	for _, m := range h.online {
-		if n, ok := m.(*native); ok {
+	for _, u := range h.sessions {
+		if n := u.session; n.online() {
 			n.bye(wire.ByeShutdown, "server shutting down")
 		}
 	}

@@ -77,8 +77,8 @@ type Loop struct {
 	bufDrawn  bool        // a buffer was taken from bufs since the last tick
 	web       *webService // the --http listener (http.go); nil when off
 
-	// timers holds every deadline (timers.go): a Conn's under its tag, the
-	// loop's own under ids from newTimer, which calls timerFns[id&^loopTimer].
+	// timers holds every deadline (timers.go): a Conn's in Conn.timer, firing
+	// with its tag, the loop's own under ids from newTimer, which calls timerFns[id&^loopTimer].
 	timers      poller.Timers
 	timerFns    []func()
 	tickTimer   uint64 // housekeeping (tick)
@@ -349,8 +349,8 @@ func (l *Loop) addConn(fd int, remote string, mk func(*Conn) handler) *Conn {
 		maxIn: l.cfg.MaxFrame + 1024}
 	c.h = mk(c)
 	c.s, _ = c.h.(sealer)
-	for fd >= len(l.conns) {
-		l.conns = append(l.conns, make([]*Conn, len(l.conns)+64)...)
+	if fd >= len(l.conns) { // by a quarter: see poller's registry.put
+		l.conns = append(l.conns, make([]*Conn, max(fd+1-len(l.conns), len(l.conns)/4+64))...)
 	}
 	if err := l.p.Add(fd, readable, c.tag()); err != nil {
 		l.log.Warn().Err(err).Str("remote", remote).Msg("cannot watch connection")
@@ -378,7 +378,7 @@ func (l *Loop) closeConn(c *Conn, r Reason, err error) {
 		l.p.Remove(c.fd)
 		unix.Close(c.fd)
 	}
-	l.stopTimer(c.tag())
+	l.timers.Stop(&c.timer)
 	l.conns[c.fd] = nil
 	l.nconns--
 	if !isAdmin(c) {

@@ -37,7 +37,7 @@ type Snapshot struct {
 
 func (l *Loop) publish() {
 	s := &Snapshot{Time: time.Unix(0, l.now), Conns: l.nconns, Rooms: len(l.hub.rooms),
-		Online: len(l.hub.online), C: l.stats, PadLeft: l.hub.acct.padLeft()}
+		Online: len(l.hub.online) + len(l.hub.sessions), C: l.stats, PadLeft: l.hub.acct.padLeft()}
 	st := l.hub.store
 	s.C.lastCommit, s.C.commits, s.C.commitNs = st.lastSync, st.commits, st.commitNs
 	l.snap.Store(s)

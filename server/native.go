@@ -265,8 +265,7 @@ func (n *native) authenticate(f []byte) {
 		h.mail.ended(old) // onClose will not: the session has no user by then
 		old.user = nil
 	}
-	n.user, u.session = u, n
-	h.online[u.Name] = n
+	h.startSession(u, n)
 	h.l.log.Info().Str("user", u.Name).Str("remote", n.c.remote).Msg("connected")
 	if h.cfg.LogMessages {
 		h.l.log.Info().Msgf("[SERVER] Client: %s connected!", u.Name)
@@ -343,7 +342,7 @@ type refusing struct {
 func (n *native) refuse(cause error) {
 	r := &refusing{at: n.c.lastRead + int64(refusalDelay), cause: cause}
 	n.more().refused = r
-	n.h.l.setTimer(n.c.tag(), r.at)
+	n.h.l.setConnTimer(n.c, r.at)
 }
 
 // finalBye seals a last Bye with a final reason to an authenticated peer.
@@ -701,7 +700,7 @@ func (n *native) onClose(c *Conn) {
 	n.h.leave(n, how)
 	n.h.sessionEnded(n)
 	if u.session == n {
-		u.session = nil
+		n.h.endSession(u)
 		if u.gone {
 			n.h.acct.shut(u)
 		}

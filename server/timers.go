@@ -3,8 +3,8 @@ package server
 
 import "time"
 
-// loopTimer marks the id of a loop timer; a Conn's timer id is its tag, which
-// keeps that bit clear.
+// loopTimer marks the id of a loop timer; a Conn's timer (Conn.timer) fires
+// with its tag, which keeps that bit clear.
 const loopTimer = 1 << 63
 
 // newTimer registers fire as a loop timer, disarmed, and returns its id.
@@ -17,6 +17,12 @@ func (l *Loop) newTimer(fire func()) uint64 {
 func (l *Loop) setTimer(id uint64, at int64) { l.timers.Set(id, time.Unix(0, at)) }
 
 func (l *Loop) stopTimer(id uint64) { l.timers.Cancel(id) }
+
+// setConnTimer arms (or moves) c's deadline for at, in unix nanos: a slot in
+// the heap and no map entry or allocation per connection.
+func (l *Loop) setConnTimer(c *Conn, at int64) {
+	l.timers.SetTimer(&c.timer, c.tag(), time.Unix(0, at))
+}
 
 // timeout is Wait's: the time to the nearest deadline.
 func (l *Loop) timeout() time.Duration {
@@ -49,7 +55,7 @@ func (l *Loop) fire(id uint64) {
 // connection costs one heap operation per idle period, not one per read.
 func (l *Loop) armConn(c *Conn) {
 	if at := c.h.onDeadline(c, l.now); at > 0 && !c.closed && !c.dying {
-		l.setTimer(c.tag(), at)
+		l.setConnTimer(c, at)
 	}
 }
 
@@ -58,7 +64,7 @@ func (l *Loop) armConn(c *Conn) {
 func (l *Loop) idleChanged() {
 	for _, c := range l.conns {
 		if c != nil && !c.closed && !c.dying {
-			l.setTimer(c.tag(), l.now)
+			l.setConnTimer(c, l.now)
 		}
 	}
 	for _, w := range l.watchers {
