@@ -96,7 +96,7 @@ func BenchmarkLoginBurst(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	if got := len(l.hub.online); got != b.N {
+	if got := len(l.hub.sessions); got != b.N {
 		b.Fatalf("%d of %d sessions online", got, b.N)
 	}
 	if got := len(l.hub.handles.account); got != b.N {

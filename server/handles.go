@@ -37,6 +37,7 @@ func newSessionHandles(s *Store, acct *Accounts) (*sessionHandles, error) {
 			u.handle = h // more than one only after a crash mid-batch; the next issue drops one
 		}
 	}
+	s.ownHandles(sh)
 	return sh, nil
 }
 

@@ -40,10 +40,11 @@ type mailLog struct {
 	boxes map[string]*logBox
 	ids   map[string]uint32 // each sender's last DM id, as the log says
 	// handles: every outstanding session handle (→ the account's send pad
-	// id), as replayed at open; from then on sessionHandles owns it and
-	// changes it as it queues each change's record, and compaction writes
-	// it out.
+	// id), as replayed at open, until the sessionHandles built from it takes
+	// them over (adoptHandles): from then on owner's map is the live set,
+	// changed as each change's record is queued, and compaction writes that.
 	handles map[otp.PadID]otp.PadID
+	owner   *sessionHandles
 	buf     []byte      // this batch's records
 	batch   []logRecord // the same but the handles' records, to apply once durable
 	torn    int64       // bytes of an unfinished batch zeroed at open
@@ -278,6 +279,19 @@ func (l *mailLog) dropHandle(handle otp.PadID) {
 	l.buf = appendLogRecord(l.buf, logRecord{kind: logUnhandle, name: string(handle[:])})
 }
 
+// adoptHandles hands the live set of handles to sh, built from l.handles:
+// the replayed map is dropped, and compaction lists sh's. A handle sh left
+// out (its account is gone) is not written again.
+func (l *mailLog) adoptHandles(sh *sessionHandles) { l.handles, l.owner = nil, sh }
+
+// handleCount is how many handles are outstanding.
+func (l *mailLog) handleCount() int {
+	if l.owner != nil {
+		return len(l.owner.account)
+	}
+	return len(l.handles)
+}
+
 // handleRecord is the size of a live handle's record.
 const handleRecord = logFrame + logBodyHead + 2*otp.IDSize
 
@@ -321,7 +335,7 @@ func (l *mailLog) sync() error {
 
 // compact rewrites the log when the file is mostly dead.
 func (l *mailLog) compact() error {
-	if l.end <= compactMin || l.live+int64(len(l.handles))*handleRecord >= l.end/4 {
+	if l.end <= compactMin || l.live+int64(l.handleCount())*handleRecord >= l.end/4 {
 		return nil
 	}
 	return l.compactAll()
@@ -355,8 +369,14 @@ func (l *mailLog) compactAll() error {
 	for sender, id := range l.ids {
 		b = appendLogRecord(b, logRecord{kind: logDMID, name: sender, key: uint64(id)})
 	}
-	for h, pad := range l.handles {
-		b = appendLogRecord(b, logRecord{kind: logHandle, name: string(h[:]), rec: pad[:]})
+	if l.owner != nil {
+		for h, u := range l.owner.account {
+			b = appendLogRecord(b, logRecord{kind: logHandle, name: string(h[:]), rec: u.sendID[:]})
+		}
+	} else {
+		for h, pad := range l.handles {
+			b = appendLogRecord(b, logRecord{kind: logHandle, name: string(h[:]), rec: pad[:]})
+		}
 	}
 	b = appendLogRecord(b, logRecord{kind: logCommit})
 	l.live = live

@@ -308,3 +308,26 @@ func TestMailLogWriteFailureBreaksTheStore(t *testing.T) {
 	s.commit()
 	assert.False(t, s.log.pending())
 }
+
+// Once the server runs, the log's compaction writes out the handles the
+// server holds now (issued, consumed and replaced since the start), not the
+// set it replayed when it opened.
+func TestCompactionWritesTheServersHandles(t *testing.T) {
+	l, _ := plainLoop(t, Config{})
+	provision(t, l, "ann", 64<<10)
+	provision(t, l, "bob", 64<<10)
+	h := l.hub
+	ann, bob := h.acct.user("ann"), h.acct.user("bob")
+	first := h.handles.issue(h.store, ann)
+	require.True(t, h.store.commit())
+	h.handles.consume(h.store, first, ann)
+	annNow := h.handles.issue(h.store, ann)
+	bobNow := h.handles.issue(h.store, bob)
+	require.True(t, h.store.commit())
+	require.NoError(t, h.store.log.compactAll())
+
+	m, err := openMailLog(h.store.log.path)
+	require.NoError(t, err)
+	defer m.close()
+	assert.Equal(t, map[otp.PadID]otp.PadID{annNow: ann.sendID, bobNow: bob.sendID}, m.handles)
+}

@@ -9,12 +9,11 @@ import (
 	"padchat/otp"
 )
 
-// loadHandles gives every outstanding session handle: the mail log's map,
-// which the caller then keeps up to date as it queues each change (putHandle,
-// dropHandle). Handles a data dir from before the log kept in bbolt's
-// handles bucket are moved into the log first: the log is rewritten with them
-// and synced before the bucket is emptied, so a crash in between loads them
-// twice, the same.
+// loadHandles gives every outstanding session handle: the mail log's map as
+// replayed, for the caller to build its own from and hand back (ownHandles).
+// Handles a data dir from before the log kept in bbolt's handles bucket are
+// moved into the log first: the log is rewritten with them and synced before
+// the bucket is emptied, so a crash in between loads them twice, the same.
 func (s *Store) loadHandles() (map[otp.PadID]otp.PadID, error) {
 	m := s.log.handles
 	var old [][]byte
@@ -44,6 +43,10 @@ func (s *Store) loadHandles() (map[otp.PadID]otp.PadID, error) {
 	})
 	return m, err
 }
+
+// ownHandles makes sh, built from loadHandles' map, the live set of
+// handles the log writes out when it compacts.
+func (s *Store) ownHandles(sh *sessionHandles) { s.log.adoptHandles(sh) }
 
 // putHandle and dropHandle join this iteration's batch.
 func (s *Store) putHandle(handle, pad otp.PadID) { s.log.putHandle(handle, pad) }
