@@ -279,7 +279,9 @@ func (h *Hub) session(name string) *native {
 	return nil
 }
 
-// members calls fn for everyone online: plain-text members, then native sessions.
+// members calls fn for everyone online: plain-text members, then native
+// sessions. fn must not end a session (it would change h.sessions as it is
+// walked): its callers only collect.
 func (h *Hub) members(fn func(name string, m member)) {
 	for name, m := range h.online {
 		fn(name, m)
@@ -584,10 +586,12 @@ func (h *Hub) who(room []byte) (string, error) {
 	return strings.Join(names, "\n"), nil
 }
 
-// goodbye tells every native session the server is going away.
+// goodbye tells every native session the server is going away. It walks a
+// copy of the list: a Bye can close its connection at once (an early write
+// past the output limit that fails), which takes it off h.sessions.
 func (h *Hub) goodbye() {
-	for _, u := range h.sessions {
-		if n := u.session; n.online() {
+	for _, u := range slices.Clone(h.sessions) {
+		if n := u.session; n != nil && n.online() {
 			n.bye(wire.ByeShutdown, "server shutting down")
 		}
 	}
