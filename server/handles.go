@@ -21,6 +21,13 @@ type sessionHandles struct {
 	account map[otp.PadID]*User
 	// An account's outstanding handle is User.handle: a field, not a second
 	// map, since every online account has one.
+
+	// orphans: handles the store had for a pad no account had at start (an
+	// account that failed to load, or was removed while the daemon was
+	// down), kept by pad id and written out again: an account that comes
+	// back still takes its handle, and its client need not name its pad id
+	// in the clear. Usually nil.
+	orphans map[otp.PadID]otp.PadID
 }
 
 func newSessionHandles(s *Store, acct *Accounts) (*sessionHandles, error) {
@@ -30,12 +37,18 @@ func newSessionHandles(s *Store, acct *Accounts) (*sessionHandles, error) {
 	}
 	sh := &sessionHandles{account: make(map[otp.PadID]*User, len(m))}
 	for h, pad := range m {
-		// A handle of a pad no account has is left out: naming it could only
-		// ever be refused (no such pad).
-		if u := acct.lookup(pad); u != nil {
-			sh.account[h] = u
-			u.handle = h // more than one only after a crash mid-batch; the next issue drops one
+		u := acct.lookup(pad)
+		if u == nil {
+			if sh.orphans == nil {
+				sh.orphans = map[otp.PadID]otp.PadID{}
+			}
+			sh.orphans[h] = pad
+			continue
 		}
+		// Two for one account only from an older daemon's bbolt handles
+		// after a crash: the one not in u.handle stays valid until used.
+		sh.account[h] = u
+		u.handle = h
 	}
 	s.ownHandles(sh)
 	return sh, nil
@@ -46,12 +59,14 @@ func (sh *sessionHandles) lookup(id otp.PadID) (pad otp.PadID, ok bool) {
 	if u := sh.account[id]; u != nil {
 		return u.sendID, true
 	}
-	return pad, false
+	pad, ok = sh.orphans[id]
+	return pad, ok
 }
 
 // consume retires handle, whose session authenticated as u: one use only.
 func (sh *sessionHandles) consume(s *Store, handle otp.PadID, u *User) {
 	delete(sh.account, handle)
+	delete(sh.orphans, handle)
 	if u.handle == handle {
 		u.handle = otp.PadID{}
 	}
@@ -75,7 +90,7 @@ func (sh *sessionHandles) issue(s *Store, u *User) otp.PadID {
 		s.dropHandle(old)
 	}
 	var h otp.PadID
-	for h == (otp.PadID{}) || sh.account[h] != nil {
+	for h == (otp.PadID{}) || sh.account[h] != nil || sh.orphans[h] != (otp.PadID{}) {
 		rand.Read(h[:])
 	}
 	sh.account[h], u.handle = u, h

@@ -280,14 +280,13 @@ func (l *mailLog) dropHandle(handle otp.PadID) {
 }
 
 // adoptHandles hands the live set of handles to sh, built from l.handles:
-// the replayed map is dropped, and compaction lists sh's. A handle sh left
-// out (its account is gone) is not written again.
+// the replayed map is dropped, and compaction lists sh's.
 func (l *mailLog) adoptHandles(sh *sessionHandles) { l.handles, l.owner = nil, sh }
 
 // handleCount is how many handles are outstanding.
 func (l *mailLog) handleCount() int {
 	if l.owner != nil {
-		return len(l.owner.account)
+		return len(l.owner.account) + len(l.owner.orphans)
 	}
 	return len(l.handles)
 }
@@ -372,6 +371,9 @@ func (l *mailLog) compactAll() error {
 	if l.owner != nil {
 		for h, u := range l.owner.account {
 			b = appendLogRecord(b, logRecord{kind: logHandle, name: string(h[:]), rec: u.sendID[:]})
+		}
+		for h, pad := range l.owner.orphans {
+			b = appendLogRecord(b, logRecord{kind: logHandle, name: string(h[:]), rec: pad[:]})
 		}
 	} else {
 		for h, pad := range l.handles {

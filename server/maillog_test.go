@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -330,4 +331,30 @@ func TestCompactionWritesTheServersHandles(t *testing.T) {
 	require.NoError(t, err)
 	defer m.close()
 	assert.Equal(t, map[otp.PadID]otp.PadID{annNow: ann.sendID, bobNow: bob.sendID}, m.handles)
+}
+
+// A handle whose account the daemon did not have at start (it failed to
+// load, or was removed while the daemon was down) is kept and written out
+// again, not dropped for good: when the account is back, its client's handle
+// still works and it need not name its pad id in the clear.
+func TestHandleOfAMissingAccountIsKept(t *testing.T) {
+	cfg := Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0"}
+	l, err := New(cfg, zerolog.Nop())
+	require.NoError(t, err)
+	ghost, pad := otp.PadID{7}, otp.PadID{9}
+	l.hub.store.putHandle(ghost, pad)
+	require.True(t, l.hub.store.commit())
+	l.shutdown()
+
+	l, err = New(cfg, zerolog.Nop())
+	require.NoError(t, err)
+	defer l.shutdown()
+	got, ok := l.hub.handles.lookup(ghost)
+	assert.True(t, ok, "the handle is still known")
+	assert.Equal(t, pad, got)
+	require.NoError(t, l.hub.store.log.compactAll())
+	m, err := openMailLog(l.hub.store.log.path)
+	require.NoError(t, err)
+	defer m.close()
+	assert.Equal(t, map[otp.PadID]otp.PadID{ghost: pad}, m.handles)
 }
