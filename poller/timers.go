@@ -13,7 +13,7 @@ import "time"
 // entry. A fired timer's fn hears the id it was armed with either way.
 type Timers struct {
 	h    []slot
-	byID map[uint64]*Timer // the timers armed by id; few (the loop's own)
+	byID map[uint64]*Timer // a Timer for every id ever armed, kept when it fires or is cancelled, so re-arming allocates nothing; few (the loop's own)
 	n    int               // armed timers, those Expire is firing included
 	seq  uint64            // bumped by every arming; orders equal deadlines first-armed-first
 	fire []slot            // Expire's batch, kept so a steady loop allocates nothing
@@ -91,7 +91,6 @@ func (t *Timers) Set(id uint64, deadline time.Time) {
 func (t *Timers) Cancel(id uint64) {
 	if tm := t.byID[id]; tm != nil {
 		t.Stop(tm)
-		delete(t.byID, id)
 	}
 }
 
@@ -130,9 +129,6 @@ func (t *Timers) Expire(now time.Time, fn func(id uint64)) {
 		if s.t.i == due { // fired and not re-armed
 			s.t.i = 0
 			t.n--
-			if t.byID[s.id] == s.t {
-				delete(t.byID, s.id)
-			}
 		}
 	}
 	t.fire = fire[:0]

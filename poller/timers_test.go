@@ -130,6 +130,29 @@ func TestTimersRearmFromOwnFnReusesSlot(t *testing.T) {
 	assert.Equal(t, 50*time.Millisecond, tm.Until(now), "every timer still armed, none lost")
 }
 
+// The loop arms its own timers again after they fired or were cancelled,
+// outside their fn: that allocates nothing either, as each id keeps its Timer.
+func TestTimersRearmAfterFiringOrCancelAllocatesNothing(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	var tm Timers
+	tm.Set(1, now)
+	tm.Set(2, now.Add(time.Hour))
+	allocs := testing.AllocsPerRun(100, func() {
+		tm.Expire(now, func(uint64) {})
+		tm.Cancel(2)
+		now = now.Add(time.Millisecond)
+		tm.Set(1, now)
+		tm.Set(2, now.Add(time.Hour))
+	})
+	assert.Zero(t, allocs)
+	assert.Equal(t, 2, tm.Len())
+	fired := []uint64{}
+	tm.Cancel(2)
+	tm.Expire(now, func(id uint64) { fired = append(fired, id) })
+	assert.Equal(t, []uint64{1}, fired, "a cancelled id stays cancelled")
+	assert.Zero(t, tm.Len())
+}
+
 // Timers kept by their owners (SetTimer, Stop) follow the same contract as
 // ids: earliest first, moved ones fire at their new deadline, stopped ones
 // never, and a fired one is disarmed. Both kinds share one heap.
