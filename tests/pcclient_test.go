@@ -30,13 +30,14 @@ func TestAppendSealAllocatesNothing(t *testing.T) {
 }
 
 // Frames that fit the reader's buffer are opened where they lie, longer ones
-// from a copy: both give the message, and one after the other keep their order.
+// (a 4,096-byte text, the default --max-message, is longer) from a copy: both
+// give the message, and one after the other keep their order.
 func TestRecvSmallAndLargeFrames(t *testing.T) {
 	d := startServer(t)
 	alice, bob := dial(t, d, "alice"), dial(t, d, "bob")
 	join(t, alice, "lobby")
 	join(t, bob, "lobby")
-	texts := [][]byte{[]byte("short"), bytes.Repeat([]byte("L"), 4000), []byte("short again"), bytes.Repeat([]byte("M"), 3000)}
+	texts := [][]byte{[]byte("short"), bytes.Repeat([]byte("L"), 4096), []byte("short again"), bytes.Repeat([]byte("M"), 4096)}
 	for _, text := range texts {
 		require.Equal(t, wire.OpOK, request(t, alice, wire.Msg{Op: wire.OpSay, Room: []byte("lobby"), Text: text}).Op)
 	}

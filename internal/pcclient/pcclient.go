@@ -236,6 +236,9 @@ func (c *Client) next(m *wire.Msg) error {
 		// with no copy: its plaintext stays there until the next read,
 		// which comes only once its messages are used up (c.rest).
 		frame, err := c.br.Peek(n)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // a frame cut short, as ReadFull says
+		}
 		if err != nil {
 			return err
 		}
