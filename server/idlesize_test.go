@@ -111,11 +111,12 @@ func TestSessionsListedNotMapped(t *testing.T) {
 // The accounts and the client's end are made before; the logs go nowhere.
 // At n = 300, main before the poller's owned Timer, Hub.sessions, the
 // Accounts.opened list and the handle map to *User measured 781 bytes a
-// session here, and 645 after (Conn and native are 416 of it); the budget
-// leaves room for a map's growth steps (the maps left grow by doubling).
+// session here, and 645 to 673 after (Conn and native are 416 of it); the
+// budget leaves room for a map's growth steps (the maps left grow by
+// doubling) and still fails the layout before.
 // Under -race the figure is lower (464), so there the budget is loose.
 func TestIdleSessionLiveBytes(t *testing.T) {
-	const n, budget = 300, 690
+	const n, budget = 300, 730
 	l, _ := plainLoop(t, Config{})
 	l.log = zerolog.Nop()
 	snds := make([]*otp.Sender, n)
