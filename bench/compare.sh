@@ -145,5 +145,5 @@ baseline_note=()
 	--note "pad B/delivery (native): the server's recv-pad bytes spent on the subscribers (padchatd /metrics, padchat_pad_bytes_left, before and after the measured phase) per delivered message" \
 	--note "padchatd pads on ${pads[1]:-the disk of the data dir} (provisioning is not measured), store (bbolt, and the mail log for DMs: one write + fdatasync per loop iteration) on $(df --output=source "${TMPDIR:-/tmp}" | tail -1); Redis DMs use appendfsync always; NATS JetStream 2.9 acks before fsync" \
 	--note "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs shared with other work: expect ±30% between runs, compare ratios" \
-	--note "each figure is the median of $REPEAT runs (fan-out, latency, DMs; lost: the worst run); whole comparison: $((SECONDS - start)) s"
+	--note "each figure is the median of $REPEAT runs (fan-out, latency, idle, DMs; lost: the worst run); whole comparison: $((SECONDS - start)) s"
 echo "wrote $out.md and $out.svg" >&2

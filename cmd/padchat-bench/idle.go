@@ -29,11 +29,13 @@ func runIdle(ctx context.Context, o *options, stderr io.Writer) (*Result, error)
 	fmt.Fprintf(stderr, "idle %s: %d connections (server pid %d)\n", o.label, o.conns, e.pid)
 	r := &Result{Scenario: "idle", Target: o.target, Label: o.label, When: time.Now().UTC(),
 		Conns: o.conns, Expected: int64(o.conns), ProvisionS: e.provision.Seconds()}
-	// Three samples: the server as started (cold), after a few warm-up
-	// connections, and with all of them. What one more idle connection costs
-	// is the growth from the second to the third; the growth from the first
-	// also holds what the first logins pay once (code pages first run,
-	// runtime and store structures made on first use), reported beside it.
+	// Three samples: the server as started, after a few warm-up connections,
+	// and with all of them. Per connection is the growth from the first over
+	// every connection. The growth from the second over the rest is beside
+	// it: the gap is what the first logins pay once (code pages first run,
+	// the first GC's metadata, structures made on first use), but the split
+	// understates the rest, as a garbage-collected server's later
+	// connections reuse the heap pages the warm-up's garbage left resident.
 	time.Sleep(o.settle)
 	cold, err := sampleProc(e.pid)
 	if err != nil {
@@ -67,14 +69,15 @@ func runIdle(ctx context.Context, o *options, stderr io.Writer) (*Result, error)
 		return nil, err
 	}
 	r.measure(before, after, selfCPU()-cpu0)
-	n := float64(len(conns))
-	r.RSSPerConn = float64(after.RSS-before.RSS) / n
-	r.AnonPerConn = float64(after.RSSAnon-before.RSSAnon) / n
+	r.RSSStart, r.AnonStart = cold.RSS, cold.RSSAnon
+	n, all := float64(len(conns)), float64(len(conns)+len(warm))
+	r.RSSPerConn = float64(after.RSS-cold.RSS) / all
+	r.AnonPerConn = float64(after.RSSAnon-cold.RSSAnon) / all
 	// Mapped files and shared memory: padchatd's pads (page cache, reclaimable).
-	r.FilePerConn = float64((after.RSS-after.RSSAnon)-(before.RSS-before.RSSAnon)) / n
+	r.FilePerConn = float64((after.RSS-after.RSSAnon)-(cold.RSS-cold.RSSAnon)) / all
 	r.Warm = len(warm)
-	r.ColdRSSPerConn = float64(after.RSS-cold.RSS) / (n + float64(len(warm)))
-	r.ColdAnonPerConn = float64(after.RSSAnon-cold.RSSAnon) / (n + float64(len(warm)))
+	r.WarmRSSPerConn = float64(after.RSS-before.RSS) / n
+	r.WarmAnonPerConn = float64(after.RSSAnon-before.RSSAnon) / n
 	r.ServerFDs = countFDs(e.pid)
 	// Held is not served: after the idle period every connection must still
 	// get an answer (padchatd opens its pads again). Each joins a room of its

@@ -52,17 +52,16 @@ type Result struct {
 	RSSEnd      int64   `json:"rss_end"`
 	AnonStart   int64   `json:"anon_start"`
 	AnonEnd     int64   `json:"anon_end"`
-	// Idle: growth per connection.
+	// Idle: growth per connection, from the server as started.
 	RSSPerConn  float64 `json:"rss_per_conn,omitempty"`
 	AnonPerConn float64 `json:"anon_per_conn,omitempty"`
 	FilePerConn float64 `json:"file_per_conn,omitempty"`
 	ServerFDs   int     `json:"server_fds,omitempty"` // descriptors the server held with every connection open
-	// Idle from the server as started, before the Warm warm-up connections:
-	// the growth per connection (warm-up ones included) with what the first
-	// logins pay once.
+	// Idle from the sample after the Warm warm-up connections to the last,
+	// over the connections added (idle.go: understated).
 	Warm            int     `json:"warm,omitempty"`
-	ColdRSSPerConn  float64 `json:"cold_rss_per_conn,omitempty"`
-	ColdAnonPerConn float64 `json:"cold_anon_per_conn,omitempty"`
+	WarmRSSPerConn  float64 `json:"warm_rss_per_conn,omitempty"`
+	WarmAnonPerConn float64 `json:"warm_anon_per_conn,omitempty"`
 
 	// Files: pad spent per file byte by the sender's send pad and the
 	// receiver's receive pad; the daemon's largest RSS growth during the transfer.
@@ -112,8 +111,8 @@ func (r *Result) Line() string {
 	fmt.Fprintf(&b, "%s %s:", r.Scenario, r.Label)
 	switch r.Scenario {
 	case "idle":
-		fmt.Fprintf(&b, " %d conns after %d warm-up, RSS %+.0f B/conn (anon %+.0f, mapped %+.0f; from cold %+.0f, anon %+.0f), server CPU %.2fs (%.0f µs/conn), RSS %s→%s, server fds %d; %d answered after idling",
-			r.Conns, r.Warm, r.RSSPerConn, r.AnonPerConn, r.FilePerConn, r.ColdRSSPerConn, r.ColdAnonPerConn, r.ServerCPUs, r.CPUNsPerMsg/1e3, mib(r.RSSStart), mib(r.RSSEnd), r.ServerFDs, r.Delivered)
+		fmt.Fprintf(&b, " %d conns, RSS %+.0f B/conn (anon %+.0f, mapped %+.0f; after %d warm-up %+.0f, anon %+.0f), server CPU %.2fs (%.0f µs/conn), RSS %s→%s, server fds %d; %d answered after idling",
+			r.Conns, r.RSSPerConn, r.AnonPerConn, r.FilePerConn, r.Warm, r.WarmRSSPerConn, r.WarmAnonPerConn, r.ServerCPUs, r.CPUNsPerMsg/1e3, mib(r.RSSStart), mib(r.RSSEnd), r.ServerFDs, r.Delivered)
 	case "files":
 		fmt.Fprintf(&b, " %s in %.2fs = %.0f MB/s, pad per file byte %.4f send %.4f receive, daemon peak growth RSS %s (anon %s), server CPU %.2fs, RSS %s→%s",
 			mib(r.Delivered), r.Seconds, r.PerSec/1e6, r.FileSendPad, r.FileRecvPad, mib(r.PeakRSSGrowth), mib(r.PeakAnonGrowth), r.ServerCPUs, mib(r.RSSStart), mib(r.RSSEnd))
