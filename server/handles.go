@@ -63,6 +63,19 @@ func (sh *sessionHandles) lookup(id otp.PadID) (pad otp.PadID, ok bool) {
 	return pad, ok
 }
 
+// count is how many handles are outstanding.
+func (sh *sessionHandles) count() int { return len(sh.account) + len(sh.orphans) }
+
+// each calls fn for every outstanding handle and the send pad id it stands for.
+func (sh *sessionHandles) each(fn func(h, pad otp.PadID)) {
+	for h, u := range sh.account {
+		fn(h, u.sendID)
+	}
+	for h, pad := range sh.orphans {
+		fn(h, pad)
+	}
+}
+
 // consume retires handle, whose session authenticated as u: one use only.
 func (sh *sessionHandles) consume(s *Store, handle otp.PadID, u *User) {
 	delete(sh.account, handle)

@@ -286,9 +286,21 @@ func (l *mailLog) adoptHandles(sh *sessionHandles) { l.handles, l.owner = nil, s
 // handleCount is how many handles are outstanding.
 func (l *mailLog) handleCount() int {
 	if l.owner != nil {
-		return len(l.owner.account) + len(l.owner.orphans)
+		return l.owner.count()
 	}
 	return len(l.handles)
+}
+
+// eachHandle calls fn for every outstanding handle and its account's send
+// pad id: the owner's once it took them over, else as replayed.
+func (l *mailLog) eachHandle(fn func(h, pad otp.PadID)) {
+	if l.owner != nil {
+		l.owner.each(fn)
+		return
+	}
+	for h, pad := range l.handles {
+		fn(h, pad)
+	}
 }
 
 // handleRecord is the size of a live handle's record.
@@ -368,18 +380,9 @@ func (l *mailLog) compactAll() error {
 	for sender, id := range l.ids {
 		b = appendLogRecord(b, logRecord{kind: logDMID, name: sender, key: uint64(id)})
 	}
-	if l.owner != nil {
-		for h, u := range l.owner.account {
-			b = appendLogRecord(b, logRecord{kind: logHandle, name: string(h[:]), rec: u.sendID[:]})
-		}
-		for h, pad := range l.owner.orphans {
-			b = appendLogRecord(b, logRecord{kind: logHandle, name: string(h[:]), rec: pad[:]})
-		}
-	} else {
-		for h, pad := range l.handles {
-			b = appendLogRecord(b, logRecord{kind: logHandle, name: string(h[:]), rec: pad[:]})
-		}
-	}
+	l.eachHandle(func(h, pad otp.PadID) {
+		b = appendLogRecord(b, logRecord{kind: logHandle, name: string(h[:]), rec: pad[:]})
+	})
 	b = appendLogRecord(b, logRecord{kind: logCommit})
 	l.live = live
 	return l.rewrite(b)
