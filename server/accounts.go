@@ -256,12 +256,26 @@ func (a *Accounts) unlist(u *User) {
 	if u.opened == 0 {
 		return
 	}
-	i, last := u.opened-1, len(a.opened)-1
-	a.opened[i] = a.opened[last]
-	a.opened[i].opened = i + 1
-	a.opened[last] = nil
-	a.opened = a.opened[:last]
+	var moved *User
+	if a.opened, moved = swapOut(a.opened, u.opened-1); moved != nil {
+		moved.opened = u.opened
+	}
 	u.opened = 0
+}
+
+// swapOut takes list[i] out of list, the last user moving into its place,
+// and returns the shorter list and the user moved (nil when list[i] was the
+// last), whose index its owner updates: Hub.sessions (User.at) and
+// Accounts.opened (User.opened) are both kept this way.
+func swapOut(list []*User, i int32) ([]*User, *User) {
+	last := int32(len(list)) - 1
+	var moved *User
+	if i != last {
+		moved = list[last]
+		list[i] = moved
+	}
+	list[last] = nil
+	return list[:last], moved
 }
 
 func (u *User) close() {

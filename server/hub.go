@@ -257,11 +257,10 @@ func (h *Hub) startSession(u *User, n *native) {
 
 // endSession drops u's session from the list: the last account takes its place.
 func (h *Hub) endSession(u *User) {
-	i, last := u.at, len(h.sessions)-1
-	h.sessions[i] = h.sessions[last]
-	h.sessions[i].at = i
-	h.sessions[last] = nil
-	h.sessions = h.sessions[:last]
+	var moved *User
+	if h.sessions, moved = swapOut(h.sessions, u.at); moved != nil {
+		moved.at = u.at
+	}
 	u.session = nil
 }
 
