@@ -280,10 +280,9 @@ func (l *Loop) sealHeld(conns []*Conn, write bool) {
 	for _, c := range conns {
 		// A slow consumer's backlog is dropped, not sealed: that would
 		// spend its pad on bytes nobody reads.
-		if c.held == 0 || c.closed || c.reason == ReasonSlowConsumer {
+		if c.closed || c.reason == ReasonSlowConsumer || !c.sealNow() {
 			continue
 		}
-		c.s.seal(c)
 		sealed = true
 		if write && !c.dying && !c.closed && c.s.durable(c) {
 			c.flush()
