@@ -463,10 +463,10 @@ func (n *native) postpone(size int) {
 // stage gives room in c.out to the next later frames, up to sealAhead, and
 // reports whether it did; it is called once the socket has drained c.out,
 // or when the session ends (Conn.kill, bye). flushAll seals them
-// (Conn.sealNow) and the gate lets them out once reserved. Staged only when
-// out is drained, a member's frames are sealed and written in one go, and
-// the buffer goes back to the pool for the next member while it is in cache:
-// a fan-out to 1,000 members reuses a few buffers, not one each.
+// (Conn.sealNow) and the gate lets them out once reserved. As the flush
+// stages only into a drained out, a member's frames are sealed and written in
+// one go, and the buffer goes back to the pool for the next member while it
+// is in cache: a fan-out to 1,000 members reuses a few buffers, not one each.
 func (n *native) stage(c *Conn) bool {
 	if len(n.later) == 0 || n.broken || c.dying || c.closed || n.unsealed {
 		return false
