@@ -37,7 +37,7 @@ type fanoutBench struct {
 	states  int
 }
 
-func newFanoutBench(b *testing.B, history bool) *fanoutBench {
+func newFanoutBench(b testing.TB, history bool) *fanoutBench {
 	b.Helper()
 	dir := b.TempDir()
 	// The real constructor: store, accounts, poller and an unused listener.
@@ -78,7 +78,7 @@ func newFanoutBench(b *testing.B, history bool) *fanoutBench {
 }
 
 // member is an authenticated native session on a Conn writing to /dev/null.
-func (fb *fanoutBench) member(b *testing.B, name string) *native {
+func (fb *fanoutBench) member(b testing.TB, name string) *native {
 	l := fb.l
 	l.gen++
 	c := &Conn{l: l, fd: fb.devnull, gen: l.gen, remote: name, maxIn: l.cfg.MaxFrame + 1024}
@@ -92,7 +92,7 @@ func (fb *fanoutBench) member(b *testing.B, name string) *native {
 	return n
 }
 
-func (fb *fanoutBench) state(b *testing.B, role otp.Role) string {
+func (fb *fanoutBench) state(b testing.TB, role otp.Role) string {
 	fb.states++
 	path := filepath.Join(fb.dir, fmt.Sprintf("%d.state", fb.states))
 	if err := otp.InitState(path, fb.padID, role); err != nil {
@@ -101,7 +101,7 @@ func (fb *fanoutBench) state(b *testing.B, role otp.Role) string {
 	return path
 }
 
-func (fb *fanoutBench) sender(b *testing.B, role otp.Role) *otp.Sender {
+func (fb *fanoutBench) sender(b testing.TB, role otp.Role) *otp.Sender {
 	s, err := otp.OpenSender(fb.pad, fb.state(b, role), otp.SenderOptions{ReserveStep: benchPadSize, MaxFrame: fb.l.cfg.MaxFrame})
 	if err != nil {
 		b.Fatal(err)
@@ -109,7 +109,7 @@ func (fb *fanoutBench) sender(b *testing.B, role otp.Role) *otp.Sender {
 	return s
 }
 
-func (fb *fanoutBench) receiver(b *testing.B) *otp.Receiver {
+func (fb *fanoutBench) receiver(b testing.TB) *otp.Receiver {
 	r, err := otp.OpenReceiver(fb.pad, fb.state(b, otp.RoleRecv), otp.ReceiverOptions{MaxFrame: fb.l.cfg.MaxFrame})
 	if err != nil {
 		b.Fatal(err)
@@ -119,7 +119,7 @@ func (fb *fanoutBench) receiver(b *testing.B) *otp.Receiver {
 
 // reset gives every sender and the publisher's receiver fresh state, so the
 // shared pad can be walked again.
-func (fb *fanoutBench) reset(b *testing.B) {
+func (fb *fanoutBench) reset(b testing.TB) {
 	for _, n := range append([]*native{fb.pub}, fb.members...) {
 		n.user.sender.Close()
 		n.user.sender = fb.sender(b, otp.RoleSend)
@@ -142,7 +142,7 @@ func (fb *fanoutBench) reset(b *testing.B) {
 }
 
 // seal makes the publisher's next n Says as its client would send them.
-func (fb *fanoutBench) seal(b *testing.B, n int) {
+func (fb *fanoutBench) seal(b testing.TB, n int) {
 	text := make([]byte, benchText)
 	for i := range text {
 		text[i] = 'a' + byte(i%26)

@@ -1,6 +1,11 @@
 package server
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
 
 // The output-buffer pool keeps flood-sized buffers while they are drawn from,
 // and lets them go after a housekeeping tick in which nobody took one.
@@ -48,4 +53,24 @@ func TestConnRoomDoubles(t *testing.T) {
 	if len(out) != 4000*130 || grows > 8 {
 		t.Fatalf("len %d after %d grows; want %d in at most 8", len(out), grows, 4000*130)
 	}
+}
+
+// TestFanoutSharesOutputBuffers relays Says to 100 members whose sockets take
+// everything: each member's frames are staged, sealed and written in one go,
+// and its buffer goes back to the pool for the next member, so the fan-out
+// holds a few buffers, not one per member until the flush (that was 100
+// pooled buffers after this, and 100 fresh ones in a fresh process).
+func TestFanoutSharesOutputBuffers(t *testing.T) {
+	fb := newFanoutBench(t, false)
+	l := fb.l
+	clear(l.bufs)
+	l.bufs, l.bufBytes = l.bufs[:0], 0
+	fb.seal(t, 300) // ~40 KiB for each member: one staged part each
+	fb.pub.onData(fb.pub.c, fb.frames)
+	l.beforeSleep()
+	for _, m := range fb.members {
+		require.Zero(t, m.c.pending(), "%s: everything written", m.c.remote)
+		require.Nil(t, m.c.out, "%s: its buffer went back to the pool", m.c.remote)
+	}
+	assert.LessOrEqual(t, len(l.bufs), 4, "buffers the fan-out and the publisher's replies took from the pool or made")
 }

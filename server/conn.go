@@ -142,8 +142,7 @@ func (c *Conn) queued() {
 		// while the kernel takes it.
 		for {
 			before := c.pending()
-			if c.s != nil && c.held > 0 {
-				c.s.seal(c)
+			if c.sealNow() {
 				c.l.reserve()
 			}
 			c.flush()
@@ -159,6 +158,22 @@ func (c *Conn) queued() {
 	c.markDirty()
 }
 
+// sealNow gives a sealer's backlog room in a drained out (stage) and seals
+// what is held, and reports whether it sealed anything.
+func (c *Conn) sealNow() bool {
+	if c.s == nil {
+		return false
+	}
+	if c.held == 0 && c.later > 0 && c.outPos == len(c.out) {
+		c.s.stage(c)
+	}
+	if c.held == 0 {
+		return false
+	}
+	c.s.seal(c)
+	return true
+}
+
 // markDirty schedules c for the end-of-iteration flush.
 func (c *Conn) markDirty() {
 	if !c.dirty {
@@ -172,6 +187,11 @@ func (c *Conn) markDirty() {
 func (c *Conn) kill(r Reason) {
 	if c.dying || c.closed {
 		return
+	}
+	// Its last words (a reply, a Bye) wait unstaged: they go, up to
+	// sealAhead; a slow consumer's backlog is dropped.
+	if c.s != nil && c.later > 0 && r != ReasonSlowConsumer {
+		c.s.stage(c)
 	}
 	c.dying = true
 	c.reason = r

@@ -1,6 +1,8 @@
 // A run of one session's Says to one room, handed to the members at once.
 package server
 
+import "padchat/otp"
+
 // roomRun is the Says a native session made to one room in a row while its
 // input is handled (one read: a flood's publisher sends hundreds). Their
 // encodings lie back to back in the arena and every other member gets all of
@@ -30,9 +32,9 @@ type roomRun struct {
 }
 
 // runChunk bounds the bytes a member's queue takes in one step of a run, and
-// so does the frame limit: each chunk fits an empty frame, and out passes
-// sealAhead by at most one.
-const runChunk = 8 << 10
+// so does the frame limit: each chunk fits one frame of the backlog
+// (native.postpone), so a member takes a publisher's read in a step or two.
+const runChunk = sealAhead - otp.Overhead
 
 // addRun makes the Say encoded as enc, to r from skip, part of the run and
 // reports whether it did; if not, the caller delivers it now.

@@ -269,21 +269,21 @@ func (l *Loop) flushAll() {
 // flushRounds bounds the seal, close and write rounds of one flushAll.
 const flushRounds = 4
 
-// sealHeld seals the held output of each of conns that has some (one frame
-// per connection, or a few at the frame limit), then runs the reserve hook
-// once: one durable write for every pad the iteration used. With write, a
+// sealHeld stages and seals the output of each of conns that has some and
+// whose socket has taken what was sealed before (Conn.sealNow: one frame per
+// connection, or a few at the frame limit), then runs the reserve hook once:
+// one durable write for every pad the iteration used. With write, a
 // connection whose frames already lie under its durable mark is written right
-// after its seal, through the gate (flushAll); shutdown and the benchmarks
-// seal only.
+// after its seal, through the gate (flushAll), and a buffer it empties serves
+// the next connection; shutdown and the benchmarks seal only.
 func (l *Loop) sealHeld(conns []*Conn, write bool) {
 	sealed := false
 	for _, c := range conns {
 		// A slow consumer's backlog is dropped, not sealed: that would
 		// spend its pad on bytes nobody reads.
-		if c.held == 0 || c.closed || c.reason == ReasonSlowConsumer {
+		if c.closed || c.reason == ReasonSlowConsumer || !c.sealNow() {
 			continue
 		}
-		c.s.seal(c)
 		sealed = true
 		if write && !c.dying && !c.closed && c.s.durable(c) {
 			c.flush()

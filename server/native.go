@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"padchat/otp"
@@ -35,10 +36,11 @@ type native struct {
 	// the hub's arena: c.out holds only their room, filled by seal's XOR.
 	spans  []span
 	spanAt int // spans[:spanAt] are sealed
-	// later is the backlog past sealAhead: the plaintext sizes of frames that
-	// have spans but no room in c.out yet, in order after the room frames.
-	// stage gives them room as the socket drains, so pad is spent and a frame
-	// sealed only for what is about to be written (Conn.later counts them).
+	// later is what is queued but not staged: the plaintext sizes of frames
+	// that have spans but no room in c.out yet, in order after the room
+	// frames. stage gives them room once c.out has drained, at most sealAhead
+	// at a time, so pad is spent, memory taken and a frame sealed only for
+	// what is about to be written (Conn.later counts them).
 	later     []int
 	from      int  // offset in c.out of the first unsealed frame
 	openAt    int  // offset in c.out of the open frame, which takes more messages
@@ -379,10 +381,10 @@ func (n *native) send(m *wire.Msg) {
 	n.deliver(m, nil)
 }
 
-// push queues one wire message: room in the open frame (makeRoom) or, past
-// sealAhead, a place in the backlog (postpone); its bytes stay in the arena
-// as a span either way. The gate holds them back until seal and the
-// reservation.
+// push queues one wire message: a place in the backlog (postpone), or after
+// a Bye that ends the session, room in the open frame (makeRoom); its bytes
+// stay in the arena as a span either way. The gate holds them back until
+// stage, seal and the reservation.
 func (n *native) push(msg []byte) {
 	if n.accepts() {
 		n.queueSpan(n.h.arenaSpan(msg), 1)
@@ -400,10 +402,10 @@ func (n *native) accepts() bool {
 // or a chunk of a room run: flushRun), as push describes.
 func (n *native) queueSpan(sp span, msgs int) {
 	c := n.c
-	if out := c.outBuf(); !n.ending && (len(n.later) > 0 || len(out)-c.outPos >= sealAhead) {
-		n.postpone(out, sp.n)
+	if !n.ending {
+		n.postpone(sp.n)
 	} else {
-		n.makeRoom(out, sp.n)
+		n.makeRoom(c.outBuf(), sp.n)
 	}
 	n.addSpan(sp)
 	n.h.l.stats.msgsOut += uint64(msgs)
@@ -415,7 +417,8 @@ func (n *native) queueSpan(sp span, msgs int) {
 // opening one (its header room first) when there is none or the message
 // would take it past the frame limit. Room, not a copy: seal writes the
 // ciphertext there straight from the arena, where a room event lies once for
-// all.
+// all. Only an ending session's Bye (and anything after it) takes this way:
+// it must follow what is staged, and a dying session stages nothing more.
 func (n *native) makeRoom(out []byte, size int) {
 	c := n.c
 	if n.open && len(out)-n.openAt-otp.HeaderSize+size > n.h.cfg.MaxFrame {
@@ -433,20 +436,22 @@ func (n *native) makeRoom(out []byte, size int) {
 	c.held += size
 }
 
-// sealAhead bounds the output a session gives room in c.out ahead of the
-// socket: what a flood queues past it waits as spans of the arena (later),
-// neither sealed nor copied, so a backlog costs no pad, no per-member buffer
-// and no cache-cold seal of bytes the socket cannot take yet.
+// sealAhead bounds the output a session stages into c.out at a time: the
+// rest waits as spans of the arena (later), neither sealed nor copied, until
+// the socket has taken what was staged, so a backlog costs no pad, no
+// per-member buffer and no cache-cold seal of bytes the socket cannot take
+// yet.
 const sealAhead = 64 << 10
 
 // postpone counts a message of size bytes into the backlog, in the last
-// later frame while it fits (its span follows the others: push).
-func (n *native) postpone(out []byte, size int) {
+// later frame while it fits (its span follows the others: push). Frames stay
+// within sealAhead, so stage fits the first one whole.
+func (n *native) postpone(size int) {
 	c := n.c
 	if n.open {
-		c.out = n.closeFrame(out)
+		c.out = n.closeFrame(c.out)
 	}
-	if k := len(n.later); k > 0 && n.later[k-1]+size <= n.h.cfg.MaxFrame {
+	if k := len(n.later); k > 0 && n.later[k-1]+size <= min(n.h.cfg.MaxFrame, sealAhead-otp.Overhead) {
 		n.later[k-1] += size
 		c.later += size
 	} else {
@@ -455,27 +460,45 @@ func (n *native) postpone(out []byte, size int) {
 	}
 }
 
-// stage gives room in c.out, which the socket has drained, to the next later
-// frames, up to sealAhead, and reports whether it did. The round of flushAll
-// it schedules seals them; the gate lets them out once reserved.
+// stage gives room in c.out to the next later frames, up to sealAhead, and
+// reports whether it did; it is called once the socket has drained c.out,
+// or when the session ends (Conn.kill, bye). flushAll seals them
+// (Conn.sealNow) and the gate lets them out once reserved. As the flush
+// stages only into a drained out, a member's frames are sealed and written in
+// one go, and the buffer goes back to the pool for the next member while it
+// is in cache: a fan-out to 1,000 members reuses a few buffers, not one each.
 func (n *native) stage(c *Conn) bool {
 	if len(n.later) == 0 || n.broken || c.dying || c.closed || n.unsealed {
 		return false
 	}
-	out := c.outBuf()[:0]
-	c.outPos = 0
-	n.from, n.unsealed = 0, true
-	k := 0
-	for k < len(n.later) && (k == 0 || len(out)+n.later[k] <= sealAhead) {
-		size := n.later[k]
-		at := len(out)
-		out = append(out, frameRoom[:otp.HeaderSize]...)
-		binary.BigEndian.PutUint32(out[at+otp.HeaderSize-4:], uint32(size))
-		out = c.room(out, size)
-		out = append(out, frameRoom[:otp.TagSize]...)
-		c.later -= otp.Overhead + size
+	k, need := 0, 0
+	for k < len(n.later) && (k == 0 || need+otp.Overhead+n.later[k] <= sealAhead) {
+		need += otp.Overhead + n.later[k]
 		k++
 	}
+	out := c.outBuf()
+	if c.outPos == len(out) {
+		out, c.outPos = out[:0], 0
+	}
+	from := len(out)
+	switch {
+	case cap(out)-from >= need:
+	case from == 0:
+		// One buffer of the size the frames take, a power of two so that the
+		// pool hands it to the next one: not a doubling from 4 KiB, whose
+		// steps a flood to 1,000 members paid as fresh memory each.
+		c.l.putBuf(out)
+		out = make([]byte, 0, 1<<bits.Len(uint(need-1)))
+	default: // after what the socket has not taken (Conn.kill)
+		out = c.room(out, need)[:from]
+	}
+	n.from, n.unsealed = from, true
+	for _, size := range n.later[:k] {
+		at := len(out)
+		out = out[:at+otp.Overhead+size]
+		binary.BigEndian.PutUint32(out[at+otp.HeaderSize-4:], uint32(size))
+	}
+	c.later -= need
 	c.out = out
 	c.held += len(out)
 	if k == len(n.later) {
@@ -646,6 +669,8 @@ func (n *native) durable(c *Conn) bool {
 func (n *native) bye(r wire.ByeReason, why string) {
 	if n.user != nil && n.pad != nil {
 		if r != wire.ByeShutdown {
+			// The Bye follows what was queued before it, up to sealAhead.
+			n.stage(n.c)
 			n.cutBacklog()
 			n.ending = true
 		}
