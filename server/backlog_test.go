@@ -400,3 +400,21 @@ func TestAckThenCloseInOneRead(t *testing.T) {
 	l.hub.mail.(*localMail).boxes.scan(alice.u.key(), 0, func(uint64, []byte) bool { left++; return true })
 	assert.Zero(t, left, "the ack still took the DM out of her mailbox")
 }
+
+// TestStagedAfterUnsentBytes: a session that ends while its socket is full
+// has its last part staged after the bytes the socket has not taken yet
+// (bye, Conn.kill). Only the staged frames are held back for their seal;
+// the unsent bytes before them, sealed and reserved long ago, may still
+// leave. Counted as held too, they waited for the new frames' seal.
+func TestStagedAfterUnsentBytes(t *testing.T) {
+	l, _ := plainLoop(t, Config{OutLimit: 64 << 20})
+	bob, _ := backlogFlood(t, l, backlogMsgs)
+	c := bob.n.p.c
+	require.True(t, c.writable, "bob's socket is full")
+	require.Positive(t, c.later, "a backlog waits")
+	require.Less(t, c.outPos, len(c.out), "bytes the socket has not taken")
+	require.Zero(t, c.held, "all of them sealed and reserved")
+	unsent := len(c.out)
+	require.True(t, c.s.stage(c))
+	assert.Equal(t, len(c.out)-unsent, c.held, "held: the staged frames only")
+}

@@ -500,7 +500,7 @@ func (n *native) stage(c *Conn) bool {
 	}
 	c.later -= need
 	c.out = out
-	c.held += len(out)
+	c.held += need
 	if k == len(n.later) {
 		n.later = n.later[:0]
 	} else {
