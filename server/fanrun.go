@@ -1,8 +1,6 @@
 // A run of one session's Says to one room, handed to the members at once.
 package server
 
-import "padchat/otp"
-
 // roomRun is the Says a native session made to one room in a row while its
 // input is handled (one read: a flood's publisher sends hundreds). Their
 // encodings lie back to back in the arena and every other member gets all of
@@ -30,11 +28,6 @@ type roomRun struct {
 	ends     []int   // where each of its messages ends, in order
 	cuts     []int   // flushRun's chunks: end, messages; end, messages; ...
 }
-
-// runChunk bounds the bytes a member's queue takes in one step of a run, and
-// so does the frame limit: each chunk fits one frame of the backlog
-// (native.postpone), so a member takes a publisher's read in a step or two.
-const runChunk = sealAhead - otp.Overhead
 
 // addRun makes the Say encoded as enc, to r from skip, part of the run and
 // reports whether it did; if not, the caller delivers it now.
@@ -75,11 +68,13 @@ func (run *roomRun) extends(r *Room, skip member, at int) bool {
 }
 
 // flushRun queues the run, if any, on every member of its room but its
-// sender, in chunks of whole messages up to runChunk. The run stays set
-// while it is handed out, so that an early write of a member's output
-// (Conn.queued) cannot let the arena drop or move its bytes unseen
-// (compactArena keeps and shifts it); a delivery or fan-out that a push sets
-// off (a close, a notice) finds it flushing and goes straight to its members.
+// sender, in chunks of whole messages that each fit one frame of the backlog
+// (Hub.laterFrame), so a member takes a publisher's read in a step or two.
+// The run stays set while it is handed out, so that an early write of a
+// member's output (Conn.queued) cannot let the arena drop or move its bytes
+// unseen (compactArena keeps and shifts it); a delivery or fan-out that a
+// push sets off (a close, a notice) finds it flushing and goes straight to
+// its members.
 func (h *Hub) flushRun() {
 	run := &h.run
 	r := run.r
@@ -88,7 +83,7 @@ func (h *Hub) flushRun() {
 	}
 	run.flushing = true
 	// Chunks: where each ends, and how many messages it holds.
-	chunk := min(runChunk, h.cfg.MaxFrame)
+	chunk := h.laterFrame()
 	cuts, start, last, msgs := run.cuts[:0], run.from, run.from, 0
 	for _, end := range run.ends {
 		if end-start > chunk && last > start {

@@ -443,15 +443,18 @@ func (n *native) makeRoom(out []byte, size int) {
 // yet.
 const sealAhead = 64 << 10
 
+// laterFrame is the most plaintext one frame of the backlog takes: within
+// the frame limit, and with its header and tag within sealAhead, so that
+// stage fits it whole. A room run is handed out in chunks of it (flushRun).
+func (h *Hub) laterFrame() int { return min(h.cfg.MaxFrame, sealAhead-otp.Overhead) }
+
 // postpone counts a message of size bytes into the backlog, in the last
-// later frame while it fits (its span follows the others: push). Frames stay
-// within sealAhead, so stage fits the first one whole.
+// later frame while it fits (its span follows the others: push). No frame
+// is open here: only an ending session opens one (makeRoom), and it never
+// postpones again.
 func (n *native) postpone(size int) {
 	c := n.c
-	if n.open {
-		c.out = n.closeFrame(c.out)
-	}
-	if k := len(n.later); k > 0 && n.later[k-1]+size <= min(n.h.cfg.MaxFrame, sealAhead-otp.Overhead) {
+	if k := len(n.later); k > 0 && n.later[k-1]+size <= n.h.laterFrame() {
 		n.later[k-1] += size
 		c.later += size
 	} else {
