@@ -47,10 +47,11 @@ func (e *eventLog) read() []string {
 // TestRoomRunKeepsEachMembersOrder: alice's Says of one read are queued on
 // the other members as a run (roomRun), and a join, a topic, a part and Says
 // to another room in the same read must still reach each member in the
-// order a delivery per message gives; a run longer than runChunk arrives
-// whole and in order.
+// order a delivery per message gives; a run longer than a chunk (here the
+// smallest frame limit, 5 KiB) arrives whole and in order.
 func TestRoomRunKeepsEachMembersOrder(t *testing.T) {
-	l, _ := plainLoop(t, Config{})
+	l, _ := plainLoop(t, Config{MaxMessage: 4 << 10, MaxFrame: 1})
+	require.Equal(t, 5<<10, l.hub.laterFrame(), "a chunk of the run")
 	users := map[string]*gateUser{}
 	logs := map[string]*eventLog{}
 	for _, name := range []string{"alice", "bob", "carol", "dave"} {
@@ -73,33 +74,41 @@ func TestRoomRunKeepsEachMembersOrder(t *testing.T) {
 	}
 
 	long := strings.Repeat("x", 1000)
-	var plain []byte
-	say := func(room, text string) {
-		plain = wire.Append(plain, &wire.Msg{Op: wire.OpSay, Room: []byte(room), Text: []byte(text)})
-	}
+	var msgs [][]byte // alice's input, one wire message each
+	add := func(m *wire.Msg) { msgs = append(msgs, wire.Append(nil, m)) }
+	say := func(room, text string) { add(&wire.Msg{Op: wire.OpSay, Room: []byte(room), Text: []byte(text)}) }
 	var want []string   // what bob and carol hear in r, and bob and dave in s, in order
-	for i := range 20 { // past runChunk: two chunks and more
+	for i := range 20 { // ~20 KiB: four chunks and more
 		say("r", fmt.Sprintf("a%02d%s", i, long))
 		want = append(want, fmt.Sprintf("67 r alice a%02d%.9s", i, long))
 	}
-	plain = wire.Append(plain, &wire.Msg{Op: wire.OpJoin, Room: []byte("s")})
+	add(&wire.Msg{Op: wire.OpJoin, Room: []byte("s")})
 	want = append(want, "69 s alice ")
 	say("s", "b0")
 	want = append(want, "67 s alice b0")
 	say("r", "a20")
 	say("r", "a21")
 	want = append(want, "67 r alice a20", "67 r alice a21")
-	plain = wire.Append(plain, &wire.Msg{Op: wire.OpTopic, Room: []byte("r"), Text: []byte("t1")})
+	add(&wire.Msg{Op: wire.OpTopic, Room: []byte("r"), Text: []byte("t1")})
 	want = append(want, "77 r alice t1")
 	say("r", "a22")
 	want = append(want, "67 r alice a22")
-	plain = wire.Append(plain, &wire.Msg{Op: wire.OpPart, Room: []byte("r")})
+	add(&wire.Msg{Op: wire.OpPart, Room: []byte("r")})
 	want = append(want, "70 r alice left")
 	say("s", "b1")
 	want = append(want, "67 s alice b1")
-	// One write, one read: every message above is handled in one onData.
+	// One write, one read: every message above is handled in one onData,
+	// in as many frames as the frame limit takes.
 	a := users["alice"]
-	_, err := unix.Write(a.n.p.fd, a.n.frame(t, plain))
+	var frames, plain []byte
+	for _, m := range msgs {
+		if len(plain)+len(m) > l.cfg.MaxFrame {
+			frames, plain = append(frames, a.n.frame(t, plain)...), nil
+		}
+		plain = append(plain, m...)
+	}
+	frames = append(frames, a.n.frame(t, plain)...)
+	_, err := unix.Write(a.n.p.fd, frames)
 	require.NoError(t, err)
 	a.n.p.c.read()
 	l.beforeSleep()
