@@ -304,42 +304,35 @@ func spawnPadchatd(ctx context.Context, o *options, dir string, p plan) (*spawne
 	args := []string{"--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"),
 		"--pad-reserve", reserve, "--max-conns", strconv.Itoa(p.conns + 100), "--log-level", "info",
 		"--out-limit", strconv.Itoa(benchOutLimit)}
-	var httpAddr string
+	// Every listener binds port 0 and the log says where it ended up: a port
+	// picked beforehand (freePort) can be taken by the time padchatd binds
+	// it, by the client's own connections among others.
 	if o.target == "native" {
-		var err error
-		if httpAddr, err = freePort(); err != nil {
-			return nil, err
-		}
-		args = append(args, "--http", httpAddr)
+		args = append(args, "--http", "127.0.0.1:0")
 	}
-	var plainAddr string
 	if o.target == "line" {
-		var err error
-		if plainAddr, err = freePort(); err != nil {
-			return nil, err
-		}
-		args = append(args, "--listen-rooms", plainAddr)
+		args = append(args, "--listen-rooms", "127.0.0.1:0")
 	}
 	args = append(args, o.serverArgs...)
 	s, err := start(ctx, dir, o.padchatd, args...)
 	if err != nil {
 		return nil, err
 	}
-	// The native address is in the first JSON log line.
-	addr, err := listeningAddr(ctx, s)
+	at, err := listeningAddrs(ctx, s)
 	if err != nil {
 		return nil, s.fail(err)
 	}
-	if plainAddr != "" {
-		addr = plainAddr
-		err = s.waitListening(ctx, addr)
+	s.addr = at.native
+	if o.target == "line" {
+		if s.addr = at.dialects["rooms"]; s.addr == "" {
+			return nil, s.fail(errors.New("padchatd did not log its rooms listener"))
+		}
 	}
-	s.addr = addr
-	if err != nil {
-		return nil, s.fail(err)
-	}
-	if httpAddr != "" {
-		s.metrics = "http://" + httpAddr + "/metrics"
+	if o.target == "native" {
+		if at.http == "" {
+			return nil, s.fail(errors.New("padchatd did not log its HTTP listener"))
+		}
+		s.metrics = "http://" + at.http + "/metrics"
 	}
 	return s, nil
 }
@@ -347,31 +340,47 @@ func spawnPadchatd(ctx context.Context, o *options, dir string, p plan) (*spawne
 // benchOutLimit is the per-client output limit of every started server (bench/redis.conf, bench/nats.conf).
 const benchOutLimit = 256 << 20
 
-// listeningAddr reads the server log until padchatd says where it listens.
-func listeningAddr(ctx context.Context, s *spawned) (string, error) {
+// listening is where a started padchatd listens, as its log says.
+type listening struct {
+	native, http string
+	dialects     map[string]string // by dialect name
+}
+
+// listeningAddrs reads the server log until padchatd says it is listening;
+// the HTTP and dialect listeners log their addresses before that line.
+func listeningAddrs(ctx context.Context, s *spawned) (listening, error) {
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		f, err := os.Open(s.log.Name())
-		if err == nil {
+		if f, err := os.Open(s.log.Name()); err == nil {
+			at := listening{dialects: map[string]string{}}
 			sc := bufio.NewScanner(f)
 			for sc.Scan() {
-				var l struct{ Message, Addr string }
-				if json.Unmarshal(sc.Bytes(), &l) == nil && l.Message == "padchatd listening" {
+				var l struct{ Message, Addr, Dialect string }
+				if json.Unmarshal(sc.Bytes(), &l) != nil {
+					continue
+				}
+				switch l.Message {
+				case "http listening":
+					at.http = l.Addr
+				case "dialect listening":
+					at.dialects[l.Dialect] = l.Addr
+				case "padchatd listening":
 					f.Close()
-					return l.Addr, nil
+					at.native = l.Addr
+					return at, nil
 				}
 			}
 			f.Close()
 		}
 		select {
 		case <-s.done:
-			return "", errors.New("padchatd exited at start")
+			return listening{}, errors.New("padchatd exited at start")
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return listening{}, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	return "", errors.New("padchatd did not log its address within 15s")
+	return listening{}, errors.New("padchatd did not log its address within 15s")
 }
 
 var portsLine = regexp.MustCompile(`(?m)^\s*Ports\s*=.*$`)
