@@ -76,6 +76,8 @@ func TestReportAndChart(t *testing.T) {
 		{Scenario: "fanout", Target: "native", Label: "native", Subs: 200, Pubs: 4, Msgs: 10, Size: 100, PerSec: 2e6, CPUNsPerMsg: 180, PadPerMsg: 132.5, P99us: 777777},
 		{Scenario: "fanout", Target: "line", Label: "line", Subs: 200, Pubs: 4, Msgs: 10, Size: 100, PerSec: 2e6, CPUNsPerMsg: 160},
 		{Scenario: "fanout", Target: "redis", Label: "redis", Subs: 200, Pubs: 4, Msgs: 10, Size: 100, PerSec: 3e6, CPUNsPerMsg: 250},
+		{Scenario: "fanout", Target: "native", Label: "native", Subs: 10, Pubs: 4, Msgs: 10, Size: 100, PerSec: 2e6, CPUNsPerMsg: 190},
+		{Scenario: "fanout", Target: "redis", Label: "redis", Subs: 10, Pubs: 4, Msgs: 10, Size: 100, PerSec: 2e6, CPUNsPerMsg: 180},
 		{Scenario: "idle", Target: "native", Label: "native", Conns: 1000, RSSPerConn: 900},
 		{Scenario: "latency", Target: "native", Label: "native", Subs: 100, Pubs: 1, Rate: 1000, Msgs: 5, Size: 100, P99us: 800},
 		{Scenario: "latency", Target: "redis", Label: "redis", Subs: 100, Pubs: 1, Rate: 1000, Msgs: 5, Size: 100, P99us: 900},
@@ -105,6 +107,8 @@ func TestReportAndChart(t *testing.T) {
 	assert.Contains(t, report, "delivered msg/s 2000000 ≥ Redis's 3000000: **not met**")
 	assert.Contains(t, report, "plain listener (line) 160 ns ≤ 150 ns: **not met**")
 	assert.Contains(t, report, "pad 132.5 B per delivered 100-byte message ≤ 140 B: met")
+	// Under 100 subscribers flood has no goal: the line says so and no "not met".
+	assert.Contains(t, report, "native 190 ns CPU/delivery; below every peer (no goal under 100 subscribers): no (not below redis 180 ns)")
 	chart, err := os.ReadFile(svg)
 	require.NoError(t, err)
 	d := xml.NewDecoder(bytes.NewReader(chart))

@@ -308,7 +308,17 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 	}
 	// below says whether rf spends less CPU per delivery than every peer,
 	// naming those it does not beat; with no peer in the group, it says so.
-	below := func(g group, rf *Result) string {
+	// Where the issue sets no goal (goal false) it says yes or no.
+	below := func(g group, rf *Result, goal bool) string {
+		verdict := func(ok bool) string {
+			switch {
+			case goal:
+				return mark(ok)
+			case ok:
+				return "yes"
+			}
+			return "no"
+		}
 		var worse []string
 		peers := 0
 		for _, r := range g.rows {
@@ -324,9 +334,9 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 		case peers == 0:
 			return "no peer in this run"
 		case len(worse) == 0:
-			return mark(true)
+			return verdict(true)
 		}
-		return mark(false) + " (not below " + strings.Join(worse, ", ") + ")"
+		return verdict(false) + " (not below " + strings.Join(worse, ", ") + ")"
 	}
 	plain := "line" + strings.TrimPrefix(ref, "native")
 	for _, g := range groupWhere(rs, "fanout", ref, isFlood) {
@@ -334,7 +344,12 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 		if rf == nil {
 			continue
 		}
-		fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer: %s", g.key, ref, rf.CPUNsPerMsg, below(g, rf))
+		// The flood goal is at 100, 200 and 1,000 subscribers.
+		if rf.Subs < 100 {
+			fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer (no goal under 100 subscribers): %s", g.key, ref, rf.CPUNsPerMsg, below(g, rf, false))
+		} else {
+			fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer: %s", g.key, ref, rf.CPUNsPerMsg, below(g, rf, true))
+		}
 		if rf.Subs == 200 {
 			fmt.Fprintf(w, "; ≤ 200 ns: %s", mark(rf.CPUNsPerMsg <= 200))
 			if rd := find(g, "redis"); rd != nil {
@@ -351,7 +366,7 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 	}
 	for _, g := range groupWhere(rs, "fanout", ref, func(r *Result) bool { return !isFlood(r) }) {
 		if rf := refOf(g, ref); rf != nil {
-			fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer: %s\n", g.key, ref, rf.CPUNsPerMsg, below(g, rf))
+			fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer: %s\n", g.key, ref, rf.CPUNsPerMsg, below(g, rf, true))
 		}
 	}
 	for _, g := range groupResults(rs, "latency", ref) {
