@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"padchat/otp"
 	"padchat/wire"
 )
 
@@ -30,8 +31,9 @@ func TestAppendSealAllocatesNothing(t *testing.T) {
 }
 
 // Frames that fit the reader's buffer are opened where they lie, longer ones
-// (a 4,096-byte text, the default --max-message, is longer) from a copy: both
-// give the message, and one after the other keep their order.
+// (a 4,096-byte text, the default --max-message, is longer) where the client
+// read them, in a buffer of its own: both give the message, and one after the
+// other keep their order.
 func TestRecvSmallAndLargeFrames(t *testing.T) {
 	d := startServer(t)
 	alice, bob := dial(t, d, "alice"), dial(t, d, "bob")
@@ -45,4 +47,41 @@ func TestRecvSmallAndLargeFrames(t *testing.T) {
 		got := expect(t, bob, "message", func(m *wire.Msg) bool { return m.Op == wire.OpMessage })
 		assert.Equal(t, text, got.Text, "message %d", i)
 	}
+}
+
+// A frame over the reader's buffer that carries several messages gives each
+// whole and in order, and the frames after it, read into the same buffer,
+// theirs: a message's bytes stay where the frame was opened until all of the
+// frame's messages are used up.
+func TestRecvLargeFrameOfSeveralMessages(t *testing.T) {
+	d := startServer(t)
+	alice, bob := dial(t, d, "alice"), dial(t, d, "bob")
+	join(t, alice, "lobby")
+	join(t, bob, "lobby")
+	largest := 0
+	bob.OnFrame = func(dir otp.Direction, _ int64, n int) {
+		if dir == otp.ToClient {
+			largest = max(largest, n)
+		}
+	}
+	// Two rounds of six 2,000-byte Says, each round in one write: the daemon
+	// reads a round at once and gives bob one frame of six messages.
+	var texts [][]byte
+	for round := range 2 {
+		var buf []byte
+		for i := range 6 {
+			text := bytes.Repeat([]byte{byte('a' + 6*round + i)}, 2000)
+			texts = append(texts, text)
+			var err error
+			buf, err = alice.AppendSeal(buf, &wire.Msg{Op: wire.OpSay, Room: []byte("lobby"), Text: text})
+			require.NoError(t, err)
+		}
+		_, err := alice.Conn().Write(buf)
+		require.NoError(t, err)
+	}
+	for i, text := range texts {
+		got := expect(t, bob, "message", func(m *wire.Msg) bool { return m.Op == wire.OpMessage })
+		assert.Equal(t, text, got.Text, "message %d", i)
+	}
+	assert.Greater(t, largest, 4<<10, "no frame over the reader's buffer: the test did not test it")
 }

@@ -34,7 +34,6 @@ type Client struct {
 	wbuf  []byte
 	enc   []byte
 	frame []byte
-	plain []byte
 	rest  []byte // messages of the last frame not yet returned by Recv
 	// OnFrame, when set, sees the pad range of every frame sent or received:
 	// tests use it to prove no pad byte is ever used twice.
@@ -230,37 +229,34 @@ func (c *Client) next(m *wire.Msg) error {
 	if err != nil {
 		return err
 	}
-	var plain []byte
+	var frame []byte
 	if n <= c.br.Size() {
-		// A frame that fits the reader's buffer is opened where it lies,
-		// with no copy: its plaintext stays there until the next read,
-		// which comes only once its messages are used up (c.rest).
-		frame, err := c.br.Peek(n)
-		if err == io.EOF {
+		// A frame that fits the reader's buffer is read where it lies.
+		if frame, err = c.br.Peek(n); err == io.EOF {
 			err = io.ErrUnexpectedEOF // a frame cut short, as ReadFull says
 		}
 		if err != nil {
 			return err
 		}
 		c.br.Discard(n)
-		if plain, err = c.rcv.Open(frame[otp.HeaderSize:otp.HeaderSize], frame, otp.ToClient, &c.sess); err != nil {
-			return err
-		}
-		c.record(otp.ToClient, frame)
 	} else {
+		// A bigger one is read into the client's own buffer, kept for the next.
 		if cap(c.frame) < n {
 			c.frame = make([]byte, n)
 		}
-		c.frame = c.frame[:n]
-		if _, err := io.ReadFull(c.br, c.frame); err != nil {
+		frame = c.frame[:n]
+		if _, err := io.ReadFull(c.br, frame); err != nil {
 			return err
 		}
-		if c.plain, err = c.rcv.Open(c.plain[:0], c.frame, otp.ToClient, &c.sess); err != nil {
-			return err
-		}
-		c.record(otp.ToClient, c.frame)
-		plain = c.plain
 	}
+	// Either way it is opened in place, with no copy: its plaintext stays
+	// there until the next frame is read, which comes only once its messages
+	// are used up (c.rest).
+	plain, err := c.rcv.Open(frame[otp.HeaderSize:otp.HeaderSize], frame, otp.ToClient, &c.sess)
+	if err != nil {
+		return err
+	}
+	c.record(otp.ToClient, frame)
 	c.rest, err = wire.DecodeNext(plain, m)
 	if err != nil {
 		c.rest = nil
