@@ -21,3 +21,16 @@ func chunks4(h *limbs, tab *table, first *[64]byte, mid []byte, last *[64]byte) 
 	}
 	chunksGeneric(h, tab, first, mid, last)
 }
+
+// lanesAVX2 is lanesGeneric in AVX2 (stream_amd64.s).
+//
+//go:noescape
+func lanesAVX2(lanes *[5][4]uint64, tab *[9][4]uint64, dst, src, pad []byte)
+
+func lanesXOR(lanes *[5][4]uint64, tab *[9][4]uint64, dst, src, pad []byte) {
+	if hasVec {
+		lanesAVX2(lanes, tab, dst, src, pad)
+		return
+	}
+	lanesGeneric(lanes, tab, dst, src, pad)
+}
