@@ -55,7 +55,7 @@ func BenchmarkSeal(b *testing.B) {
 	for i := range pad {
 		pad[i] = byte(i)
 	}
-	for _, n := range []int{2048, 8192, 65536} {
+	for _, n := range []int{512, 768, 1024, 1536, 2048, 8192, 65536} {
 		text := make([]byte, n)
 		frame := make([]byte, 32+n)
 		at := 0

@@ -34,3 +34,16 @@ func lanesXOR(lanes *[5][4]uint64, tab *[9][4]uint64, dst, src, pad []byte) {
 	}
 	lanesGeneric(lanes, tab, dst, src, pad)
 }
+
+// lanesFinalAVX2 is lanesFinalGeneric in AVX2 (chunks_amd64.s).
+//
+//go:noescape
+func lanesFinalAVX2(lanes *[5][4]uint64, fin *[9][4]uint64, h *limbs)
+
+func lanesFinal(lanes *[5][4]uint64, fin *[9][4]uint64, h *limbs) {
+	if hasVec {
+		lanesFinalAVX2(lanes, fin, h)
+		return
+	}
+	lanesFinalGeneric(lanes, fin, h)
+}

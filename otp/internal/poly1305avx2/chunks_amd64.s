@@ -373,3 +373,128 @@ split:
 
 ret:
 	RET
+
+// lanesFinalAVX2: the end of a Stream's lanes: lane j times its own
+// multiplier (fin's rows, laid out as the r^4 rows), carried, and the four
+// lanes summed into h, as blocksAVX2 ends.
+
+// func lanesFinalAVX2(lanes *[5][4]uint64, fin *[9][4]uint64, h *limbs)
+TEXT ·lanesFinalAVX2(SB), NOSPLIT, $0-24
+	MOVQ lanes+0(FP), SI
+	MOVQ fin+8(FP), BX
+	MOVQ h+16(FP), DI
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	VMOVDQU 128(SI), Y4
+	VMOVDQU mask26<>(SB), Y15
+	// d = h * r, lane by lane; 2^130 = 5 folds the high products into S rows.
+	VPMULUDQ R0, Y0, Y5
+	VPMULUDQ R1, Y0, Y6
+	VPMULUDQ R2, Y0, Y7
+	VPMULUDQ R3, Y0, Y8
+	VPMULUDQ R4, Y0, Y9
+
+	VPMULUDQ S4, Y1, Y10
+	VPMULUDQ R0, Y1, Y11
+	VPMULUDQ R1, Y1, Y12
+	VPMULUDQ R2, Y1, Y13
+	VPADDQ   Y10, Y5, Y5
+	VPADDQ   Y11, Y6, Y6
+	VPADDQ   Y12, Y7, Y7
+	VPADDQ   Y13, Y8, Y8
+	VPMULUDQ R3, Y1, Y10
+	VPADDQ   Y10, Y9, Y9
+
+	VPMULUDQ S3, Y2, Y10
+	VPMULUDQ S4, Y2, Y11
+	VPMULUDQ R0, Y2, Y12
+	VPMULUDQ R1, Y2, Y13
+	VPADDQ   Y10, Y5, Y5
+	VPADDQ   Y11, Y6, Y6
+	VPADDQ   Y12, Y7, Y7
+	VPADDQ   Y13, Y8, Y8
+	VPMULUDQ R2, Y2, Y10
+	VPADDQ   Y10, Y9, Y9
+
+	VPMULUDQ S2, Y3, Y10
+	VPMULUDQ S3, Y3, Y11
+	VPMULUDQ S4, Y3, Y12
+	VPMULUDQ R0, Y3, Y13
+	VPADDQ   Y10, Y5, Y5
+	VPADDQ   Y11, Y6, Y6
+	VPADDQ   Y12, Y7, Y7
+	VPADDQ   Y13, Y8, Y8
+	VPMULUDQ R1, Y3, Y10
+	VPADDQ   Y10, Y9, Y9
+
+	VPMULUDQ S1, Y4, Y10
+	VPMULUDQ S2, Y4, Y11
+	VPMULUDQ S3, Y4, Y12
+	VPMULUDQ S4, Y4, Y13
+	VPADDQ   Y10, Y5, Y5
+	VPADDQ   Y11, Y6, Y6
+	VPADDQ   Y12, Y7, Y7
+	VPADDQ   Y13, Y8, Y8
+	VPMULUDQ R0, Y4, Y10
+	VPADDQ   Y10, Y9, Y9
+
+	// Carry d into h, two chains at once: d3->d4->d0, d0->d1->d2->d3->d4.
+	// Afterwards h1 is below 2^26+2^11, h4 below 2^26+2^8, the rest below 2^26.
+	VPSRLQ $26, Y8, Y10
+	VPAND  Y15, Y8, Y3
+	VPADDQ Y10, Y9, Y9
+	VPSRLQ $26, Y5, Y11
+	VPAND  Y15, Y5, Y0
+	VPADDQ Y11, Y6, Y6
+
+	VPSRLQ $26, Y9, Y10
+	VPAND  Y15, Y9, Y4
+	VPSLLQ $2, Y10, Y12
+	VPADDQ Y12, Y10, Y10
+	VPADDQ Y10, Y0, Y0
+	VPSRLQ $26, Y6, Y11
+	VPAND  Y15, Y6, Y1
+	VPADDQ Y11, Y7, Y7
+
+	VPSRLQ $26, Y0, Y10
+	VPAND  Y15, Y0, Y0
+	VPADDQ Y10, Y1, Y1
+	VPSRLQ $26, Y7, Y11
+	VPAND  Y15, Y7, Y2
+	VPADDQ Y11, Y3, Y3
+
+	VPSRLQ $26, Y3, Y10
+	VPAND  Y15, Y3, Y3
+	VPADDQ Y10, Y4, Y4
+
+
+	// Sum the four lanes of each limb into h.
+	VEXTRACTI128 $1, Y0, X10
+	VPADDQ       X10, X0, X0
+	VPSHUFD      $0x4e, X0, X10
+	VPADDQ       X10, X0, X0
+	VMOVQ        X0, 0(DI)
+	VEXTRACTI128 $1, Y1, X10
+	VPADDQ       X10, X1, X1
+	VPSHUFD      $0x4e, X1, X10
+	VPADDQ       X10, X1, X1
+	VMOVQ        X1, 8(DI)
+	VEXTRACTI128 $1, Y2, X10
+	VPADDQ       X10, X2, X2
+	VPSHUFD      $0x4e, X2, X10
+	VPADDQ       X10, X2, X2
+	VMOVQ        X2, 16(DI)
+	VEXTRACTI128 $1, Y3, X10
+	VPADDQ       X10, X3, X3
+	VPSHUFD      $0x4e, X3, X10
+	VPADDQ       X10, X3, X3
+	VMOVQ        X3, 24(DI)
+	VEXTRACTI128 $1, Y4, X10
+	VPADDQ       X10, X4, X4
+	VPSHUFD      $0x4e, X4, X10
+	VPADDQ       X10, X4, X4
+	VMOVQ        X4, 32(DI)
+	VZEROUPPER
+	RET
