@@ -215,7 +215,7 @@ func (s *Sender) seal(out []byte, parts [][]byte, dir Direction, sess *Session) 
 	pad := s.pad.data[off+KeySize : off+PadCost(n)]
 	body := out[HeaderSize : HeaderSize+n]
 	var tag [TagSize]byte
-	if poly1305avx2.Vector(HeaderSize + n) {
+	if poly1305avx2.UseStream(HeaderSize + n) {
 		var st poly1305avx2.Stream
 		st.Init(key)
 		st.Write(sess.Client[:])

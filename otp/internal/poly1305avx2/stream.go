@@ -14,7 +14,7 @@ import (
 // so Sum multiplies lane j by r^(4-j) to line the lanes up with the serial
 // polynomial, then takes the bytes short of a chunk one block at a time.
 //
-// Ask Vector first: for a short message, XOR then Sum is faster, and without
+// Ask UseStream first: for a short message, XOR then Sum is faster, and without
 // the kernel the lanes in Go are slower still.
 type Stream struct {
 	lanes [5][4]uint64 // limb k of lane j at [k][j], the kernel's layout
@@ -26,8 +26,8 @@ type Stream struct {
 	key   *[KeySize]byte
 }
 
-// Vector reports whether a message of n bytes is sealed fastest by a Stream.
-func Vector(n int) bool { return hasVec && n >= minStream }
+// UseStream reports whether a message of n bytes is sealed fastest by a Stream.
+func UseStream(n int) bool { return hasVec && n >= minStream }
 
 // minStream is where a Stream's XOR and tag in one pass start to beat XOR
 // then Sum, on an AMD EPYC with AVX2 and pad read cold (BenchmarkSeal): they
