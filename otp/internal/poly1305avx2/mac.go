@@ -1,7 +1,9 @@
 // Package poly1305avx2 computes otp's frame tags, Poly1305 of two whole blocks
 // (the session nonces) and a message, four blocks at a time with AVX2 where the
 // message is long enough for that to pay, and with golang.org/x/crypto/poly1305
-// otherwise and on every other GOARCH.
+// otherwise and on every other GOARCH. Sum tags a message already in memory; a
+// Stream (stream.go) tags one as it is written, and can XOR it with the pad on
+// the way, so a sealer reads its pad and text once.
 //
 // The vector code splits the blocks into four interleaved Horner sums, one per
 // 64-bit lane: each lane adds its block of a 64-byte chunk and multiplies by
