@@ -94,8 +94,8 @@ func TestReportAndChart(t *testing.T) {
 	report := string(b)
 	assert.Contains(t, report, "| redis | 500000 | 0.50 |") // throughput ratio
 	assert.Contains(t, report, "| 300 | 3.00 |")            // CPU ratio
-	assert.Contains(t, report, "window 256: native 100 ns CPU/delivery; below every peer: met")
-	assert.Contains(t, report, "window 256: native 150 ns CPU/delivery; below every peer: **not met** (not below redis 100 ns)")
+	assert.Contains(t, report, "window 256: native 100.0 ns CPU/delivery; below every peer: met")
+	assert.Contains(t, report, "window 256: native 150.0 ns CPU/delivery; below every peer: **not met** (not below redis 100.0 ns)")
 	assert.Contains(t, report, "≤ 1 KiB: met")
 	assert.Contains(t, report, "p99 800 µs ≤ Redis's 900 µs: met")
 	assert.Contains(t, report, "50000 acked/s ≥ Redis (appendfsync always) 100000: **not met**")
@@ -103,12 +103,12 @@ func TestReportAndChart(t *testing.T) {
 	assert.Contains(t, report, "## Fan-out, flood")
 	assert.NotContains(t, report, "777777")
 	assert.Contains(t, report, "| 132.5 |")
-	assert.Contains(t, report, "flood: native 180 ns CPU/delivery; below every peer: met; ≤ 200 ns: met")
+	assert.Contains(t, report, "flood: native 180.0 ns CPU/delivery; below every peer: met; ≤ 200 ns: met")
 	assert.Contains(t, report, "delivered msg/s 2000000 ≥ Redis's 3000000: **not met**")
-	assert.Contains(t, report, "plain listener (line) 160 ns ≤ 150 ns: **not met**")
+	assert.Contains(t, report, "plain listener (line) 160.0 ns ≤ 150 ns: **not met**")
 	assert.Contains(t, report, "pad 132.5 B per delivered 100-byte message ≤ 140 B: met")
 	// Under 100 subscribers flood has no goal: the line says so and no "not met".
-	assert.Contains(t, report, "native 190 ns CPU/delivery; below every peer (no goal under 100 subscribers): no (not below redis 180 ns)")
+	assert.Contains(t, report, "native 190.0 ns CPU/delivery; below every peer (no goal under 100 subscribers): no (not below redis 180.0 ns)")
 	chart, err := os.ReadFile(svg)
 	require.NoError(t, err)
 	d := xml.NewDecoder(bytes.NewReader(chart))

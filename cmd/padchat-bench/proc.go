@@ -21,7 +21,7 @@ const clockTicks = 100
 
 // procSample is one reading of a process.
 type procSample struct {
-	CPU     time.Duration // user + system, all threads
+	CPU     time.Duration // user + system, all threads (processCPU)
 	RSS     int64         // VmRSS, bytes
 	RSSAnon int64         // RssAnon: heap, stacks (no mapped files)
 	RSSFile int64         // RssFile: mapped files (pads, for padchatd)
@@ -29,26 +29,10 @@ type procSample struct {
 
 func sampleProc(pid int) (procSample, error) {
 	var s procSample
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+	var err error
+	if s.CPU, err = processCPU(pid); err != nil {
 		return s, err
 	}
-	// The command name may hold spaces and parentheses: fields start after the last ')'.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return s, fmt.Errorf("/proc/%d/stat: no ')'", pid)
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	if len(f) < 13 {
-		return s, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	// f[0] is field 3 (state): utime is field 14, stime 15.
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return s, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
-	}
-	s.CPU = time.Duration(ut+st) * time.Second / clockTicks
 	status, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return s, err
@@ -75,6 +59,31 @@ func sampleProc(pid int) (procSample, error) {
 		*dst = kb << 10
 	}
 	return s, sc.Err()
+}
+
+// tickCPU is the process's user + system time from /proc/PID/stat, in whole
+// clock ticks of 10 ms.
+func tickCPU(pid int) (time.Duration, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces and parentheses: fields start after the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	// f[0] is field 3 (state): utime is field 14, stime 15.
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
 
 // selfCPU is this process's user + system time: the load generator's own cost.

@@ -220,7 +220,7 @@ func writeReport(w io.Writer, rs []Result, ref string, notes []string, chart str
 	if gs := groupResults(rs, "dm", ref); len(gs) > 0 {
 		writeTable(w, "Durable direct messages to offline users", []string{"acked msg/s", "× ref", "lost", "errors",
 			"ack p50 µs", "ack p99 µs", "server CPU s", "CPU ns/ack", "× ref"}, gs, ref, func(r, rf *Result) string {
-			return fmt.Sprintf("%.0f | %s | %d | %d | %.0f | %.0f | %.2f | %.0f | %s", r.PerSec, ratio(r.PerSec, rf.PerSec),
+			return fmt.Sprintf("%.0f | %s | %d | %d | %.0f | %.0f | %.3f | %.0f | %s", r.PerSec, ratio(r.PerSec, rf.PerSec),
 				r.Lost, r.Errors, r.P50us, r.P99us, r.ServerCPUs, r.CPUNsPerMsg, ratio(r.CPUNsPerMsg, rf.CPUNsPerMsg))
 		})
 	}
@@ -250,7 +250,7 @@ func fanoutCells(r, rf *Result) string {
 	if r.PadPerMsg > 0 {
 		pad = fmt.Sprintf("%.1f", r.PadPerMsg)
 	}
-	return fmt.Sprintf("%.0f | %s | %d | %s | %.2f | %.0f | %s | %s | %s | %.2f", r.PerSec, ratio(r.PerSec, rf.PerSec), r.Lost, lat,
+	return fmt.Sprintf("%.0f | %s | %d | %s | %.3f | %.0f | %s | %s | %s | %.2f", r.PerSec, ratio(r.PerSec, rf.PerSec), r.Lost, lat,
 		r.ServerCPUs, r.CPUNsPerMsg, ratio(r.CPUNsPerMsg, rf.CPUNsPerMsg), pad, mib(r.RSSEnd), r.ClientCPUs)
 }
 
@@ -327,7 +327,7 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 			}
 			peers++
 			if rf.CPUNsPerMsg >= r.CPUNsPerMsg {
-				worse = append(worse, fmt.Sprintf("%s %.0f ns", r.Label, r.CPUNsPerMsg))
+				worse = append(worse, fmt.Sprintf("%s %.1f ns", r.Label, r.CPUNsPerMsg))
 			}
 		}
 		switch {
@@ -346,9 +346,9 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 		}
 		// The flood goal is at 100, 200 and 1,000 subscribers.
 		if rf.Subs < 100 {
-			fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer (no goal under 100 subscribers): %s", g.key, ref, rf.CPUNsPerMsg, below(g, rf, false))
+			fmt.Fprintf(w, "- %s: %s %.1f ns CPU/delivery; below every peer (no goal under 100 subscribers): %s", g.key, ref, rf.CPUNsPerMsg, below(g, rf, false))
 		} else {
-			fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer: %s", g.key, ref, rf.CPUNsPerMsg, below(g, rf, true))
+			fmt.Fprintf(w, "- %s: %s %.1f ns CPU/delivery; below every peer: %s", g.key, ref, rf.CPUNsPerMsg, below(g, rf, true))
 		}
 		if rf.Subs == 200 {
 			fmt.Fprintf(w, "; ≤ 200 ns: %s", mark(rf.CPUNsPerMsg <= 200))
@@ -356,7 +356,7 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 				fmt.Fprintf(w, "; delivered msg/s %.0f ≥ Redis's %.0f: %s", rf.PerSec, rd.PerSec, mark(rf.PerSec >= rd.PerSec))
 			}
 			if pl := find(g, plain); pl != nil {
-				fmt.Fprintf(w, "; plain listener (%s) %.0f ns ≤ 150 ns: %s", plain, pl.CPUNsPerMsg, mark(pl.CPUNsPerMsg <= 150))
+				fmt.Fprintf(w, "; plain listener (%s) %.1f ns ≤ 150 ns: %s", plain, pl.CPUNsPerMsg, mark(pl.CPUNsPerMsg <= 150))
 			}
 		}
 		if rf.PadPerMsg > 0 {
@@ -366,7 +366,7 @@ func writeGoals(w io.Writer, rs []Result, ref string) {
 	}
 	for _, g := range groupWhere(rs, "fanout", ref, func(r *Result) bool { return !isFlood(r) }) {
 		if rf := refOf(g, ref); rf != nil {
-			fmt.Fprintf(w, "- %s: %s %.0f ns CPU/delivery; below every peer: %s\n", g.key, ref, rf.CPUNsPerMsg, below(g, rf, true))
+			fmt.Fprintf(w, "- %s: %s %.1f ns CPU/delivery; below every peer: %s\n", g.key, ref, rf.CPUNsPerMsg, below(g, rf, true))
 		}
 	}
 	for _, g := range groupResults(rs, "latency", ref) {

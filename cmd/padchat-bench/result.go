@@ -111,17 +111,17 @@ func (r *Result) Line() string {
 	fmt.Fprintf(&b, "%s %s:", r.Scenario, r.Label)
 	switch r.Scenario {
 	case "idle":
-		fmt.Fprintf(&b, " %d conns, RSS %+.0f B/conn (anon %+.0f, mapped %+.0f; after %d warm-up %+.0f, anon %+.0f), server CPU %.2fs (%.0f µs/conn), RSS %s→%s, server fds %d; %d answered after idling",
+		fmt.Fprintf(&b, " %d conns, RSS %+.0f B/conn (anon %+.0f, mapped %+.0f; after %d warm-up %+.0f, anon %+.0f), server CPU %.3fs (%.0f µs/conn), RSS %s→%s, server fds %d; %d answered after idling",
 			r.Conns, r.RSSPerConn, r.AnonPerConn, r.FilePerConn, r.Warm, r.WarmRSSPerConn, r.WarmAnonPerConn, r.ServerCPUs, r.CPUNsPerMsg/1e3, mib(r.RSSStart), mib(r.RSSEnd), r.ServerFDs, r.Delivered)
 	case "files":
-		fmt.Fprintf(&b, " %s in %.2fs = %.0f MB/s, pad per file byte %.4f send %.4f receive, daemon peak growth RSS %s (anon %s), server CPU %.2fs, RSS %s→%s",
+		fmt.Fprintf(&b, " %s in %.2fs = %.0f MB/s, pad per file byte %.4f send %.4f receive, daemon peak growth RSS %s (anon %s), server CPU %.3fs, RSS %s→%s",
 			mib(r.Delivered), r.Seconds, r.PerSec/1e6, r.FileSendPad, r.FileRecvPad, mib(r.PeakRSSGrowth), mib(r.PeakAnonGrowth), r.ServerCPUs, mib(r.RSSStart), mib(r.RSSEnd))
 	default:
 		what := "delivered"
 		if r.Scenario == "dm" {
 			what = "acked"
 		}
-		fmt.Fprintf(&b, " %s %d/%d in %.2fs = %.0f msg/s, lost %d, errors %d, latency p50 %.0fµs p99 %.0fµs max %.0fµs, server CPU %.2fs = %.0f ns/msg, client CPU %.2fs, RSS %s→%s",
+		fmt.Fprintf(&b, " %s %d/%d in %.2fs = %.0f msg/s, lost %d, errors %d, latency p50 %.0fµs p99 %.0fµs max %.0fµs, server CPU %.3fs = %.0f ns/msg, client CPU %.2fs, RSS %s→%s",
 			what, r.Delivered, r.Expected, r.Seconds, r.PerSec, r.Lost, r.Errors, r.P50us, r.P99us, r.MaxUs,
 			r.ServerCPUs, r.CPUNsPerMsg, r.ClientCPUs, mib(r.RSSStart), mib(r.RSSEnd))
 		if r.PadPerMsg > 0 {
@@ -132,7 +132,7 @@ func (r *Result) Line() string {
 				r.FirstP50us, r.FirstP99us, r.SpreadP50us, r.SpreadP99us)
 		}
 		if r.Nodes > 0 {
-			fmt.Fprintf(&b, ", %d nodes (server CPU is their sum), NATS CPU %.2fs", r.Nodes, r.NATSCPUs)
+			fmt.Fprintf(&b, ", %d nodes (server CPU is their sum), NATS CPU %.3fs", r.Nodes, r.NATSCPUs)
 		}
 	}
 	if r.ProvisionS >= 0.05 {
