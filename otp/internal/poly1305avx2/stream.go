@@ -24,6 +24,8 @@ type Stream struct {
 	buf   [64]byte // bytes short of a whole chunk
 	n     int
 	key   *[KeySize]byte
+
+	goLanes bool // the lanes in Go even where the kernel runs (tests)
 }
 
 // UseStream reports whether a message of n bytes is sealed fastest by a Stream.
@@ -42,6 +44,7 @@ func (s *Stream) Init(key *[KeySize]byte) {
 	s.key = key
 	s.lanes = [5][4]uint64{}
 	s.n = 0
+	s.goLanes = false
 	r := &s.r
 	fr := [4]uint64{5 * r[1], 5 * r[2], 5 * r[3], 5 * r[4]}
 	r2 := mul(r, r, &fr)
@@ -89,15 +92,15 @@ func (s *Stream) write(dst, src, pad []byte) {
 		if s.n += k; s.n < 64 {
 			return
 		}
-		lanesXOR(&s.lanes, &s.tab, nil, s.buf[:], nil)
+		s.lanesXOR(nil, s.buf[:], nil)
 		s.n = 0
 	}
 	if whole := len(src) &^ 63; whole > 0 {
 		if pad != nil {
-			lanesXOR(&s.lanes, &s.tab, dst[:whole], src[:whole], pad[:whole])
+			s.lanesXOR(dst[:whole], src[:whole], pad[:whole])
 			dst, pad = dst[whole:], pad[whole:]
 		} else {
-			lanesXOR(&s.lanes, &s.tab, nil, src[:whole], nil)
+			s.lanesXOR(nil, src[:whole], nil)
 		}
 		src = src[whole:]
 	}
@@ -112,7 +115,7 @@ func (s *Stream) write(dst, src, pad []byte) {
 // again (Init) before another message.
 func (s *Stream) Sum(out *[TagSize]byte) {
 	var h limbs
-	lanesFinal(&s.lanes, &s.fin, &h)
+	s.lanesFinal(&h)
 	h.carry()
 	fr := [4]uint64{5 * s.r[1], 5 * s.r[2], 5 * s.r[3], 5 * s.r[4]}
 	rest := s.buf[:s.n]
