@@ -59,8 +59,9 @@ func PeekPadID(hdr []byte) PadID {
 // frameTag computes Poly1305 with the one-time key over client nonce || server
 // nonce || msg (header and ciphertext). The nonces are two whole Poly1305 blocks,
 // so feeding them apart from msg costs nothing over one contiguous buffer. Long
-// frames (flood fan-out's runs of messages) take the AVX2 code where the CPU has
-// it, the rest x/crypto/poly1305; poly1305avx2 decides.
+// frames take the AVX2 code where the CPU has it, the rest x/crypto/poly1305;
+// poly1305avx2 decides. The receiver tags every frame here; a sender only its
+// short ones, as it tags a long one while XORing it (Sender.seal).
 func frameTag(out *[TagSize]byte, key []byte, sess *Session, msg []byte) {
 	poly1305avx2.Sum(out, (*[KeySize]byte)(key), &sess.Client, &sess.Server, msg)
 }
