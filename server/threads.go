@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 )
 
 // A login burst leaves the process with OS threads it will not need again:
@@ -41,22 +42,43 @@ func threadsToKeep() int {
 }
 
 // trimThreads ends threads, one at a time, while the process has more than
-// keep; it stops when a round ends none (the runtime made new ones as fast,
-// or counting is not possible here). It returns how many fewer there are.
+// keep. A thread leaves the count a moment after its goroutine has run, and
+// the runtime may start one while others end, so each round counts again once
+// the count has settled; trimThreads stops after two rounds in a row that end
+// none (or when counting is not possible here). It returns how many fewer
+// there are.
 func trimThreads(keep int) int {
 	start := osThreads()
 	n := start
-	for round := 0; n > keep && round < 4; round++ {
+	for round, idle := 0, 0; n > keep && round < 8 && idle < 2; round++ {
 		for range n - keep {
 			endThread()
 		}
 		was := n
-		n = osThreads()
-		if n >= was {
-			break
+		n = settledThreads()
+		if n < was {
+			idle = 0
+		} else {
+			idle++
 		}
 	}
 	return start - n
+}
+
+// settledThreads counts the process's threads until two counts a
+// millisecond apart agree (at most 50 ms), so threads still on their way out
+// are not counted as kept.
+func settledThreads() int {
+	n := osThreads()
+	for range 50 {
+		time.Sleep(time.Millisecond)
+		m := osThreads()
+		if m == n {
+			break
+		}
+		n = m
+	}
+	return n
 }
 
 // endThread runs a goroutine that locks itself to its thread and exits,
