@@ -44,6 +44,9 @@ func mul(a, b *limbs, s *[4]uint64) limbs {
 	return limbs{h0 & mask26, d1&mask26 + h0>>26, d2 & mask26, d3 & mask26, d4 & mask26}
 }
 
+// fives returns 5 times limbs 1-4 of b: mul's s for b.
+func fives(b *limbs) [4]uint64 { return [4]uint64{5 * b[1], 5 * b[2], 5 * b[3], 5 * b[4]} }
+
 // carry moves each limb's bits above 26 into the next, those of limb 4 into
 // limb 0 times 5; afterwards limbs 1-4 are below 2^26, limb 0 is over by at
 // most 5*(h[4]>>26).

@@ -46,9 +46,9 @@ func (s *Stream) Init(key *[KeySize]byte) {
 	s.n = 0
 	s.goLanes = false
 	r := &s.r
-	fr := [4]uint64{5 * r[1], 5 * r[2], 5 * r[3], 5 * r[4]}
+	fr := fives(r)
 	r2 := mul(r, r, &fr)
-	f2 := [4]uint64{5 * r2[1], 5 * r2[2], 5 * r2[3], 5 * r2[4]}
+	f2 := fives(&r2)
 	r3 := mul(&r2, r, &fr)
 	r4 := mul(&r2, &r2, &f2)
 	for k := range 5 {
@@ -117,7 +117,7 @@ func (s *Stream) Sum(out *[TagSize]byte) {
 	var h limbs
 	s.lanesFinal(&h)
 	h.carry()
-	fr := [4]uint64{5 * s.r[1], 5 * s.r[2], 5 * s.r[3], 5 * s.r[4]}
+	fr := fives(&s.r)
 	rest := s.buf[:s.n]
 	for len(rest) > 0 {
 		var blk [16]byte
